@@ -1,0 +1,201 @@
+/**
+ * Warden's tables (drizzle-orm). Names follow the field's terms (shared/DESIGN.md); the SQL migrations in
+ * db/migrations are generated from this file with `npx drizzle-kit generate`.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, boolean, date, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
+
+const id = () => uuid('id').primaryKey().defaultRandom();
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** Roles, least to most privileged. */
+export const roles = ['viewer', 'performer', 'moderator', 'senior_moderator', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+export const users = pgTable('users', {
+  id: id(),
+  handle: text('handle').notNull().unique(),
+  email: text('email').unique(),
+  role: text('role', { enum: roles }).notNull().default('viewer'),
+  passwordHash: text('password_hash'),
+  createdAt: createdAt(),
+});
+
+export const verificationStatuses = ['pending', 'approved', 'rejected', 'revoked'] as const;
+
+/** Age/ID verification of a performer. A publish needs one approved and unexpired. */
+export const verifications = pgTable('verifications', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  status: text('status', { enum: verificationStatuses }).notNull().default('pending'),
+  method: text('method').notNull().default('document'),
+  dateOfBirth: date('date_of_birth'),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [index('verifications_user_idx').on(t.userId, t.status)]);
+
+/** Stream keys, stored as SHA-256 hashes; `keyPrefix` (first characters) identifies a key in logs and the UI. */
+export const streamKeys = pgTable('stream_keys', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  keyHash: text('key_hash').notNull().unique(),
+  keyPrefix: text('key_prefix').notNull(),
+  label: text('label'),
+  createdAt: createdAt(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+export const broadcastStatuses = ['live', 'ended'] as const;
+
+/** One live session of a performer, from accepted publish to end. */
+export const broadcasts = pgTable('broadcasts', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  streamKeyId: uuid('stream_key_id').notNull().references(() => streamKeys.id),
+  ingestNode: text('ingest_node').notNull(),
+  status: text('status', { enum: broadcastStatuses }).notNull().default('live'),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+  endReason: text('end_reason'),
+  /** 'keyframes' (decode keyframes only) or 'interval' (decode all, keep one per interval), and why. */
+  tapMode: text('tap_mode'),
+  tapNote: text('tap_note'),
+  /** Frames the tap found duplicate of the last analysed one (not analysed again). */
+  duplicateFrames: integer('duplicate_frames').notNull().default(0),
+}, (t) => [
+  index('broadcasts_user_idx').on(t.userId),
+  uniqueIndex('broadcasts_one_live_per_key').on(t.streamKeyId).where(sql`status = 'live'`),
+]);
+
+export const sampleStatuses = ['queued', 'analysed', 'duplicate', 'failed'] as const;
+
+/** A frame (or audio chunk) taken from a broadcast. `filePath` is relative to the data directory. */
+export const samples = pgTable('samples', {
+  id: id(),
+  broadcastId: uuid('broadcast_id').notNull().references(() => broadcasts.id),
+  kind: text('kind', { enum: ['frame', 'audio'] }).notNull(),
+  seq: integer('seq').notNull(),
+  capturedAt: timestamp('captured_at', { withTimezone: true }).notNull(),
+  filePath: text('file_path').notNull(),
+  width: integer('width'),
+  height: integer('height'),
+  /** 64-bit difference hash, 16 hex digits. */
+  phash: text('phash'),
+  status: text('status', { enum: sampleStatuses }).notNull().default('queued'),
+  /** For a duplicate: the analysed sample whose signals stand for this one. */
+  duplicateOf: uuid('duplicate_of'),
+  error: text('error'),
+  analysedAt: timestamp('analysed_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('samples_broadcast_seq').on(t.broadcastId, t.kind, t.seq)]);
+
+/** One analyzer's score for one label of one sample. */
+export const signals = pgTable('signals', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  sampleId: uuid('sample_id').notNull().references(() => samples.id),
+  broadcastId: uuid('broadcast_id').notNull().references(() => broadcasts.id),
+  analyzer: text('analyzer').notNull(),
+  label: text('label').notNull(),
+  score: real('score').notNull(),
+  model: text('model').notNull(),
+  modelVersion: text('model_version').notNull(),
+  backend: text('backend').notNull(),
+  /** Milliseconds from the sample's capture to this signal being written. */
+  latencyMs: integer('latency_ms'),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('signals_sample_label').on(t.sampleId, t.analyzer, t.label),
+  index('signals_broadcast_idx').on(t.broadcastId),
+]);
+
+export const priorities = ['critical', 'urgent', 'high', 'normal', 'low'] as const;
+export type Priority = (typeof priorities)[number];
+export const caseStatuses = ['open', 'claimed', 'resolved'] as const;
+
+/** An item in the review queue. At most one unresolved case per (subject, reason). */
+export const cases = pgTable('cases', {
+  id: id(),
+  subjectType: text('subject_type', { enum: ['broadcast', 'user', 'message', 'verification', 'alert', 'report'] }).notNull(),
+  subjectId: text('subject_id').notNull(),
+  broadcastId: uuid('broadcast_id').references(() => broadcasts.id),
+  userId: uuid('user_id').references(() => users.id),
+  reasonType: text('reason_type', { enum: ['rule', 'report'] }).notNull(),
+  /** The rule id (or report category) that opened the case. */
+  reason: text('reason').notNull(),
+  priority: text('priority', { enum: priorities }).notNull(),
+  status: text('status', { enum: caseStatuses }).notNull().default('open'),
+  slaDueAt: timestamp('sla_due_at', { withTimezone: true }).notNull(),
+  policyVersion: text('policy_version'),
+  claimedBy: uuid('claimed_by').references(() => users.id),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+}, (t) => [
+  uniqueIndex('cases_one_open_per_subject_reason').on(t.subjectType, t.subjectId, t.reason).where(sql`status <> 'resolved'`),
+  index('cases_queue_idx').on(t.status, t.priority, t.slaDueAt),
+]);
+
+/** Evidence attached to a case: a sample and the scores that made it count. */
+export const caseEvidence = pgTable('case_evidence', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  caseId: uuid('case_id').notNull().references(() => cases.id),
+  sampleId: uuid('sample_id').references(() => samples.id),
+  ruleId: text('rule_id'),
+  details: jsonb('details').notNull().default({}),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('case_evidence_case_sample').on(t.caseId, t.sampleId)]);
+
+/**
+ * The append-only audit log: every automated and human action (a trigger refuses UPDATE and DELETE).
+ * `idempotencyKey` makes a retried enforcement write nothing twice.
+ */
+export const actions = pgTable('actions', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  action: text('action').notNull(),
+  actorType: text('actor_type', { enum: ['system', 'rule', 'moderator', 'user'] }).notNull(),
+  actorId: text('actor_id').notNull(),
+  subjectType: text('subject_type').notNull(),
+  subjectId: text('subject_id').notNull(),
+  broadcastId: uuid('broadcast_id'),
+  userId: uuid('user_id'),
+  caseId: uuid('case_id'),
+  ruleId: text('rule_id'),
+  policyVersion: text('policy_version'),
+  /** Shadow-mode rule: recorded, not executed. */
+  shadow: boolean('shadow').notNull().default(false),
+  idempotencyKey: text('idempotency_key').unique(),
+  details: jsonb('details').notNull().default({}),
+  createdAt: createdAt(),
+}, (t) => [
+  index('actions_broadcast_idx').on(t.broadcastId),
+  index('actions_rule_idx').on(t.ruleId, t.broadcastId),
+]);
+
+/** Platform-wide or per-room bans; active when not lifted and not expired. */
+export const bans = pgTable('bans', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  scope: text('scope').notNull().default('platform'),
+  kind: text('kind', { enum: ['ban', 'suspension'] }).notNull().default('ban'),
+  reason: text('reason').notNull(),
+  caseId: uuid('case_id').references(() => cases.id),
+  createdBy: text('created_by').notNull(),
+  startsAt: timestamp('starts_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  liftedAt: timestamp('lifted_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [index('bans_user_idx').on(t.userId)]);
+
+/** Chat messages with the verdict they were given before fan-out. */
+export const chatMessages = pgTable('chat_messages', {
+  id: id(),
+  broadcastId: uuid('broadcast_id').notNull().references(() => broadcasts.id),
+  userId: uuid('user_id').references(() => users.id),
+  body: text('body').notNull(),
+  verdict: text('verdict', { enum: ['allow', 'flag', 'hold', 'block'] }).notNull(),
+  details: jsonb('details').notNull().default({}),
+  createdAt: createdAt(),
+}, (t) => [index('chat_messages_broadcast_idx').on(t.broadcastId, t.createdAt)]);

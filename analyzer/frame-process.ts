@@ -1,0 +1,41 @@
+/**
+ * Entry point of a frame-worker child process (forked by FrameWorkerPool). It waits for its configuration
+ * over IPC, connects to Postgres and Redis, loads the model and consumes the `frames` queue until told to stop.
+ */
+import type { Config } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { connectRedis } from '../core/redis.ts';
+import { errorText } from '../core/errors.ts';
+import { connectDatabase } from '../db/index.ts';
+import { Queues } from './jobs.ts';
+import type { ChildMessage } from './pool.ts';
+import { startFrameWorker } from './workers.ts';
+
+const send = (m: ChildMessage) => process.send?.(m);
+
+process.once('message', async (msg: { type: 'start'; config: Config }) => {
+  if (msg.type !== 'start') return;
+  const config = msg.config;
+  const logger = createLogger(config.logLevel, 'warden-frame-worker');
+  try {
+    const database = await connectDatabase(config.databaseUrl, { max: 4 });
+    const connection = await connectRedis(config.redisUrl, { bullmq: true, name: 'warden-frame-worker' });
+    const queues = new Queues(connection, config.redisPrefix);
+    const worker = await startFrameWorker({ config, db: database.db, queues, connection, logger, onOutcome: (outcome) => send({ type: 'outcome', outcome }) });
+    send({ type: 'ready', backend: worker.classifier.backend });
+    const stop = async () => {
+      await worker.close();
+      await queues.close();
+      connection.disconnect();
+      await database.close();
+      process.exit(0);
+    };
+    process.on('message', (m: { type: string }) => { if (m.type === 'stop') void stop(); });
+    process.once('SIGTERM', () => void stop());
+    process.once('disconnect', () => void stop()); // the parent died
+  } catch (err) {
+    send({ type: 'fatal', error: errorText(err) });
+    logger.fatal({ err: errorText(err) }, 'frame worker could not start');
+    process.exit(1);
+  }
+});

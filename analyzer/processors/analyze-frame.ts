@@ -1,0 +1,57 @@
+/**
+ * The `analyze-frame` job: score one frame sample with the frame model and write its signals.
+ * Idempotent: an analysed or failed sample is not scored again (a retried job only re-queues its evaluation).
+ * A corrupt or missing image marks the sample failed with its error; the worker goes on.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { errorText } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { getSample, markSampleFailed, recordSignals, type Db } from '../../db/index.ts';
+import type { MicroBatcher } from '../batcher.ts';
+import type { FrameResult, FrameClassifier } from '../frame-model.ts';
+import type { JobPayloads, Queues } from '../jobs.ts';
+
+/** What one job did, reported to the parent process for metrics. */
+export interface FrameOutcome { ok: boolean; backend: string; signals: number; latencyMs: number }
+
+export interface FrameProcessorDeps {
+  db: Db;
+  queues: Queues;
+  dataDir: string;
+  classifier: Pick<FrameClassifier, 'backend' | 'model' | 'modelVersion'>;
+  batcher: MicroBatcher<Buffer, FrameResult>;
+  logger: Logger;
+  onOutcome?: (o: FrameOutcome) => void;
+}
+
+/** Builds the processor function for the `frames` queue. */
+export function createFrameProcessor(deps: FrameProcessorDeps) {
+  const { db, queues, dataDir, classifier, batcher, logger } = deps;
+  return async function processFrame(job: Job<JobPayloads['analyze-frame']>): Promise<void> {
+    const sample = await getSample(db, job.data.sampleId);
+    if (!sample) throw new UnrecoverableError(`no sample ${job.data.sampleId}`);
+    if (sample.status === 'queued') {
+      let result: FrameResult;
+      try {
+        // filePath is written by the tap from ids and sequence numbers, never from user input
+        result = await batcher.push(await readFile(path.join(dataDir, sample.filePath)));
+      } catch (err) {
+        result = { ok: false, error: `cannot read sample image: ${errorText(err)}` };
+      }
+      if (result.ok) {
+        const rows = Object.entries(result.scores).map(([label, score]) => ({
+          analyzer: 'nsfw', label, score, model: classifier.model, modelVersion: classifier.modelVersion, backend: classifier.backend,
+        }));
+        const wrote = await recordSignals(db, sample, rows);
+        deps.onOutcome?.({ ok: true, backend: classifier.backend, signals: wrote ? rows.length : 0, latencyMs: Date.now() - sample.capturedAt.getTime() });
+      } else {
+        await markSampleFailed(db, sample.id, result.error);
+        logger.warn({ sampleId: sample.id, broadcastId: sample.broadcastId, error: result.error }, 'frame analysis failed');
+        deps.onOutcome?.({ ok: false, backend: classifier.backend, signals: 0, latencyMs: Date.now() - sample.capturedAt.getTime() });
+      }
+    }
+    await queues.add('evaluate-sample', { sampleId: sample.id, cascade: true });
+  };
+}

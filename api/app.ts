@@ -1,0 +1,48 @@
+/**
+ * The HTTP API (hono). This issue serves operations endpoints only; the console and its authentication come
+ * later, and nothing here exposes case data.
+ */
+import { Hono } from 'hono';
+import { WardenError, errorText } from '../core/errors.ts';
+import type { AppContext } from '../core/context.ts';
+
+export interface ApiDeps {
+  ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger'>;
+}
+
+/** Builds the hono app. Errors are `{ error: { code, message } }` with the code's status. */
+export function createApi({ ctx }: ApiDeps): Hono {
+  const app = new Hono();
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const check = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out after 2 s')), 2000).unref())]);
+        return [name, { ok: true }] as const;
+      } catch (err) {
+        return [name, { ok: false, error: errorText(err) }] as const;
+      }
+    };
+    const checks: Record<string, { ok: boolean; error?: string }> = Object.fromEntries(await Promise.all([
+      check('postgres', () => ctx.database.sql`select 1`),
+      check('redis', () => ctx.redis.ping()),
+    ]));
+    const ready = Object.values(checks).every((v) => v.ok);
+    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => {
+    const body = await ctx.metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': ctx.metrics.registry.contentType });
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((err, c) => {
+    if (err instanceof WardenError) return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
+    ctx.logger.error({ err: errorText(err), path: c.req.path }, 'unhandled API error');
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return app;
+}

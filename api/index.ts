@@ -1,0 +1,2 @@
+/** api/: the hono app. */
+export { createApi, type ApiDeps } from './app.ts';

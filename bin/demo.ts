@@ -1,0 +1,122 @@
+/**
+ * `warden demo`: migrates, starts Warden (api + ingest + workers), seeds a verified and an unverified
+ * performer, builds a real 720p30 H.264/AAC stream from real photographs and recorded speech, tries two
+ * publishes that must be refused, publishes the real stream over RTMP at real-time speed (as OBS would),
+ * waits until every sample is analysed and prints a summary, then one JSON line of the figures.
+ */
+import path from 'node:path';
+import type { Config } from '../core/config.ts';
+import { createContext } from '../core/context.ts';
+import { broadcastReport, pendingFrames, publishRefusalsSince, redactUrl, type BroadcastReport } from '../db/index.ts';
+import type { PublishEvent } from '../ingest/index.ts';
+import { buildDemoVideo, publishRtmp } from '../tests/fixtures/media.ts';
+import { startWarden } from './runtime.ts';
+import { seedPerformer } from './seed.ts';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+/** Waits for the first publish event matching `pred`, or rejects after `ms`. */
+function nextPublishEvent(events: NodeJS.EventEmitter, pred: (e: PublishEvent) => boolean, ms: number): Promise<PublishEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { events.off('publish', on); reject(new Error(`no matching publish event within ${ms} ms`)); }, ms);
+    const on = (e: PublishEvent) => { if (pred(e)) { clearTimeout(timer); events.off('publish', on); resolve(e); } };
+    events.on('publish', on);
+  });
+}
+
+/** Runs the demo. @param opts.exit stop Warden when done (else keep serving until SIGINT/SIGTERM). */
+export async function runDemo(config: Config, opts: { exit: boolean; seconds?: number }): Promise<number> {
+  const started = new Date();
+  out('Warden demo: a real RTMP stream through keyframe sampling, NSFW analysis and rules into review cases');
+  const ctx = await createContext({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { migrate: true });
+  const warden = await startWarden(ctx, { api: true, ingest: true, workers: true }).catch(async (e) => { await ctx.close(); throw e; });
+  try {
+    const ingest = warden.ingest!;
+    const rtmpBase = `rtmp://127.0.0.1:${config.rtmp.port}/live`;
+    out(`  database ${redactUrl(config.databaseUrl)}, redis prefix "${config.redisPrefix}", policy ${ctx.policy().version}`);
+    out(`  api ${warden.httpUrl}, rtmp ${rtmpBase}, frame model on ${warden.frameBackend} in ${config.analyzer.workerProcesses || 'the main'} process(es)`);
+
+    const verified = await seedPerformer(ctx.db, 'demo-performer', { verified: true });
+    const unverified = await seedPerformer(ctx.db, 'demo-unverified', { verified: false });
+    out('  seeded performers: demo-performer (verified), demo-unverified (no verification)');
+
+    out('  building the demo stream (720p30 H.264/AAC: sample photos + test pattern, LibriVox speech)...');
+    const video = await buildDemoVideo({ dir: path.join(config.dataDir, 'demo-media'), seconds: opts.seconds ?? 36 });
+
+    for (const [label, key] of [['an invalid stream key', 'wk_not-a-real-key-0000000000000000'], ['the unverified performer\'s key', unverified.streamKey]] as const) {
+      const refused = nextPublishEvent(ingest.events, (e) => e.type !== 'ended', 15_000);
+      const pub = publishRtmp(video, `${rtmpBase}/${key}`);
+      const e = await refused;
+      await pub.stop();
+      out(`  publish with ${label}: ${e.type}${e.type === 'refused' ? ` (${e.reason})` : ''}`);
+    }
+
+    out(`  publishing the stream as demo-performer at real-time speed (${opts.seconds ?? 36} s)...`);
+    const accepted = nextPublishEvent(ingest.events, (e) => e.type !== 'ended', 15_000);
+    const publisher = publishRtmp(video, `${rtmpBase}/${verified.streamKey}`);
+    const first = await accepted;
+    if (first.type !== 'accepted') throw new Error(`the verified performer's publish was ${first.type}: ${'reason' in first ? first.reason : ''}`);
+    const broadcastId = first.broadcastId;
+    const ended = nextPublishEvent(ingest.events, (e) => e.type === 'ended' && e.broadcastId === broadcastId, (opts.seconds ?? 36) * 1000 + 30_000);
+    await publisher.exited;
+    await ended;
+    const deadline = Date.now() + 90_000;
+    while ((await pendingFrames(ctx.db, broadcastId)) > 0 || Object.values(await ctx.queues.depth()).some((n) => n > 0)) {
+      if (Date.now() > deadline) throw new Error('samples were not analysed within 90 s of the stream ending');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const report = await broadcastReport(ctx.db, broadcastId);
+    const refusals = await publishRefusalsSince(ctx.db, started);
+    printSummary(report, refusals, broadcastId);
+    const signalCount = Object.values(report.signals).reduce((n, s) => n + s.count, 0);
+    const latencies = report.cases.map((c) => c.captureToCaseMs).filter((v): v is number => v !== null);
+    out(JSON.stringify({
+      broadcastId,
+      backend: warden.frameBackend,
+      policyVersion: ctx.policy().version,
+      samples: Object.values(report.samples).reduce((a, b) => a + b, 0),
+      framesAnalysed: report.samples.analysed ?? 0,
+      duplicateFrames: report.samples.duplicate ?? 0,
+      failedFrames: report.samples.failed ?? 0,
+      signals: signalCount,
+      signalsByClass: Object.fromEntries(Object.entries(report.signals).map(([k, v]) => [k, v.count])),
+      cases: report.cases.length,
+      caseReasons: report.cases.map((c) => c.reason),
+      actions: report.actions,
+      refusedPublishes: refusals.length,
+      refusalReasons: refusals.map((r) => r.reason),
+      captureToCaseMs: latencies.length ? Math.min(...latencies) : null,
+      meanAnalysisLatencyMs: report.meanAnalysisLatencyMs,
+      tapMode: report.tap.mode,
+      elapsedS: Math.round((Date.now() - started.getTime()) / 100) / 10,
+    }));
+    if (opts.exit) return report.cases.length > 0 && refusals.length >= 2 && (report.samples.analysed ?? 0) > 0 ? 0 : 1;
+    out('');
+    out('Warden keeps running. Look at:');
+    out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
+    out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);
+    out(`  publish your own stream: ffmpeg -re -i FILE -c copy -f flv ${rtmpBase}/${verified.streamKey}`);
+    out('  Ctrl-C to stop.');
+    await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+    return 0;
+  } finally {
+    await warden.stop();
+    await ctx.close();
+  }
+}
+
+function printSummary(r: BroadcastReport, refusals: { reason: string; keyPrefix: string; handle: string | null }[], broadcastId: string): void {
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  out('');
+  out(`Broadcast ${broadcastId} (${r.tap.status}: ${r.tap.endReason ?? '-'})`);
+  out(`  tap: ${r.tap.mode ?? '-'}${r.tap.note ? ` (${r.tap.note})` : ''}; duplicate frames skipped: ${r.tap.duplicateFrames}`);
+  out(`  samples: ${Object.entries(r.samples).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+  out('  signals by class (count, mean, max):');
+  for (const [label, s] of Object.entries(r.signals)) out(`    ${label.padEnd(8)} ${String(s.count).padStart(4)}  ${pct(s.mean).padStart(6)}  ${pct(s.max).padStart(6)}`);
+  out(`  cases: ${r.cases.length}`);
+  for (const c of r.cases) out(`    [${c.priority}] ${c.reason}: ${c.evidence} evidence frame(s), capture to case ${c.captureToCaseMs ?? '-'} ms (policy ${c.policyVersion})`);
+  out(`  actions: ${Object.entries(r.actions).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+  out(`  refused publishes: ${refusals.length}`);
+  for (const f of refusals) out(`    ${f.reason} (key ${f.keyPrefix}…${f.handle ? `, ${f.handle}` : ''})`);
+  out(`  mean capture-to-signal latency: ${r.meanAnalysisLatencyMs ?? '-'} ms`);
+}

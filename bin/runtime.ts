@@ -1,0 +1,89 @@
+/**
+ * Starts the parts of Warden a process runs (`warden serve`: api + ingest + workers; `warden worker`: workers)
+ * and stops them in order: HTTP → ingest sessions → workers (with a timeout) → queues → Redis → Postgres.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AppContext } from '../core/context.ts';
+import { connectRedis } from '../core/redis.ts';
+import { createApi } from '../api/index.ts';
+import { IngestService } from '../ingest/index.ts';
+import { FrameWorkerPool } from '../analyzer/pool.ts';
+import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
+import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
+import type { FrameOutcome } from '../analyzer/processors/analyze-frame.ts';
+
+export interface WardenRoles { api?: boolean; ingest?: boolean; workers?: boolean }
+
+export interface WardenHandle {
+  ctx: AppContext;
+  ingest?: IngestService;
+  /** Base URL of the HTTP API, when running. */
+  httpUrl?: string;
+  /** The frame model backend in use, when workers run. */
+  frameBackend?: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the requested roles on a context. On failure, whatever started is stopped again. */
+export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<WardenHandle> {
+  const { config, logger, metrics } = ctx;
+  const stops: (() => Promise<void>)[] = []; // in start order; stopped in reverse
+  const handle: WardenHandle = {
+    ctx,
+    async stop() {
+      for (const s of stops.splice(0).reverse()) await s().catch((err) => logger.error({ err: String(err) }, 'shutdown step failed'));
+    },
+  };
+  const onOutcome = (o: FrameOutcome) => {
+    if (o.signals) metrics.signals.inc({ analyzer: 'nsfw', backend: o.backend }, o.signals);
+    if (!o.ok) metrics.analysisFailures.inc({ analyzer: 'nsfw' });
+  };
+  try {
+    if (roles.workers) {
+      const rules = runWorker('rules', createEvaluateProcessor({
+        db: ctx.db, queues: ctx.queues, enforcer: ctx.enforcer, policy: ctx.policy,
+        sampleIntervalMs: config.tap.sampleIntervalMs, metrics, logger: logger.child({ subsystem: 'rules' }),
+      }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: 4, logger });
+      stops.push(() => rules.close());
+      let frames: Closable;
+      if (config.analyzer.workerProcesses === 0) {
+        const w = await startFrameWorker({ config, db: ctx.db, queues: ctx.queues, connection: ctx.bullConnection, logger: logger.child({ subsystem: 'frames' }), onOutcome });
+        handle.frameBackend = w.classifier.backend;
+        frames = w;
+      } else {
+        const pool = new FrameWorkerPool({ config, size: config.analyzer.workerProcesses, logger: logger.child({ subsystem: 'frames' }), onOutcome });
+        stops.push(() => pool.stop()); // registered before start so a failed start still kills the children
+        await pool.start();
+        handle.frameBackend = pool.backend ?? undefined;
+        frames = { close: async () => {} };
+      }
+      stops.push(() => frames.close());
+      logger.info({ processes: config.analyzer.workerProcesses, backend: handle.frameBackend }, 'analyzer workers running');
+    }
+    if (roles.ingest) {
+      const subscriber = await connectRedis(config.redisUrl, { name: 'warden-ingest-sub' });
+      stops.push(async () => { subscriber.disconnect(); });
+      const ingest = new IngestService({ config, db: ctx.db, subscriber, queues: ctx.queues, enforcer: ctx.enforcer, metrics, logger });
+      await ingest.start();
+      stops.push(() => ingest.stop());
+      metrics.sources.liveBroadcasts = () => ingest.liveBroadcastIds.length;
+      handle.ingest = ingest;
+    }
+    if (roles.api) {
+      const app = createApi({ ctx });
+      const server = await new Promise<ServerType>((resolve, reject) => {
+        const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+        s.once('error', reject);
+      });
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+      handle.httpUrl = `http://${config.http.host}:${port}`;
+      stops.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); (server as { closeAllConnections?: () => void }).closeAllConnections?.(); }));
+      logger.info({ url: handle.httpUrl }, 'HTTP API listening');
+    }
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return handle;
+}

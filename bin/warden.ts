@@ -1,0 +1,89 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The `warden` CLI. Commands:
+ *   serve                 api + ingest + analyzer workers in one process (graceful shutdown on SIGTERM/SIGINT)
+ *   worker                analyzer workers only (scale out against the same Postgres and Redis)
+ *   migrate               create the database if missing and apply migrations
+ *   demo [--exit]         the end-to-end demo on a real RTMP stream
+ *   check-image FILE...   score images with the frame model, one JSON line each
+ *   rules test [POLICY]   replay stored signals against a policy and print what would change
+ * Configuration comes from environment variables (see README); bad input exits non-zero with a message.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../core/config.ts';
+import { WardenError } from '../core/errors.ts';
+import { PolicyError } from '../rules/index.ts';
+
+const usage = `usage: warden <command> [options]
+  serve                 run api, ingest and analyzer workers
+  worker                run analyzer workers only
+  migrate               create the database if missing and apply migrations
+  demo [--exit]         run the demo on a real stream (--exit: stop when done)
+  check-image FILE...   score images with the frame model (one JSON line per file)
+  rules test [POLICY]   replay stored signals against POLICY (default: the policy in force) [--since DAYS]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+    case 'worker': {
+      const { runServe } = await import('./commands/serve.ts');
+      return runServe(loadConfig(), command === 'serve' ? { api: true, ingest: true, workers: true } : { workers: true });
+    }
+    case 'migrate': {
+      const { runMigrate } = await import('./commands/migrate.ts');
+      return runMigrate(loadConfig());
+    }
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { exit: { type: 'boolean', default: false } } });
+      const { runDemo } = await import('./demo.ts');
+      return runDemo(loadConfig(), { exit: values.exit ?? false });
+    }
+    case 'check-image': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+      if (positionals.length === 0) {
+        process.stderr.write('warden check-image: give at least one image file\n');
+        return 2;
+      }
+      const { runCheckImageCommand } = await import('./commands/check-image.ts');
+      return runCheckImageCommand(loadConfig(), positionals);
+    }
+    case 'rules': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { since: { type: 'string', default: '30' } } });
+      if (positionals[0] !== 'test' || positionals.length > 2) {
+        process.stderr.write('usage: warden rules test [POLICY] [--since DAYS]\n');
+        return 2;
+      }
+      const days = Number(values.since);
+      if (!Number.isFinite(days) || days <= 0) {
+        process.stderr.write(`warden rules test: --since must be a positive number of days, got "${values.since}"\n`);
+        return 2;
+      }
+      const { runRulesTest } = await import('./commands/rules-test.ts');
+      return runRulesTest(loadConfig(), positionals[1], days);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`warden: unknown command "${command}"\n${usage}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof WardenError || err instanceof ConfigError || err instanceof PolicyError) {
+      process.stderr.write(`warden: ${err.message}\n`);
+    } else if (err instanceof Error && 'code' in err && (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`warden: ${err.message}\n${usage}\n`);
+    } else {
+      process.stderr.write(`warden: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,59 @@
+/** Prometheus metrics (prom-client), one registry per process, passed in rather than global. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  /** Samples taken by the tap, by kind and status (queued for analysis, duplicate). */
+  samples: Counter<'kind' | 'status'>;
+  /** Signal rows written, by analyzer and backend. */
+  signals: Counter<'analyzer' | 'backend'>;
+  /** Samples whose analysis failed, by analyzer. */
+  analysisFailures: Counter<'analyzer'>;
+  /** Cases opened, by rule and priority. */
+  casesOpened: Counter<'reason' | 'priority'>;
+  /** Actions recorded by enforcement, by type and whether shadow. */
+  actions: Counter<'action' | 'shadow'>;
+  /** Publish attempts, by result (accepted, refused). */
+  publishes: Counter<'result'>;
+  /** Seconds from a sample's capture to its signals being written. */
+  analysisLatency: Histogram<'analyzer'>;
+  /** Jobs waiting or running, per queue (read when scraped). */
+  queueDepth: Gauge<'queue'>;
+  /** Broadcasts live on this ingest node. */
+  liveBroadcasts: Gauge;
+  /** Read on each scrape; set by whoever owns the queues and the ingest node. */
+  sources: { queueDepth?: () => Promise<Record<string, number>>; liveBroadcasts?: () => number };
+}
+
+/** Creates the metrics of one process. Gauges fed by `sources` are read when scraped. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const sources: Metrics['sources'] = {};
+  collectDefaultMetrics({ register: registry, prefix: 'warden_process_' });
+  const r = [registry];
+  return {
+    registry,
+    samples: new Counter({ name: 'warden_samples_total', help: 'Samples taken from broadcasts', labelNames: ['kind', 'status'], registers: r }),
+    signals: new Counter({ name: 'warden_signals_total', help: 'Signal rows written', labelNames: ['analyzer', 'backend'], registers: r }),
+    analysisFailures: new Counter({ name: 'warden_analysis_failures_total', help: 'Samples whose analysis failed', labelNames: ['analyzer'], registers: r }),
+    casesOpened: new Counter({ name: 'warden_cases_opened_total', help: 'Review cases opened', labelNames: ['reason', 'priority'], registers: r }),
+    actions: new Counter({ name: 'warden_actions_total', help: 'Actions recorded by enforcement', labelNames: ['action', 'shadow'], registers: r }),
+    publishes: new Counter({ name: 'warden_publishes_total', help: 'Publish attempts by result', labelNames: ['result'], registers: r }),
+    analysisLatency: new Histogram({
+      name: 'warden_analysis_latency_seconds', help: 'Seconds from sample capture to its signals', labelNames: ['analyzer'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: r,
+    }),
+    queueDepth: new Gauge({
+      name: 'warden_queue_depth', help: 'Jobs waiting, delayed or active per queue', labelNames: ['queue'], registers: r,
+      async collect() {
+        if (!sources.queueDepth) return;
+        for (const [q, n] of Object.entries(await sources.queueDepth())) this.set({ queue: q }, n);
+      },
+    }),
+    liveBroadcasts: new Gauge({
+      name: 'warden_live_broadcasts', help: 'Broadcasts live on this ingest node', registers: r,
+      collect() { if (sources.liveBroadcasts) this.set(sources.liveBroadcasts()); },
+    }),
+    sources,
+  };
+}

@@ -1,0 +1,93 @@
+/** Connecting to PostgreSQL, creating the database when missing, and running migrations. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import { WardenError, errorText } from '../core/errors.ts';
+import * as schema from './schema.ts';
+
+export type Db = PostgresJsDatabase<typeof schema>;
+/** A database handle or a transaction on it: query functions accept either. */
+export type Tx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface Database {
+  db: Db;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** The URL with any password replaced by '***', for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function unreachable(url: string, err: unknown): WardenError {
+  return new WardenError('unavailable', `cannot reach PostgreSQL at ${redactUrl(url)}: ${errorText(err) || (err as { code?: string }).code}`, { cause: err });
+}
+
+/**
+ * Opens a connection pool and checks that the server answers.
+ * @param max pool size (connections).
+ * @throws WardenError('unavailable') naming the URL when the server cannot be reached.
+ */
+export async function connectDatabase(url: string, opts: { max?: number } = {}): Promise<Database> {
+  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30 });
+  try {
+    await sql`select 1`;
+  } catch (err) {
+    await sql.end({ timeout: 1 }).catch(() => {});
+    throw unreachable(url, err);
+  }
+  return { db: drizzle(sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/**
+ * Creates the database named in `url` when it does not exist (connecting to the server's `postgres` database).
+ * The name must be a plain identifier (letters, digits, underscore); it is never interpolated otherwise.
+ * @throws WardenError('unavailable') when the server cannot be reached; 'bad_request' for an unsafe name.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new WardenError('bad_request', `database name "${name}" must be letters, digits and underscores`);
+  u.pathname = '/postgres';
+  const admin = postgres(u.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const rows = await admin`select 1 from pg_database where datname = ${name}`;
+    if (rows.length === 0) await admin.unsafe(`create database "${name}"`);
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P04') return; // created concurrently
+    if ((err as { code?: string }).code?.match(/^[0-9A-Z]{5}$/)) throw err;
+    throw unreachable(url, err);
+  } finally {
+    await admin.end({ timeout: 1 }).catch(() => {});
+  }
+}
+
+/** Drops a database (tests' throw-away databases), disconnecting its sessions first. */
+export async function dropDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new WardenError('bad_request', `bad database name "${name}"`);
+  u.pathname = '/postgres';
+  const admin = postgres(u.toString(), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end({ timeout: 1 });
+  }
+}
+
+/** Applies the SQL migrations in db/migrations that have not run yet (drizzle's journal; safe to repeat). */
+export async function runMigrations(database: Database): Promise<void> {
+  await migrate(database.db, { migrationsFolder });
+}

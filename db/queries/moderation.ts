@@ -1,0 +1,69 @@
+/**
+ * Writes of the moderation log: actions (append-only audit log), cases and their evidence, bans.
+ * Only moderation/ calls these (it is the one writer of moderation history).
+ */
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
+import type { Tx } from '../connect.ts';
+import { actions, bans, caseEvidence, cases, priorities, type Priority } from '../schema.ts';
+
+export type ActionInsert = typeof actions.$inferInsert;
+
+/**
+ * Appends an action to the audit log. With an idempotency key, a second call with the same key writes nothing.
+ * @returns the new row's id, or null when the key was already recorded.
+ */
+export async function appendAction(db: Tx, a: ActionInsert): Promise<number | null> {
+  const [row] = await db.insert(actions).values(a).onConflictDoNothing({ target: actions.idempotencyKey }).returning({ id: actions.id });
+  return row?.id ?? null;
+}
+
+/** Firings of rules on a broadcast (rule id and the capture time of the sample it fired on), for cooldowns. */
+export async function ruleFirings(db: Tx, broadcastId: string): Promise<{ ruleId: string; capturedAt: number }[]> {
+  const rows = await db.selectDistinct({ ruleId: actions.ruleId, capturedAt: sql<string>`${actions.details}->>'capturedAt'` })
+    .from(actions).where(and(eq(actions.broadcastId, broadcastId), isNotNull(actions.ruleId)));
+  return rows.filter((r) => r.ruleId && r.capturedAt).map((r) => ({ ruleId: r.ruleId!, capturedAt: Date.parse(r.capturedAt) }));
+}
+
+const priorityRank = sql.raw(`array['${priorities.join("','")}']::text[]`);
+
+/**
+ * Opens a case for (subject, reason), or returns the one still unresolved, raising its priority (and pulling its
+ * SLA due time in) when the new priority is more urgent.
+ * @returns the case id and whether it was opened by this call.
+ */
+export async function openOrJoinCase(db: Tx, c: {
+  subjectType: 'broadcast' | 'user' | 'message' | 'verification' | 'alert' | 'report'; subjectId: string;
+  broadcastId?: string | null; userId?: string | null; reasonType: 'rule' | 'report'; reason: string;
+  priority: Priority; slaDueAt: Date; policyVersion?: string | null;
+}): Promise<{ id: string; opened: boolean }> {
+  const [row] = await db.insert(cases).values({ ...c, status: 'open' })
+    .onConflictDoUpdate({
+      target: [cases.subjectType, cases.subjectId, cases.reason],
+      targetWhere: sql`status <> 'resolved'`,
+      set: {
+        updatedAt: sql`now()`,
+        priority: sql`case when array_position(${priorityRank}, excluded.priority) < array_position(${priorityRank}, ${cases.priority}) then excluded.priority else ${cases.priority} end`,
+        slaDueAt: sql`least(${cases.slaDueAt}, excluded.sla_due_at)`,
+      },
+    })
+    .returning({ id: cases.id, opened: sql<boolean>`(xmax = 0)` });
+  return row!;
+}
+
+/** Attaches a sample to a case as evidence (once per sample). @returns whether it was new. */
+export async function addEvidence(db: Tx, e: { caseId: string; sampleId: string | null; ruleId?: string | null; details?: unknown }): Promise<boolean> {
+  const rows = await db.insert(caseEvidence).values({ caseId: e.caseId, sampleId: e.sampleId, ruleId: e.ruleId ?? null, details: e.details ?? {} })
+    .onConflictDoNothing().returning({ id: caseEvidence.id });
+  return rows.length > 0;
+}
+
+/** Inserts a ban or suspension. */
+export async function insertBan(db: Tx, b: typeof bans.$inferInsert): Promise<{ id: string }> {
+  const [row] = await db.insert(bans).values(b).returning({ id: bans.id });
+  return row!;
+}
+
+/** The most recent actions, newest first (summaries, the demo, tests). */
+export async function recentActions(db: Tx, limit = 100) {
+  return db.select().from(actions).orderBy(desc(actions.id)).limit(limit);
+}

@@ -1,0 +1,95 @@
+/** Samples (frames taken from broadcasts) and the signals analyzers wrote for them. */
+import { and, asc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
+import type { Tx } from '../connect.ts';
+import { samples, signals } from '../schema.ts';
+
+export type SampleRow = typeof samples.$inferSelect;
+
+/** Inserts a sample; a retry with the same (broadcast, kind, seq) returns the existing row's id. */
+export async function insertSample(db: Tx, s: {
+  broadcastId: string; kind: 'frame' | 'audio'; seq: number; capturedAt: Date; filePath: string;
+  width?: number; height?: number; phash?: string; status?: 'queued' | 'duplicate'; duplicateOf?: string | null;
+}): Promise<{ id: string; inserted: boolean }> {
+  const [row] = await db.insert(samples).values({ ...s, status: s.status ?? 'queued', duplicateOf: s.duplicateOf ?? null })
+    .onConflictDoNothing({ target: [samples.broadcastId, samples.kind, samples.seq] }).returning({ id: samples.id });
+  if (row) return { id: row.id, inserted: true };
+  const [existing] = await db.select({ id: samples.id }).from(samples)
+    .where(and(eq(samples.broadcastId, s.broadcastId), eq(samples.kind, s.kind), eq(samples.seq, s.seq)));
+  return { id: existing!.id, inserted: false };
+}
+
+/** A sample by id. */
+export async function getSample(db: Tx, id: string): Promise<SampleRow | undefined> {
+  const [row] = await db.select().from(samples).where(eq(samples.id, id)).limit(1);
+  return row;
+}
+
+/** One label's score as an analyzer reports it. */
+export interface SignalInput { analyzer: string; label: string; score: number; model: string; modelVersion: string; backend: string }
+
+/**
+ * Writes a sample's signals and marks it analysed, in one transaction. Idempotent: a retried job writes no
+ * second set (unique (sample, analyzer, label)) and leaves the first analysis time.
+ * @returns whether this call wrote the signals (false: they were already there).
+ */
+export async function recordSignals(db: Tx, sample: Pick<SampleRow, 'id' | 'broadcastId' | 'capturedAt'>, rows: SignalInput[]): Promise<boolean> {
+  const now = new Date();
+  const latencyMs = Math.max(0, now.getTime() - sample.capturedAt.getTime());
+  const inserted = await db.insert(signals)
+    .values(rows.map((r) => ({ ...r, sampleId: sample.id, broadcastId: sample.broadcastId, latencyMs })))
+    .onConflictDoNothing().returning({ id: signals.id });
+  await db.update(samples).set({ status: 'analysed', analysedAt: now, error: null })
+    .where(and(eq(samples.id, sample.id), inArray(samples.status, ['queued', 'failed'])));
+  return inserted.length > 0;
+}
+
+/** Marks a sample failed with the analyzer's error (kept for the audit and for the policy's failure rule). */
+export async function markSampleFailed(db: Tx, id: string, error: string): Promise<void> {
+  await db.update(samples).set({ status: 'failed', error: error.slice(0, 2000), analysedAt: new Date() })
+    .where(and(eq(samples.id, id), eq(samples.status, 'queued')));
+}
+
+/** One sample in a rules timeline: its scores by analyzer and label (a duplicate carries its original's). */
+export interface TimelineRow {
+  sampleId: string; seq: number; capturedAt: Date; status: 'queued' | 'analysed' | 'duplicate' | 'failed';
+  error: string | null; scores: { analyzer: string; label: string; score: number }[];
+}
+
+/**
+ * The frames of a broadcast with seq in [fromSeq, toSeq], ordered by seq, each with its scores. A duplicate
+ * frame carries the scores of the frame it duplicates (the scene is still on screen).
+ */
+export async function frameTimeline(db: Tx, broadcastId: string, fromSeq: number, toSeq: number): Promise<TimelineRow[]> {
+  const rows = await db.execute<{ sample_id: string; seq: number; captured_at: Date | string; status: TimelineRow['status']; error: string | null; orig_status: string | null; scores: { analyzer: string; label: string; score: number }[] | null }>(sql`
+    select s.id as sample_id, s.seq, s.captured_at, s.status, coalesce(s.error, o.error) as error, o.status as orig_status,
+      (select json_agg(json_build_object('analyzer', g.analyzer, 'label', g.label, 'score', g.score))
+         from ${signals} g where g.sample_id = coalesce(s.duplicate_of, s.id)) as scores
+    from ${samples} s left join ${samples} o on o.id = s.duplicate_of
+    where s.broadcast_id = ${broadcastId} and s.kind = 'frame' and s.seq between ${fromSeq} and ${toSeq}
+    order by s.seq`);
+  return rows.map((r) => ({
+    sampleId: r.sample_id, seq: r.seq, capturedAt: new Date(r.captured_at), error: r.error, scores: r.scores ?? [],
+    // a duplicate stands for its original: pending until that is analysed, failed if that failed
+    status: r.status === 'duplicate' ? (r.orig_status === 'analysed' ? 'analysed' : r.orig_status === 'failed' ? 'failed' : 'queued') : r.status,
+  }));
+}
+
+/** Samples of a broadcast after `seq` (within `span`) that are settled, to re-evaluate when an earlier one completes late. */
+export async function settledFramesAfter(db: Tx, broadcastId: string, seq: number, span: number): Promise<string[]> {
+  const rows = await db.select({ id: samples.id }).from(samples).where(and(
+    eq(samples.broadcastId, broadcastId), eq(samples.kind, 'frame'), gt(samples.seq, seq), lte(samples.seq, seq + span),
+    inArray(samples.status, ['analysed', 'duplicate', 'failed']))).orderBy(asc(samples.seq));
+  return rows.map((r) => r.id);
+}
+
+/** Duplicates that point at a sample (evaluated again once their original is analysed). */
+export async function duplicatesOf(db: Tx, sampleId: string): Promise<string[]> {
+  const rows = await db.select({ id: samples.id }).from(samples).where(eq(samples.duplicateOf, sampleId));
+  return rows.map((r) => r.id);
+}
+
+/** Every frame timeline with seq ≥ fromSeq for `warden rules test` replays (all broadcasts, bounded by `since`). */
+export async function broadcastsWithFrames(db: Tx, since: Date): Promise<string[]> {
+  const rows = await db.selectDistinct({ id: samples.broadcastId }).from(samples).where(and(eq(samples.kind, 'frame'), gte(samples.capturedAt, since)));
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,42 @@
+/**
+ * The publish gate: a publish is accepted only for a valid, unrevoked stream key whose owner is a performer
+ * with an approved, unexpired verification and no active ban or suspension. It fails closed: when the
+ * database cannot answer in time, the publish is refused.
+ */
+import { keyStanding, type Db } from '../db/index.ts';
+import { errorText } from '../core/errors.ts';
+import { hashStreamKey } from './stream-keys.ts';
+
+export type RefusalReason = 'unknown_key' | 'revoked_key' | 'not_performer' | 'not_verified' | 'banned' | 'gate_unavailable';
+
+/** The gate's answer. A refusal names its reason and, when the key is known, its owner. */
+export type GateResult =
+  | { accepted: true; userId: string; streamKeyId: string; handle: string }
+  | { accepted: false; reason: RefusalReason; detail: string; userId?: string };
+
+export class PublishGate {
+  /** @param timeoutMs longest wait for the database before refusing (fail closed). */
+  constructor(private readonly db: Db, private readonly timeoutMs = 3000) {}
+
+  /** Decides a publish for a stream key. Never throws: any failure is a refusal. */
+  async check(streamKey: string): Promise<GateResult> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from the database within ${this.timeoutMs} ms`)), this.timeoutMs);
+      });
+      const k = await Promise.race([keyStanding(this.db, hashStreamKey(streamKey)), timeout]);
+      if (!k) return { accepted: false, reason: 'unknown_key', detail: 'no such stream key' };
+      const who = { userId: k.userId };
+      if (k.revoked) return { accepted: false, reason: 'revoked_key', detail: 'the stream key was revoked', ...who };
+      if (k.role !== 'performer') return { accepted: false, reason: 'not_performer', detail: `account role is ${k.role}`, ...who };
+      if (k.banReason) return { accepted: false, reason: 'banned', detail: `active ban or suspension: ${k.banReason}`, ...who };
+      if (!k.verified) return { accepted: false, reason: 'not_verified', detail: 'no approved, unexpired age/ID verification', ...who };
+      return { accepted: true, userId: k.userId, streamKeyId: k.streamKeyId, handle: k.handle };
+    } catch (err) {
+      return { accepted: false, reason: 'gate_unavailable', detail: `publish gate failed closed: ${errorText(err)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

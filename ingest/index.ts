@@ -1,0 +1,4 @@
+/** ingest/: the RTMP server, the publish gate, the stream tap and kicking live sessions. */
+export { IngestService, type IngestDeps, type PublishEvent } from './service.ts';
+export { PublishGate, type GateResult, type RefusalReason } from './gate.ts';
+export { generateStreamKey, hashStreamKey, keyPrefix } from './stream-keys.ts';

@@ -1,0 +1,123 @@
+/**
+ * The embedded RTMP server: node-media-server v4, with its HTTP server, web admin, REST API and HTTP notify
+ * left off (they ship with a default password and fail open). Warden's gate and kick replace them.
+ *
+ * node-media-server has no pre-accept veto: its `prePublish` event is emitted synchronously and its return
+ * value ignored. So Warden (a) lets the RTMP handshake finish, runs its gate asynchronously and destroys the
+ * socket of a refused publisher, and (b) turns on the server's play signature check and withholds signatures
+ * (and, for a stream the gate has not accepted, strips the signature in `prePlay`), so nobody can play a
+ * stream before it is accepted: a refused publisher is disconnected before any viewer receives a frame.
+ *
+ * node-media-server keeps its state in a module-level singleton: one MediaServer per process.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import type { Logger } from '../core/logger.ts';
+
+const require = createRequire(import.meta.url);
+
+/** The parts of a node-media-server session Warden uses. */
+export interface NmsSession {
+  id: string;
+  ip: string;
+  protocol: string;
+  streamApp: string;
+  streamName: string;
+  streamPath: string;
+  streamQuery: Record<string, string | undefined>;
+  isPublisher: boolean;
+  socket?: Socket;
+}
+
+interface Nms {
+  on(event: string, fn: (s: NmsSession) => void): void;
+  run(): Promise<void>;
+  stop(): Promise<void>;
+  rtmpServer: { tcpServer?: import('node:net').Server };
+}
+
+export interface MediaServerOptions {
+  host: string;
+  port: number;
+  /** Directory for the server's own state (its JSON store). */
+  stateDir: string;
+  logger: Logger;
+}
+
+/** Replaces stream names (stream keys) in node-media-server's log lines with their first characters. */
+function redactKeys(message: string): string {
+  return String(message).replace(/\/(\w+)\/(wk_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]*/g, '/$1/$2…');
+}
+
+export class MediaServer {
+  private readonly nms: Nms;
+  private readonly secret = randomBytes(32).toString('hex');
+  private readonly listeners: [string, (s: NmsSession) => void][] = [];
+  private readonly context: { eventEmitter: import('node:events').EventEmitter; sessions: Map<string, NmsSession>; broadcasts: Map<string, { publisher: NmsSession | null }> };
+
+  constructor(private readonly opts: MediaServerOptions) {
+    const nmsLogger = require('node-media-server/src/core/logger.js');
+    const log = opts.logger.child({ subsystem: 'media-server' });
+    const levels: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { trace: 'trace', debug: 'debug', info: 'debug', warn: 'warn', error: 'warn' };
+    nmsLogger.log = (message: string, level = 'info') => log[levels[level] ?? 'debug'](redactKeys(message));
+    const NodeMediaServer = require('node-media-server');
+    this.context = require('node-media-server/src/core/context.js');
+    this.nms = new NodeMediaServer({
+      bind: opts.host,
+      rtmp: { port: opts.port },
+      auth: { play: true, publish: false, secret: this.secret, jwt: undefined },
+      store: { path: path.join(opts.stateDir, 'media-server') },
+    });
+  }
+
+  /** Subscribes to a node-media-server event (prePublish, postPublish, donePublish, prePlay, donePlay). */
+  on(event: 'prePublish' | 'postPublish' | 'donePublish' | 'prePlay' | 'donePlay', fn: (s: NmsSession) => void): void {
+    this.listeners.push([event, fn]);
+    this.nms.on(event, fn);
+  }
+
+  /** Starts listening; resolves once the RTMP port is bound. */
+  async start(): Promise<void> {
+    await this.nms.run();
+    const server = this.nms.rtmpServer.tcpServer;
+    if (server && !server.listening) await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  }
+
+  /** Stops listening and drops every connection; removes Warden's listeners from the shared emitter. */
+  async stop(): Promise<void> {
+    for (const [event, fn] of this.listeners) this.context.eventEmitter.off(event, fn);
+    this.listeners.length = 0;
+    await this.nms.stop();
+  }
+
+  /** Disconnects a session at once (destroys its socket; a kicked publisher gets no graceful close). */
+  disconnect(session: NmsSession): void {
+    session.socket?.destroy();
+  }
+
+  /** Whether the session is the current publisher of its stream path and still connected. */
+  isActivePublisher(session: NmsSession): boolean {
+    const b = this.context.broadcasts.get(session.streamPath);
+    return b?.publisher === session && !session.socket?.destroyed;
+  }
+
+  /**
+   * A local play URL with a signature the server accepts (node-media-server's scheme:
+   * `sign=<expiry>-md5(<path>-<expiry>-<secret>)`), for the tap. Never handed to viewers.
+   */
+  signedPlayUrl(streamPath: string, ttlSeconds = 24 * 3600): string {
+    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const hash = createHash('md5').update(`${streamPath}-${exp}-${this.secret}`).digest('hex');
+    return `rtmp://127.0.0.1:${this.opts.port}${streamPath}?sign=${exp}-${hash}`;
+  }
+
+  /** Makes the server's own signature check refuse this play (called from prePlay for a stream not accepted). */
+  refusePlay(session: NmsSession): void {
+    session.streamQuery = {};
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The ingest node: runs the RTMP server, gates publishes, opens and closes broadcasts, taps each live
+ * broadcast for sampled keyframes (stored as samples with their image file and a queued job), and kicks
+ * publishers when enforcement says so (over Redis pub/sub, from whichever node decided).
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { errorText } from '../core/errors.ts';
+import type { Metrics } from '../core/metrics.ts';
+import {
+  addDuplicateFrames, endBroadcast, endOrphanedBroadcasts, insertSample, openBroadcast, setTapMode, type Db,
+} from '../db/index.ts';
+import type { Queues } from '../analyzer/jobs.ts';
+import { enforcementChannel, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
+import { PublishGate } from './gate.ts';
+import { MediaServer, type NmsSession } from './media-server.ts';
+import { dHash, hammingDistance } from './phash.ts';
+import { keyPrefix } from './stream-keys.ts';
+import { StreamTap, type TapFrame } from './tap.ts';
+
+export interface IngestDeps {
+  config: Config;
+  db: Db;
+  /** A dedicated connection for SUBSCRIBE (a subscribed connection can issue no other commands). */
+  subscriber: Redis;
+  queues: Queues;
+  enforcer: Enforcer;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** A broadcast this node holds. */
+interface LiveBroadcast {
+  broadcastId: string;
+  userId: string;
+  session: NmsSession;
+  tap: StreamTap;
+  /** Hash and sample id of the last frame sent for analysis (duplicates are compared with it). */
+  last?: { hash: string; sampleId: string };
+  endReason?: string;
+  closed: boolean;
+}
+
+/** What happened to a publish attempt (tests and the demo wait on these). */
+export type PublishEvent =
+  | { type: 'accepted'; broadcastId: string; userId: string }
+  | { type: 'refused'; reason: string; userId?: string }
+  | { type: 'ended'; broadcastId: string; reason: string };
+
+export class IngestService {
+  private readonly server: MediaServer;
+  private readonly gate: PublishGate;
+  private readonly live = new Map<string, LiveBroadcast>(); // by broadcast id
+  private readonly acceptedPaths = new Set<string>();
+  private readonly log: Logger;
+  private readonly channel: string;
+  private stopping = false;
+  /** Observers of publish outcomes (demo, tests). */
+  readonly events = new EventEmitter();
+
+  constructor(private readonly deps: IngestDeps) {
+    this.log = deps.logger.child({ subsystem: 'ingest' });
+    this.gate = new PublishGate(deps.db);
+    this.channel = enforcementChannel(deps.config.redisPrefix);
+    this.server = new MediaServer({ host: deps.config.rtmp.host, port: deps.config.rtmp.port, stateDir: deps.config.dataDir, logger: deps.logger });
+    this.server.on('prePublish', (s) => void this.onPublish(s));
+    this.server.on('prePlay', (s) => this.onPlay(s));
+  }
+
+  /** Broadcasts this node holds now. */
+  get liveBroadcastIds(): string[] {
+    return [...this.live.keys()];
+  }
+
+  /** Ends broadcasts this node left live in a previous life, subscribes to enforcement, starts the RTMP server. */
+  async start(): Promise<void> {
+    const orphaned = await endOrphanedBroadcasts(this.deps.db, this.deps.config.nodeId, 'ingest node restarted');
+    if (orphaned) this.log.warn({ orphaned }, 'closed broadcasts left live by a previous run');
+    this.deps.subscriber.on('message', (channel, message) => {
+      if (channel === this.channel) this.onEnforcement(message);
+    });
+    await this.deps.subscriber.subscribe(this.channel);
+    await this.server.start();
+    this.log.info({ port: this.deps.config.rtmp.port }, 'RTMP ingest listening');
+  }
+
+  /** Stops accepting, ends every live broadcast (reason 'ingest shutdown') and stops the taps. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.deps.subscriber.unsubscribe(this.channel).catch(() => {});
+    await Promise.all([...this.live.values()].map((b) => this.close(b, 'ingest node shut down')));
+    await this.server.stop();
+  }
+
+  /** Disconnects a broadcast's publisher if this node holds it. @returns whether it did. */
+  kick(broadcastId: string, reason: string): boolean {
+    const b = this.live.get(broadcastId);
+    if (!b) return false;
+    b.endReason ??= reason;
+    this.server.disconnect(b.session);
+    void this.close(b, b.endReason);
+    return true;
+  }
+
+  private onEnforcement(message: string): void {
+    let msg: EnforcementMessage;
+    try {
+      msg = JSON.parse(message) as EnforcementMessage;
+    } catch {
+      this.log.warn('unparseable enforcement message ignored');
+      return;
+    }
+    if (msg.type === 'end_stream') {
+      if (this.kick(msg.broadcastId, msg.reason)) this.log.info({ broadcastId: msg.broadcastId, reason: msg.reason }, 'publisher kicked');
+    } else if (msg.type === 'kick_user') {
+      for (const b of this.live.values()) if (b.userId === msg.userId) this.kick(b.broadcastId, msg.reason);
+    }
+  }
+
+  private onPlay(session: NmsSession): void {
+    if (!this.acceptedPaths.has(session.streamPath)) this.server.refusePlay(session);
+  }
+
+  private async onPublish(session: NmsSession): Promise<void> {
+    const key = session.streamName;
+    const prefix = keyPrefix(key);
+    const refuse = async (reason: string, detail: string, userId?: string) => {
+      this.server.disconnect(session);
+      this.deps.metrics.publishes.inc({ result: 'refused' });
+      this.log.warn({ keyPrefix: prefix, reason, userId, ip: session.ip }, 'publish refused');
+      this.events.emit('publish', { type: 'refused', reason, userId } satisfies PublishEvent);
+      await this.deps.enforcer.recordPublishRefusal({ userId, keyPrefix: prefix, reason, detail, ip: session.ip, streamPath: `/${session.streamApp}/${prefix}…` })
+        .catch((err) => this.log.error({ err: errorText(err) }, 'could not record a publish refusal'));
+    };
+    if (this.stopping) return refuse('shutting_down', 'ingest node is shutting down');
+    if (session.streamApp !== 'live') return refuse('unknown_app', `publish to /${session.streamApp} (only /live is served)`);
+    const verdict = await this.gate.check(key);
+    if (!verdict.accepted) return refuse(verdict.reason, verdict.detail, verdict.userId);
+    if (!this.server.isActivePublisher(session)) {
+      this.log.info({ keyPrefix: prefix }, 'publisher left (or lost the path to another) before the gate answered');
+      return;
+    }
+    let broadcastId: string;
+    try {
+      ({ id: broadcastId } = await openBroadcast(this.deps.db, { userId: verdict.userId, streamKeyId: verdict.streamKeyId, ingestNode: this.deps.config.nodeId }));
+    } catch (err) {
+      return refuse('gate_unavailable', `could not open the broadcast: ${errorText(err)}`, verdict.userId);
+    }
+    const tap = new StreamTap({
+      input: this.server.signedPlayUrl(session.streamPath),
+      sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
+      onFrame: (f) => this.onFrame(b, f),
+      onModeChange: (mode, note) => {
+        this.log.info({ broadcastId, mode, note }, 'tap mode');
+        void setTapMode(this.deps.db, broadcastId, mode, note).catch((err) => this.log.error({ err: errorText(err) }, 'tap mode not recorded'));
+      },
+      onExit: (info) => this.log.warn({ broadcastId, ...info }, 'tap gave up'),
+      logger: this.log.child({ broadcastId }),
+    });
+    const b: LiveBroadcast = { broadcastId, userId: verdict.userId, session, tap, closed: false };
+    this.live.set(broadcastId, b);
+    this.acceptedPaths.add(session.streamPath);
+    session.socket?.once('close', () => void this.close(b, b.endReason ?? 'publisher disconnected'));
+    if (session.socket?.destroyed) return void this.close(b, 'publisher disconnected');
+    this.deps.metrics.publishes.inc({ result: 'accepted' });
+    this.log.info({ broadcastId, userId: verdict.userId, keyPrefix: prefix }, 'publish accepted');
+    this.events.emit('publish', { type: 'accepted', broadcastId, userId: verdict.userId } satisfies PublishEvent);
+    tap.start();
+  }
+
+  private async onFrame(b: LiveBroadcast, f: TapFrame): Promise<void> {
+    if (b.closed) return;
+    const { db, queues, config, metrics } = this.deps;
+    const hash = await dHash(f.jpeg);
+    const duplicate = b.last !== undefined && hammingDistance(hash, b.last.hash) <= config.tap.duplicateMaxDistance;
+    const rel = path.join('samples', b.broadcastId, `${String(f.seq).padStart(7, '0')}.jpg`);
+    await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });
+    await writeFile(path.join(config.dataDir, rel), f.jpeg);
+    const sample = await insertSample(db, {
+      broadcastId: b.broadcastId, kind: 'frame', seq: f.seq, capturedAt: f.capturedAt, filePath: rel,
+      width: f.width, height: f.height, phash: hash,
+      status: duplicate ? 'duplicate' : 'queued', duplicateOf: duplicate ? b.last!.sampleId : null,
+    });
+    if (duplicate) {
+      if (sample.inserted) await addDuplicateFrames(db, b.broadcastId);
+      metrics.samples.inc({ kind: 'frame', status: 'duplicate' });
+      await queues.add('evaluate-sample', { sampleId: sample.id });
+    } else {
+      b.last = { hash, sampleId: sample.id };
+      metrics.samples.inc({ kind: 'frame', status: 'queued' });
+      await queues.add('analyze-frame', { sampleId: sample.id });
+    }
+  }
+
+  private async close(b: LiveBroadcast, reason: string): Promise<void> {
+    if (b.closed) return;
+    b.closed = true;
+    this.live.delete(b.broadcastId);
+    this.acceptedPaths.delete(b.session.streamPath);
+    await b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
+    try {
+      await endBroadcast(this.deps.db, b.broadcastId, reason);
+      await this.deps.enforcer.recordBroadcastEnded({ broadcastId: b.broadcastId, userId: b.userId, reason });
+    } catch (err) {
+      this.log.error({ broadcastId: b.broadcastId, err: errorText(err) }, 'could not close the broadcast row');
+    }
+    this.log.info({ broadcastId: b.broadcastId, reason }, 'broadcast ended');
+    this.events.emit('publish', { type: 'ended', broadcastId: b.broadcastId, reason } satisfies PublishEvent);
+  }
+}

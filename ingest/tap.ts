@@ -1,0 +1,581 @@
+/**
+ * The tap: one ffmpeg process per live broadcast that reads the stream back and emits sampled frames as
+ * JPEG, at most one per sampling interval, scaled for the models.
+ *
+ * By default ffmpeg decodes keyframes only (`-skip_frame nokey`): demuxing is nearly free and a keyframe
+ * every 2 s is one decode in 60, which is what lets one machine watch hundreds of streams. When a
+ * stream's keyframes are further apart than the sampling interval, the tap restarts ffmpeg decoding every
+ * frame and keeping one per interval ('interval' mode) and says so through `onModeChange`.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
+
+/** One sampled frame. */
+export interface TapFrame {
+  /** 0, 1, 2, … for the life of the tap (continues across ffmpeg restarts); no gaps. */
+  seq: number;
+  /** When the frame's bytes arrived from ffmpeg (wall clock), not the stream timestamp. */
+  capturedAt: Date;
+  /** A complete baseline JPEG (SOI … EOI). */
+  jpeg: Buffer;
+  /** Pixel size of the JPEG. */
+  width: number;
+  height: number;
+}
+
+/** 'keyframes': decode keyframes only; 'interval': decode every frame, keep one per interval. */
+export type TapMode = 'keyframes' | 'interval';
+
+/** How a tap ended for good (see {@link TapOptions.onExit}). */
+export interface TapExitInfo {
+  /** The last ffmpeg child's exit code and signal. */
+  code: number | null;
+  signal: string | null;
+  /** Unplanned restarts over the tap's life (same as {@link StreamTap.restarts}). */
+  restarts: number;
+  /** 'stopped' after {@link StreamTap.stop}; 'gave-up' after too many quick failures in a row. */
+  reason: 'stopped' | 'gave-up';
+}
+
+/** Options of {@link StreamTap}. */
+export interface TapOptions {
+  /** URL or file path ffmpeg reads, e.g. `rtmp://127.0.0.1:1935/live/KEY?sign=…` (never logged verbatim). */
+  input: string;
+  /** At most one frame per this many milliseconds (default 2000). */
+  sampleIntervalMs: number;
+  /** Frames taller than this are scaled down to it, keeping aspect (default 480); smaller ones are kept. */
+  maxHeight?: number;
+  /** Read the input at its native rate (`-re`); for file inputs in tests and demos. Live inputs need not. */
+  realtime?: boolean;
+  /**
+   * Receives each frame, one at a time (awaited). While it runs, ffmpeg's output keeps being read: at most
+   * {@link TapOptions.maxQueuedFrames} frames wait, older ones are dropped (counted in `framesDropped`), so a
+   * slow consumer sees the newest frames and never stalls ffmpeg. A throw or rejection is logged at error.
+   */
+  onFrame: (f: TapFrame) => Promise<void> | void;
+  /** Called with 'keyframes' when the first frame arrives, and with 'interval' on the fallback (note says why). */
+  onModeChange?: (mode: TapMode, note: string) => void;
+  /** Called once when the tap has ended for good: after stop(), or when it gave up restarting ffmpeg. */
+  onExit?: (info: TapExitInfo) => void;
+  /** Receives ffmpeg's error lines at warn, and the tap's own events. */
+  logger: Logger;
+  /** Delay before restarting a dead ffmpeg, doubled after each quick failure up to 10 s (default 1000). */
+  restartDelayMs?: number;
+  /** Give up after this many consecutive quick failures (runs shorter than 30 s) (default 10). */
+  maxQuickFailures?: number;
+  /** Mode to start in (default 'keyframes'); 'interval' skips keyframe sampling altogether. */
+  mode?: TapMode;
+  /** Frames that may wait while onFrame runs (default 2). */
+  maxQueuedFrames?: number;
+}
+
+/** Inputs of {@link buildTapArgs}. */
+export interface TapArgsOptions {
+  input: string;
+  mode: TapMode;
+  sampleIntervalMs: number;
+  maxHeight: number;
+  realtime?: boolean;
+}
+
+/** A run counts as a quick failure when ffmpeg lived less than this. */
+const QUICK_FAILURE_MS = 30_000;
+/** Backoff ceiling between restarts. */
+const MAX_RESTART_DELAY_MS = 10_000;
+/** stop() and mode switches send SIGTERM, then SIGKILL after this long. */
+const KILL_GRACE_MS = 2_000;
+/** A JPEG larger than this is treated as garbage (no 480p frame comes close). */
+const MAX_JPEG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * ffmpeg arguments for one tap run, as an array (no shell). Sections: global, input, video output; a later
+ * audio output (16 kHz mono chunks on another pipe) slots in as a further output section.
+ *
+ * Keyframes mode puts `-skip_frame nokey` on the input so the decoder only decodes keyframes. Both modes
+ * keep frames with `select` when at least the interval has passed since the last kept frame (keyframes
+ * mode allows 5% early, so a keyframe that arrives a frame early by timestamp jitter is not dropped in
+ * favour of one a whole GOP later), `-vsync vfr` (ffmpeg 4.1 has no -fps_mode) so nothing is duplicated,
+ * scale to at most `maxHeight` (even width, square pixels), and write MJPEG to stdout via image2pipe.
+ * Decoding is single-threaded: parallelism comes from running one tap per stream.
+ */
+export function buildTapArgs(o: TapArgsOptions): string[] {
+  const intervalS = o.sampleIntervalMs / 1000;
+  const minGapS = o.mode === 'keyframes' ? intervalS * 0.95 : Math.max(intervalS - 0.001, 0);
+  const global = ['-hide_banner', '-loglevel', 'error', '-nostats', '-nostdin'];
+  const input = [
+    ...(o.realtime ? ['-re'] : []),
+    '-threads', '1',
+    ...(o.mode === 'keyframes' ? ['-skip_frame', 'nokey'] : []),
+    '-i', o.input,
+  ];
+  const filters = [
+    `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${minGapS.toFixed(3)})'`,
+    `scale=-2:'min(ih\\,${Math.round(o.maxHeight)})'`,
+    'setsar=1',
+  ];
+  const video = [
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-filter_threads', '1',
+    '-vf', filters.join(','),
+    '-vsync', 'vfr',
+    '-threads', '1', '-c:v', 'mjpeg', '-q:v', '3',
+    '-f', 'image2pipe', 'pipe:1',
+  ];
+  return [...global, ...input, ...video];
+}
+
+/** A JPEG cut out of a byte stream by {@link JpegSplitter}. */
+export interface SplitJpeg {
+  jpeg: Buffer;
+  /** From the SOFn header; 0 if the image had none. */
+  width: number;
+  height: number;
+}
+
+const enum S {
+  Seek, SeekD8, MarkerFF, MarkerCode, LenHi, LenLo, Skip, Entropy, EntropyFF,
+}
+
+/**
+ * Cuts concatenated JPEGs (ffmpeg's image2pipe MJPEG) out of a byte stream that arrives in arbitrary
+ * chunks. It walks the marker segments by their lengths (so bytes inside headers and tables cannot be
+ * mistaken for markers) and scans entropy-coded data for 0xFF not followed by 0x00 (stuffing) or RSTn,
+ * ending at EOI (0xFFD9). Each byte is looked at once and each image is copied once (Buffer.concat of the
+ * chunk slices it spans), so cost is linear in the stream. Bytes outside an image are skipped.
+ */
+export class JpegSplitter {
+  private state = S.Seek;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  private marker = 0;
+  private remaining = 0;
+  private sofBytes: number[] = [];
+  private width = 0;
+  private height = 0;
+  /** Bytes discarded outside images or in corrupt ones (diagnostics). */
+  skippedBytes = 0;
+
+  /** Feeds the next chunk; returns the images completed by it, in order. */
+  push(chunk: Buffer): SplitJpeg[] {
+    const out: SplitJpeg[] = [];
+    // Start of the current image's bytes within this chunk, or -1 when not inside an image.
+    let start = this.state === S.Seek || this.state === S.SeekD8 ? -1 : 0;
+    let i = 0;
+    const n = chunk.length;
+    const beginImage = (at: number): void => {
+      // `at` is the index of 0xD8; its 0xFF is at at-1, or was the previous chunk's last byte.
+      this.parts = [];
+      this.partsBytes = 0;
+      if (at === 0) {
+        this.parts.push(Buffer.from([0xff]));
+        this.partsBytes = 1;
+        start = 0;
+      } else start = at - 1;
+      this.width = 0;
+      this.height = 0;
+      this.state = S.MarkerFF;
+    };
+    const abandon = (): void => {
+      this.skippedBytes += this.partsBytes + (start >= 0 ? i - start : 0);
+      this.parts = [];
+      this.partsBytes = 0;
+      start = -1;
+      this.state = S.Seek;
+    };
+    while (i < n) {
+      switch (this.state) {
+        case S.Seek: {
+          const j = chunk.indexOf(0xff, i);
+          if (j < 0) {
+            this.skippedBytes += n - i;
+            i = n;
+          } else {
+            this.skippedBytes += j - i;
+            i = j + 1;
+            this.state = S.SeekD8;
+          }
+          break;
+        }
+        case S.SeekD8: {
+          const b = chunk[i]!;
+          if (b === 0xd8) beginImage(i);
+          else if (b !== 0xff) {
+            this.skippedBytes += 1;
+            this.state = S.Seek;
+          }
+          i++;
+          break;
+        }
+        case S.MarkerFF: {
+          if (chunk[i] !== 0xff) {
+            abandon();
+            break;
+          }
+          i++;
+          this.state = S.MarkerCode;
+          break;
+        }
+        case S.MarkerCode: {
+          const marker = this.readMarker(chunk[i++]!);
+          if (marker === 'eoi') {
+            out.push(this.finish(chunk, start, i));
+            start = -1;
+          } else if (marker === 'soi') {
+            abandon();
+            beginImage(i - 1);
+          }
+          break;
+        }
+        case S.LenHi:
+          this.remaining = chunk[i++]! << 8;
+          this.state = S.LenLo;
+          break;
+        case S.LenLo: {
+          this.remaining = (this.remaining | chunk[i++]!) - 2;
+          this.sofBytes = [];
+          if (this.remaining < 0) abandon();
+          else this.state = this.remaining === 0 ? this.afterSegment() : S.Skip;
+          break;
+        }
+        case S.Skip: {
+          if (isSof(this.marker) && this.sofBytes.length < 5) {
+            this.sofBytes.push(chunk[i++]!);
+            this.remaining--;
+            if (this.sofBytes.length === 5) {
+              this.height = (this.sofBytes[1]! << 8) | this.sofBytes[2]!;
+              this.width = (this.sofBytes[3]! << 8) | this.sofBytes[4]!;
+            }
+          } else {
+            const take = Math.min(this.remaining, n - i);
+            i += take;
+            this.remaining -= take;
+          }
+          if (this.remaining === 0) this.state = this.afterSegment();
+          break;
+        }
+        case S.Entropy: {
+          const j = chunk.indexOf(0xff, i);
+          if (j < 0) i = n;
+          else {
+            i = j + 1;
+            this.state = S.EntropyFF;
+          }
+          break;
+        }
+        case S.EntropyFF: {
+          const b = chunk[i++]!;
+          if (b === 0x00 || (b >= 0xd0 && b <= 0xd7)) this.state = S.Entropy; // stuffing, restart markers
+          else if (b !== 0xff) {
+            const marker = this.readMarker(b);
+            if (marker === 'eoi') {
+              out.push(this.finish(chunk, start, i));
+              start = -1;
+            } else if (marker === 'soi') {
+              abandon();
+              beginImage(i - 1);
+            }
+          }
+          break;
+        }
+      }
+      if (start >= 0 && this.partsBytes + (i - start) > MAX_JPEG_BYTES) abandon();
+    }
+    if (start >= 0 && start < n) {
+      const tail = chunk.subarray(start);
+      this.parts.push(tail);
+      this.partsBytes += tail.length;
+    }
+    return out;
+  }
+
+  /**
+   * Reacts to a marker code read after 0xFF inside an image: 'eoi' completes it (state Seek), 'soi' means a
+   * new image starts inside this one (the caller abandons the broken one), 'segment' moves on.
+   */
+  private readMarker(b: number): 'eoi' | 'soi' | 'segment' {
+    if (b === 0xd9) {
+      this.state = S.Seek;
+      return 'eoi';
+    }
+    if (b === 0xd8) return 'soi';
+    if (b === 0xff) this.state = S.MarkerCode; // fill byte
+    else if (b === 0x01 || (b >= 0xd0 && b <= 0xd7)) this.state = S.MarkerFF; // standalone markers
+    else {
+      this.marker = b;
+      this.state = S.LenHi;
+    }
+    return 'segment';
+  }
+
+  private afterSegment(): S {
+    return this.marker === 0xda ? S.Entropy : S.MarkerFF;
+  }
+
+  private finish(chunk: Buffer, start: number, end: number): SplitJpeg {
+    this.parts.push(chunk.subarray(start, end));
+    const jpeg = this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts);
+    this.parts = [];
+    this.partsBytes = 0;
+    return { jpeg, width: this.width, height: this.height };
+  }
+}
+
+function isSof(m: number): boolean {
+  return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+}
+
+/** Hides the stream key and query (signature) of a URL input, for logs. File paths are returned as they are. */
+export function redactInput(input: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(\/[^/?#]*)?/i.exec(input);
+  if (!m) return input;
+  return `${m[1]}${m[2] ?? ''}/***`;
+}
+
+/**
+ * Samples frames from one live broadcast with one ffmpeg child (see the module docs). Create it, call
+ * {@link StreamTap.start} once, and {@link StreamTap.stop} when the broadcast ends. ffmpeg exiting while
+ * the tap runs (crash, kill, end of input) restarts it after `restartDelayMs`, backing off after quick
+ * failures and giving up (onExit with reason 'gave-up') after `maxQuickFailures` in a row. Once in
+ * 'interval' mode the tap stays there until it is stopped.
+ */
+export class StreamTap {
+  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode'>> &
+    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime'>;
+  private readonly log: Logger;
+  private _mode: TapMode;
+  private _restarts = 0;
+  private _framesEmitted = 0;
+  private _framesDropped = 0;
+  private started = false;
+  private stopped = false;
+  private stopPromise: Promise<void> | undefined;
+  private child: ChildProcess | undefined;
+  private childClosed: Promise<{ code: number | null; signal: string | null }> | undefined;
+  private lastExit: { code: number | null; signal: string | null } = { code: null, signal: null };
+  private restartTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private quickFailures = 0;
+  private switching = false;
+  private announcedFirst = false;
+  // Per run: spawn time, last frame arrival, consecutive long gaps.
+  private runStartedAt = 0;
+  private lastArrival = 0;
+  private longGaps = 0;
+  private readonly queue: { jpeg: Buffer; width: number; height: number; capturedAt: Date }[] = [];
+  private delivering = false;
+
+  /** @throws Error when sampleIntervalMs or maxHeight is not a positive number. */
+  constructor(opts: TapOptions) {
+    const sampleIntervalMs = opts.sampleIntervalMs ?? 2000;
+    const maxHeight = opts.maxHeight ?? 480;
+    if (!(sampleIntervalMs > 0)) throw new Error(`StreamTap: sampleIntervalMs must be > 0, got ${sampleIntervalMs}`);
+    if (!(maxHeight >= 16)) throw new Error(`StreamTap: maxHeight must be ≥ 16, got ${maxHeight}`);
+    this.opts = {
+      ...opts,
+      sampleIntervalMs,
+      maxHeight,
+      restartDelayMs: opts.restartDelayMs ?? 1000,
+      maxQuickFailures: opts.maxQuickFailures ?? 10,
+      maxQueuedFrames: Math.max(1, opts.maxQueuedFrames ?? 2),
+    };
+    this.log = opts.logger;
+    this._mode = opts.mode ?? 'keyframes';
+  }
+
+  /** Current decoding mode. */
+  get mode(): TapMode {
+    return this._mode;
+  }
+  /** ffmpeg restarts after it died unexpectedly (mode switches are not counted). */
+  get restarts(): number {
+    return this._restarts;
+  }
+  /** Frames handed to onFrame so far. */
+  get framesEmitted(): number {
+    return this._framesEmitted;
+  }
+  /** Frames dropped because onFrame was too slow. */
+  get framesDropped(): number {
+    return this._framesDropped;
+  }
+  /** The current ffmpeg child's pid (undefined between runs); exposed for tests and diagnostics. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Spawns ffmpeg. @throws Error when called twice. */
+  start(): void {
+    if (this.started) throw new Error('StreamTap: already started');
+    this.started = true;
+    this.log.info(
+      { input: redactInput(this.opts.input), mode: this._mode, intervalMs: this.opts.sampleIntervalMs },
+      'tap starting',
+    );
+    this.spawn();
+    const tick = Math.min(1000, this.opts.sampleIntervalMs);
+    this.watchdog = setInterval(() => this.checkStall(), tick);
+  }
+
+  /**
+   * Stops for good: no restart, no further onFrame calls (one already running is not awaited), ffmpeg gets
+   * SIGTERM and SIGKILL after 2 s. Resolves when the child has exited; calls onExit once. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    this.stopped = true;
+    this.queue.length = 0;
+    clearTimeout(this.restartTimer);
+    clearInterval(this.watchdog);
+    this.stopPromise = (async () => {
+      if (this.child) await this.killChild(this.child);
+      this.log.info({ frames: this._framesEmitted, restarts: this._restarts }, 'tap stopped');
+      if (this.started) this.opts.onExit?.({ ...this.lastExit, restarts: this._restarts, reason: 'stopped' });
+    })();
+    return this.stopPromise;
+  }
+
+  private spawn(): void {
+    const args = buildTapArgs({
+      input: this.opts.input,
+      mode: this._mode,
+      sampleIntervalMs: this.opts.sampleIntervalMs,
+      maxHeight: this.opts.maxHeight,
+      realtime: this.opts.realtime,
+    });
+    const child = spawnFfmpeg(args);
+    this.child = child;
+    this.runStartedAt = Date.now();
+    this.lastArrival = 0;
+    this.longGaps = 0;
+    const splitter = new JpegSplitter();
+    child.stdout?.on('data', (chunk: Buffer) => {
+      for (const img of splitter.push(chunk)) this.onImage(img);
+    });
+    const secret = this.opts.input;
+    const shown = redactInput(secret);
+    if (child.stderr) forEachLine(child.stderr, (line) => this.log.warn({ ffmpeg: line.split(secret).join(shown) }, 'ffmpeg'));
+    this.childClosed = new Promise((resolve) => {
+      let done = false;
+      const finish = (code: number | null, signal: string | null): void => {
+        if (done) return;
+        done = true;
+        resolve({ code, signal });
+        this.onChildGone(child, code, signal);
+      };
+      child.once('error', (err) => {
+        this.log.error({ err }, 'ffmpeg could not be spawned');
+        // 'close' normally follows; if stdio never opened it may not, so finish here too.
+        setTimeout(() => finish(null, null), 100);
+      });
+      child.once('close', (code, signal) => finish(code, signal));
+    });
+  }
+
+  private onImage(img: SplitJpeg): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    if (!this.announcedFirst) {
+      this.announcedFirst = true;
+      this.opts.onModeChange?.(
+        this._mode,
+        this._mode === 'keyframes'
+          ? 'decoding keyframes only, keeping at most one per sampling interval'
+          : 'decoding all frames, keeping one per interval',
+      );
+    }
+    if (this._mode === 'keyframes' && !this.switching) {
+      if (this.lastArrival > 0) {
+        const gap = now - this.lastArrival;
+        this.longGaps = gap > 1.5 * this.opts.sampleIntervalMs ? this.longGaps + 1 : 0;
+        if (this.longGaps >= 2) {
+          this.switchToInterval(`keyframes every ${(gap / 1000).toFixed(1)} s`);
+        }
+      }
+      this.lastArrival = now;
+    }
+    if (this.queue.length >= this.opts.maxQueuedFrames) {
+      this.queue.shift();
+      this._framesDropped++;
+      if (this._framesDropped === 1 || this._framesDropped % 100 === 0) {
+        this.log.warn({ dropped: this._framesDropped }, 'onFrame slower than the stream: dropping oldest frames');
+      }
+    }
+    this.queue.push({ ...img, capturedAt: new Date(now) });
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const f = this.queue.shift()!;
+        const frame: TapFrame = { seq: this._framesEmitted++, ...f };
+        try {
+          await this.opts.onFrame(frame);
+        } catch (err) {
+          this.log.error({ err, seq: frame.seq }, 'onFrame failed');
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  /** Keyframes mode, after at least one frame in this run: no keyframe for far too long → interval mode. */
+  private checkStall(): void {
+    if (this.stopped || this.switching || this._mode !== 'keyframes' || !this.child || this.lastArrival === 0) return;
+    const silentMs = Date.now() - this.lastArrival;
+    if (silentMs > Math.max(4 * this.opts.sampleIntervalMs, 12_000)) {
+      this.switchToInterval(`no keyframe for ${(silentMs / 1000).toFixed(1)} s`);
+    }
+  }
+
+  private switchToInterval(why: string): void {
+    const note = `${why} > ${(this.opts.sampleIntervalMs / 1000).toFixed(1)} s sampling interval: decoding all frames, keeping one per interval`;
+    this.log.warn({ note }, 'tap falling back to interval sampling');
+    this._mode = 'interval';
+    this.switching = true;
+    this.opts.onModeChange?.('interval', note);
+    if (this.child) void this.killChild(this.child);
+  }
+
+  private async killChild(child: ChildProcess): Promise<void> {
+    const closed = this.child === child ? this.childClosed : undefined;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }, KILL_GRACE_MS);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private onChildGone(child: ChildProcess, code: number | null, signal: string | null): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.lastExit = { code, signal };
+    if (this.stopped) return;
+    if (this.switching) {
+      this.switching = false;
+      this.spawn();
+      return;
+    }
+    const ranMs = Date.now() - this.runStartedAt;
+    this.quickFailures = ranMs < QUICK_FAILURE_MS ? this.quickFailures + 1 : 1;
+    if (this.quickFailures > this.opts.maxQuickFailures) {
+      this.log.error({ code, signal, restarts: this._restarts }, 'ffmpeg keeps failing: tap gives up');
+      this.stopped = true;
+      clearInterval(this.watchdog);
+      this.opts.onExit?.({ code, signal, restarts: this._restarts, reason: 'gave-up' });
+      return;
+    }
+    const delay = Math.min(this.opts.restartDelayMs * 2 ** (this.quickFailures - 1), MAX_RESTART_DELAY_MS);
+    this.log.warn({ code, signal, ranMs, delayMs: delay }, 'ffmpeg exited: restarting');
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this._restarts++;
+      this.spawn();
+    }, delay);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Enforcement: the one writer of cases, actions (the audit log) and bans. It executes the actions the rules
+ * engine decided, idempotently (every action has an idempotency key; a retried job changes nothing), and
+ * tells ingest nodes over Redis pub/sub to disconnect a publisher.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.ts';
+import {
+  addEvidence, appendAction, insertBan, openOrJoinCase, type Db, type Priority,
+} from '../db/index.ts';
+import type { Decision, PolicyAction } from '../rules/index.ts';
+
+/** Minutes from a case's opening to its SLA due time, per priority (defaults; a later issue makes them configurable). */
+export const defaultSlaMinutes: Record<Priority, number> = { critical: 5, urgent: 15, high: 60, normal: 240, low: 1440 };
+
+/** A message on the enforcement channel, handled by whichever ingest node holds the broadcast or user. */
+export type EnforcementMessage =
+  | { type: 'end_stream'; broadcastId: string; reason: string }
+  | { type: 'kick_user'; userId: string; reason: string };
+
+/** The pub/sub channel enforcement messages travel on, under a deployment's Redis prefix. */
+export const enforcementChannel = (prefix: string) => `${prefix}:enforce`;
+
+/** Where a decision applies: the broadcast, its performer and the sample the rule fired on. */
+export interface DecisionContext {
+  broadcastId: string;
+  userId: string;
+  sample: { id: string; capturedAt: Date };
+}
+
+export interface EnforcerDeps {
+  db: Db;
+  /** A Redis connection used only to publish (not a subscriber connection). */
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  slaMinutes?: Record<Priority, number>;
+}
+
+/** What enforcing a set of decisions did (for metrics, logs and tests). */
+export interface EnforcementResult { casesOpened: string[]; casesJoined: string[]; actionsRecorded: number; streamsEnded: string[] }
+
+export class Enforcer {
+  private readonly sla: Record<Priority, number>;
+  constructor(private readonly deps: EnforcerDeps) {
+    this.sla = deps.slaMinutes ?? defaultSlaMinutes;
+  }
+
+  /**
+   * Executes the decisions of one rules evaluation. One transaction per decision; after commit, a non-shadow
+   * end_stream is published to the ingest nodes (publishing again for a retried decision is harmless).
+   */
+  async enforce(decisions: Decision[], ctx: DecisionContext): Promise<EnforcementResult> {
+    const result: EnforcementResult = { casesOpened: [], casesJoined: [], actionsRecorded: 0, streamsEnded: [] };
+    for (const d of decisions) {
+      let endStream = false;
+      await this.deps.db.transaction(async (tx) => {
+        let caseId: string | null = null;
+        for (const action of d.actions) {
+          if (action.type === 'review' && !d.shadow) {
+            const c = await openOrJoinCase(tx, {
+              subjectType: 'broadcast', subjectId: ctx.broadcastId, broadcastId: ctx.broadcastId, userId: ctx.userId,
+              reasonType: 'rule', reason: d.ruleId, priority: action.priority,
+              slaDueAt: new Date(Date.now() + this.sla[action.priority] * 60_000), policyVersion: d.policyVersion,
+            });
+            caseId = c.id;
+            (c.opened ? result.casesOpened : result.casesJoined).push(c.id);
+            for (const e of d.evidence) {
+              await addEvidence(tx, { caseId: c.id, sampleId: e.sampleId, ruleId: d.ruleId, details: { label: e.label, score: e.score, reason: d.reason } });
+            }
+          }
+          const id = await appendAction(tx, {
+            action: action.type, actorType: 'rule', actorId: d.ruleId, subjectType: 'broadcast', subjectId: ctx.broadcastId,
+            broadcastId: ctx.broadcastId, userId: ctx.userId, caseId, ruleId: d.ruleId, policyVersion: d.policyVersion, shadow: d.shadow,
+            idempotencyKey: `${d.ruleId}/${ctx.sample.id}/${action.type}`,
+            details: { reason: d.reason, sampleId: ctx.sample.id, capturedAt: ctx.sample.capturedAt.toISOString(), evidence: d.evidence, ...actionDetails(action) },
+          });
+          if (id !== null) result.actionsRecorded++;
+          if (action.type === 'end_stream' && !d.shadow) endStream = true;
+          if ((action.type === 'ban' || action.type === 'suspend') && !d.shadow && id !== null) {
+            await insertBan(tx, {
+              userId: ctx.userId, kind: action.type === 'ban' ? 'ban' : 'suspension', reason: `${d.ruleId}: ${d.reason}`,
+              createdBy: `rule:${d.ruleId}`, caseId, expiresAt: action.durationMs ? new Date(Date.now() + action.durationMs) : null,
+            });
+          }
+        }
+      });
+      if (endStream) {
+        await this.publish({ type: 'end_stream', broadcastId: ctx.broadcastId, reason: `rule ${d.ruleId}: ${d.reason}` });
+        result.streamsEnded.push(ctx.broadcastId);
+      }
+      if (d.actions.some((a) => (a.type === 'ban' || a.type === 'suspend')) && !d.shadow) {
+        await this.publish({ type: 'kick_user', userId: ctx.userId, reason: `rule ${d.ruleId}: ${d.reason}` });
+      }
+      this.deps.logger.info({ broadcastId: ctx.broadcastId, sampleId: ctx.sample.id, rule: d.ruleId, shadow: d.shadow, actions: d.actions.map((a) => a.type) }, 'rule fired');
+    }
+    return result;
+  }
+
+  /** Records a refused publish in the audit log: who (if the key is known), why, from where. */
+  async recordPublishRefusal(r: { userId?: string | null; keyPrefix: string; reason: string; detail: string; ip: string; streamPath: string }): Promise<void> {
+    await appendAction(this.deps.db, {
+      action: 'refuse_publish', actorType: 'system', actorId: 'publish-gate',
+      subjectType: r.userId ? 'user' : 'stream_key', subjectId: r.userId ?? r.keyPrefix, userId: r.userId ?? null,
+      details: { reason: r.reason, detail: r.detail, keyPrefix: r.keyPrefix, ip: r.ip, streamPath: r.streamPath },
+    });
+  }
+
+  /** Records that a broadcast ended (by the publisher, a kick or shutdown) in the audit log. */
+  async recordBroadcastEnded(b: { broadcastId: string; userId: string; reason: string }): Promise<void> {
+    await appendAction(this.deps.db, {
+      action: 'broadcast_ended', actorType: 'system', actorId: 'ingest', subjectType: 'broadcast', subjectId: b.broadcastId,
+      broadcastId: b.broadcastId, userId: b.userId, idempotencyKey: `broadcast-ended/${b.broadcastId}`, details: { reason: b.reason },
+    });
+  }
+
+  private async publish(msg: EnforcementMessage): Promise<void> {
+    await this.deps.redis.publish(enforcementChannel(this.deps.prefix), JSON.stringify(msg));
+  }
+}
+
+function actionDetails(a: PolicyAction): Record<string, unknown> {
+  const { type: _type, ...rest } = a as PolicyAction & Record<string, unknown>;
+  return rest;
+}

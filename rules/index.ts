@@ -1,0 +1,45 @@
+/**
+ * rules/: policy files (YAML, validated with line-numbered errors) and the pure engine that maps signals to
+ * actions. Other folders import only from here.
+ */
+export {
+  ANALYSIS_FAILURE_RULE_ID,
+  DEFAULT_POLICY_FILE,
+  PRIORITIES,
+  PolicyError,
+  loadPolicy,
+  loadPolicySync,
+  parseDuration,
+  parsePolicy,
+  type ActionType,
+  type Policy,
+  type PolicyAction,
+  type PolicyProblem,
+  type Priority,
+  type Rule,
+  type RuleCondition,
+  type RuleWindow,
+} from './policy.ts';
+export {
+  evaluate,
+  formatDuration,
+  lookbackOf,
+  type Decision,
+  type EvaluationInput,
+  type Evidence,
+  type Firing,
+  type SampleScores,
+} from './engine.ts';
+export {
+  diffReplays,
+  formatDiff,
+  replay,
+  type ActionRef,
+  type BroadcastReplay,
+  type BroadcastTimeline,
+  type CaseRef,
+  type PolicyDiff,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplaySummary,
+} from './replay.ts';

@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --import tsx
 /**
  * The `warden` CLI. Commands:
  *   serve                 api + ingest + analyzer workers in one process (graceful shutdown on SIGTERM/SIGINT)

@@ -158,7 +158,9 @@ export class IngestService {
         this.log.info({ broadcastId, mode, note }, 'tap mode');
         void setTapMode(this.deps.db, broadcastId, mode, note).catch((err) => this.log.error({ err: errorText(err) }, 'tap mode not recorded'));
       },
-      onExit: (info) => this.log.warn({ broadcastId, ...info }, 'tap gave up'),
+      onExit: (info) => {
+        if (info.reason === 'gave-up') this.log.error({ broadcastId, ...info }, 'tap gave up: frames of this broadcast are no longer sampled');
+      },
       logger: this.log.child({ broadcastId }),
     });
     const b: LiveBroadcast = { broadcastId, userId: verdict.userId, session, tap, closed: false };
@@ -201,7 +203,8 @@ export class IngestService {
     b.closed = true;
     this.live.delete(b.broadcastId);
     this.acceptedPaths.delete(b.session.streamPath);
-    await b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
+    // the publisher is gone: record that first, then stop the tap (which may take a moment to exit)
+    const tapStopped = b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
     try {
       await endBroadcast(this.deps.db, b.broadcastId, reason);
       await this.deps.enforcer.recordBroadcastEnded({ broadcastId: b.broadcastId, userId: b.userId, reason });
@@ -210,5 +213,6 @@ export class IngestService {
     }
     this.log.info({ broadcastId: b.broadcastId, reason }, 'broadcast ended');
     this.events.emit('publish', { type: 'ended', broadcastId: b.broadcastId, reason } satisfies PublishEvent);
+    await tapStopped;
   }
 }

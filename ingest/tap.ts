@@ -6,6 +6,18 @@
  * every 2 s is one decode in 60, which is what lets one machine watch hundreds of streams. When a
  * stream's keyframes are further apart than the sampling interval, the tap restarts ffmpeg decoding every
  * frame and keeping one per interval ('interval' mode) and says so through `onModeChange`.
+ *
+ * Keyframe spacing is measured in stream time, not wall-clock time: in keyframes mode ffmpeg has a second,
+ * nearly free output, `-c:v copy -f framecrc` on fd 3, which lists every video packet's timestamps and
+ * whether it is a keyframe, as the demuxer sees them. Network stalls therefore never look like sparse
+ * keyframes, and the decision comes as soon as the packets arrive, not when the decoder gets round to them.
+ *
+ * Latency (ffmpeg 4.1's h264 decoder): with `-skip_frame nokey` a keyframe is output only after as many
+ * further *decoded* pictures as the stream's reorder depth (VUI num_reorder_frames: 0 without B-frames,
+ * 1 with B-frames, 2 with x264's default B-pyramid). The skipped frames do not count, so each keyframe
+ * arrives that many keyframe intervals late: 4 s behind live for a 2 s GOP with B-pyramid, none without
+ * B-frames. No ffmpeg 4.1 option (`-flags low_delay`, `-strict`) changes that; interval mode decodes
+ * every frame and is only a couple of frames behind.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
@@ -77,6 +89,8 @@ export interface TapArgsOptions {
   sampleIntervalMs: number;
   maxHeight: number;
   realtime?: boolean;
+  /** Keyframes mode only: add the packet-timing output on fd 3 (default true). */
+  packetTimes?: boolean;
 }
 
 /** A run counts as a quick failure when ffmpeg lived less than this. */
@@ -97,7 +111,9 @@ const MAX_JPEG_BYTES = 16 * 1024 * 1024;
  * mode allows 5% early, so a keyframe that arrives a frame early by timestamp jitter is not dropped in
  * favour of one a whole GOP later), `-vsync vfr` (ffmpeg 4.1 has no -fps_mode) so nothing is duplicated,
  * scale to at most `maxHeight` (even width, square pixels), and write MJPEG to stdout via image2pipe.
- * Decoding is single-threaded: parallelism comes from running one tap per stream.
+ * Decoding is single-threaded: parallelism comes from running one tap per stream. In keyframes mode a
+ * second output lists every video packet (`-c:v copy -f framecrc -flush_packets 1 pipe:3`: stream copy,
+ * nothing decoded) so the tap can measure keyframe spacing in stream time; spawn with a pipe on fd 3.
  */
 export function buildTapArgs(o: TapArgsOptions): string[] {
   const intervalS = o.sampleIntervalMs / 1000;
@@ -122,7 +138,42 @@ export function buildTapArgs(o: TapArgsOptions): string[] {
     '-threads', '1', '-c:v', 'mjpeg', '-q:v', '3',
     '-f', 'image2pipe', 'pipe:1',
   ];
-  return [...global, ...input, ...video];
+  const packets =
+    o.mode === 'keyframes' && (o.packetTimes ?? true)
+      ? ['-map', '0:v:0', '-c:v', 'copy', '-an', '-sn', '-dn', '-f', 'framecrc', '-flush_packets', '1', 'pipe:3']
+      : [];
+  return [...global, ...input, ...video, ...packets];
+}
+
+/** One video packet as listed by ffmpeg's framecrc muxer. Times in seconds. */
+export interface PacketTime {
+  dts: number;
+  pts: number;
+  key: boolean;
+}
+
+/**
+ * Parses ffmpeg framecrc output lines (`#tb 0: 1/15360` header, then
+ * `0, dts, pts, duration, size, 0xcrc[, F=0xflags]`; keyframes carry no `F=`, other packets `F=0x0`).
+ * Feed every line; returns the packet for packet lines, null for headers and anything unparsable.
+ */
+export class FramecrcParser {
+  private timeBase = 0;
+
+  line(line: string): PacketTime | null {
+    if (line.startsWith('#')) {
+      const tb = /^#tb 0: (\d+)\/(\d+)/.exec(line);
+      if (tb) this.timeBase = Number(tb[1]) / Number(tb[2]);
+      return null;
+    }
+    if (this.timeBase === 0) return null;
+    const f = line.split(',');
+    if (f.length < 6) return null;
+    const dts = Number(f[1]);
+    const pts = Number(f[2]);
+    if (!Number.isFinite(dts) || !Number.isFinite(pts)) return null;
+    return { dts: dts * this.timeBase, pts: pts * this.timeBase, key: !line.includes('F=') };
+  }
 }
 
 /** A JPEG cut out of a byte stream by {@link JpegSplitter}. */
@@ -354,13 +405,13 @@ export class StreamTap {
   private childClosed: Promise<{ code: number | null; signal: string | null }> | undefined;
   private lastExit: { code: number | null; signal: string | null } = { code: null, signal: null };
   private restartTimer: NodeJS.Timeout | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
   private quickFailures = 0;
   private switching = false;
   private announcedFirst = false;
-  // Per run: spawn time, last frame arrival, consecutive long gaps.
+  // Per run: spawn time; stream time of the first packet and of the last keyframe; consecutive long gaps.
   private runStartedAt = 0;
-  private lastArrival = 0;
+  private firstPacketS: number | undefined;
+  private lastKeyS: number | undefined;
   private longGaps = 0;
   private readonly queue: { jpeg: Buffer; width: number; height: number; capturedAt: Date }[] = [];
   private delivering = false;
@@ -413,8 +464,6 @@ export class StreamTap {
       'tap starting',
     );
     this.spawn();
-    const tick = Math.min(1000, this.opts.sampleIntervalMs);
-    this.watchdog = setInterval(() => this.checkStall(), tick);
   }
 
   /**
@@ -426,7 +475,6 @@ export class StreamTap {
     this.stopped = true;
     this.queue.length = 0;
     clearTimeout(this.restartTimer);
-    clearInterval(this.watchdog);
     this.stopPromise = (async () => {
       if (this.child) await this.killChild(this.child);
       this.log.info({ frames: this._framesEmitted, restarts: this._restarts }, 'tap stopped');
@@ -443,11 +491,20 @@ export class StreamTap {
       maxHeight: this.opts.maxHeight,
       realtime: this.opts.realtime,
     });
-    const child = spawnFfmpeg(args);
+    const child = spawnFfmpeg(args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.runStartedAt = Date.now();
-    this.lastArrival = 0;
+    this.firstPacketS = undefined;
+    this.lastKeyS = undefined;
     this.longGaps = 0;
+    const packetPipe = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
+    if (packetPipe) {
+      const parser = new FramecrcParser();
+      forEachLine(packetPipe, (line) => {
+        const p = parser.line(line);
+        if (p && this.child === child) this.onPacket(p);
+      });
+    }
     const splitter = new JpegSplitter();
     child.stdout?.on('data', (chunk: Buffer) => {
       for (const img of splitter.push(chunk)) this.onImage(img);
@@ -484,16 +541,6 @@ export class StreamTap {
           : 'decoding all frames, keeping one per interval',
       );
     }
-    if (this._mode === 'keyframes' && !this.switching) {
-      if (this.lastArrival > 0) {
-        const gap = now - this.lastArrival;
-        this.longGaps = gap > 1.5 * this.opts.sampleIntervalMs ? this.longGaps + 1 : 0;
-        if (this.longGaps >= 2) {
-          this.switchToInterval(`keyframes every ${(gap / 1000).toFixed(1)} s`);
-        }
-      }
-      this.lastArrival = now;
-    }
     if (this.queue.length >= this.opts.maxQueuedFrames) {
       this.queue.shift();
       this._framesDropped++;
@@ -523,13 +570,33 @@ export class StreamTap {
     }
   }
 
-  /** Keyframes mode, after at least one frame in this run: no keyframe for far too long → interval mode. */
-  private checkStall(): void {
-    if (this.stopped || this.switching || this._mode !== 'keyframes' || !this.child || this.lastArrival === 0) return;
-    const silentMs = Date.now() - this.lastArrival;
-    if (silentMs > Math.max(4 * this.opts.sampleIntervalMs, 12_000)) {
-      this.switchToInterval(`no keyframe for ${(silentMs / 1000).toFixed(1)} s`);
+  /**
+   * Keyframes mode: watches keyframe spacing in stream time. Falls back to interval mode when one gap
+   * exceeds 3× the interval, two consecutive gaps exceed 1.5×, or packets keep coming with no keyframe for
+   * max(4× interval, 10 s).
+   */
+  private onPacket(p: PacketTime): void {
+    if (this.stopped || this.switching || this._mode !== 'keyframes') return;
+    const intervalS = this.opts.sampleIntervalMs / 1000;
+    this.firstPacketS ??= p.dts;
+    if (p.key) {
+      if (this.lastKeyS !== undefined) {
+        const gap = p.pts - this.lastKeyS;
+        if (gap <= 0) {
+          this.longGaps = 0; // timestamps jumped back (discontinuity): start measuring afresh
+        } else {
+          this.longGaps = gap > 1.5 * intervalS ? this.longGaps + 1 : 0;
+          if (gap > 3 * intervalS || this.longGaps >= 2) {
+            this.switchToInterval(`keyframes every ${gap.toFixed(1)} s`);
+            return;
+          }
+        }
+      }
+      this.lastKeyS = p.pts;
+      return;
     }
+    const since = p.dts - (this.lastKeyS ?? this.firstPacketS);
+    if (since > Math.max(4 * intervalS, 10)) this.switchToInterval(`no keyframe for ${since.toFixed(1)} s`);
   }
 
   private switchToInterval(why: string): void {
@@ -537,6 +604,7 @@ export class StreamTap {
     this.log.warn({ note }, 'tap falling back to interval sampling');
     this._mode = 'interval';
     this.switching = true;
+    this.announcedFirst = true;
     this.opts.onModeChange?.('interval', note);
     if (this.child) void this.killChild(this.child);
   }
@@ -566,7 +634,6 @@ export class StreamTap {
     if (this.quickFailures > this.opts.maxQuickFailures) {
       this.log.error({ code, signal, restarts: this._restarts }, 'ffmpeg keeps failing: tap gives up');
       this.stopped = true;
-      clearInterval(this.watchdog);
       this.opts.onExit?.({ code, signal, restarts: this._restarts, reason: 'gave-up' });
       return;
     }

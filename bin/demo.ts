@@ -9,7 +9,7 @@ import type { Config } from '../core/config.ts';
 import { createContext } from '../core/context.ts';
 import { broadcastReport, pendingFrames, publishRefusalsSince, redactUrl, type BroadcastReport } from '../db/index.ts';
 import type { PublishEvent } from '../ingest/index.ts';
-import { buildDemoVideo, publishRtmp } from '../tests/fixtures/media.ts';
+import { buildDemoVideo, publishRtmp } from './demo-media.ts';
 import { startWarden } from './runtime.ts';
 import { seedPerformer } from './seed.ts';
 

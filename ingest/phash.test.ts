@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { samplePhotos } from '../tests/fixtures/media.ts';
+import { samplePhotos } from '../bin/demo-media.ts';
 import { dHash, hammingDistance } from './phash.ts';
 
 describe('dHash', () => {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { samplePhotos } from '../tests/fixtures/media.ts';
-import { buildTapArgs, JpegSplitter, redactInput } from './tap.ts';
+import { samplePhotos } from '../bin/demo-media.ts';
+import { pino } from 'pino';
+import { buildTapArgs, FramecrcParser, JpegSplitter, redactInput, StreamTap, type TapExitInfo } from './tap.ts';
 
 function chunked(data: Buffer, sizes: () => number): Buffer[] {
   const out: Buffer[] = [];
@@ -70,5 +71,37 @@ describe('redactInput', () => {
   it('hides stream keys and signatures but keeps the app', () => {
     expect(redactInput('rtmp://127.0.0.1:1935/live/SECRET?sign=123-abc')).toBe('rtmp://127.0.0.1:1935/live/***');
     expect(redactInput('/tmp/a.mp4')).toBe('/tmp/a.mp4');
+  });
+});
+
+describe('FramecrcParser', () => {
+  it('reads packet times in seconds and the keyframe flag', () => {
+    const p = new FramecrcParser();
+    expect(p.line('0,      -1024,          0,      512,    54380, 0xb9d661b6')).toBeNull(); // before #tb
+    expect(p.line('#tb 0: 1/15360')).toBeNull();
+    expect(p.line('0,      29696,      30720,      512,   215172, 0xdddb2171')).toEqual({ dts: 29696 / 15360, pts: 2, key: true });
+    expect(p.line('0,       -512,       2048,      512,      196, 0x67c95f21, F=0x0')?.key).toBe(false);
+    expect(p.line('garbage')).toBeNull();
+  });
+});
+
+describe('StreamTap restarts', () => {
+  it('gives up after repeated quick failures and reports it once', async () => {
+    const exits: TapExitInfo[] = [];
+    const tap = new StreamTap({
+      input: '/nonexistent/warden-tap-input.mp4',
+      sampleIntervalMs: 2000,
+      restartDelayMs: 10,
+      maxQuickFailures: 3,
+      logger: pino({ level: 'silent' }),
+      onFrame: () => {},
+      onExit: (info) => void exits.push(info),
+    });
+    tap.start();
+    for (let i = 0; i < 200 && exits.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(exits).toEqual([expect.objectContaining({ reason: 'gave-up', restarts: 2, code: 1 })]);
+    await tap.stop();
+    expect(exits).toHaveLength(1);
+    expect(tap.framesEmitted).toBe(0);
   });
 });

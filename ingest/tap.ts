@@ -74,7 +74,7 @@ export interface TapOptions {
   logger: Logger;
   /** Delay before restarting a dead ffmpeg, doubled after each quick failure up to 10 s (default 1000). */
   restartDelayMs?: number;
-  /** Give up after this many consecutive quick failures (runs shorter than 30 s) (default 10). */
+  /** Give up when this many ffmpeg runs in a row fail quickly (each lived < 30 s) (default 10). */
   maxQuickFailures?: number;
   /** Mode to start in (default 'keyframes'); 'interval' skips keyframe sampling altogether. */
   mode?: TapMode;
@@ -408,6 +408,7 @@ export class StreamTap {
   private quickFailures = 0;
   private switching = false;
   private announcedFirst = false;
+  private exitReported = false;
   // Per run: spawn time; stream time of the first packet and of the last keyframe; consecutive long gaps.
   private runStartedAt = 0;
   private firstPacketS: number | undefined;
@@ -455,9 +456,9 @@ export class StreamTap {
     return this.child?.pid;
   }
 
-  /** Spawns ffmpeg. @throws Error when called twice. */
+  /** Spawns ffmpeg. @throws Error when called twice or after stop(). */
   start(): void {
-    if (this.started) throw new Error('StreamTap: already started');
+    if (this.started || this.stopped) throw new Error('StreamTap: start() may be called once, before stop()');
     this.started = true;
     this.log.info(
       { input: redactInput(this.opts.input), mode: this._mode, intervalMs: this.opts.sampleIntervalMs },
@@ -478,7 +479,7 @@ export class StreamTap {
     this.stopPromise = (async () => {
       if (this.child) await this.killChild(this.child);
       this.log.info({ frames: this._framesEmitted, restarts: this._restarts }, 'tap stopped');
-      if (this.started) this.opts.onExit?.({ ...this.lastExit, restarts: this._restarts, reason: 'stopped' });
+      if (this.started) this.reportExit({ ...this.lastExit, restarts: this._restarts, reason: 'stopped' });
     })();
     return this.stopPromise;
   }
@@ -534,11 +535,13 @@ export class StreamTap {
     const now = Date.now();
     if (!this.announcedFirst) {
       this.announcedFirst = true;
-      this.opts.onModeChange?.(
+      this.callback('onModeChange', () =>
+        this.opts.onModeChange?.(
         this._mode,
         this._mode === 'keyframes'
           ? 'decoding keyframes only, keeping at most one per sampling interval'
           : 'decoding all frames, keeping one per interval',
+        ),
       );
     }
     if (this.queue.length >= this.opts.maxQueuedFrames) {
@@ -605,8 +608,23 @@ export class StreamTap {
     this._mode = 'interval';
     this.switching = true;
     this.announcedFirst = true;
-    this.opts.onModeChange?.('interval', note);
+    this.callback('onModeChange', () => this.opts.onModeChange?.('interval', note));
     if (this.child) void this.killChild(this.child);
+  }
+
+  private reportExit(info: TapExitInfo): void {
+    if (this.exitReported) return;
+    this.exitReported = true;
+    this.callback('onExit', () => this.opts.onExit?.(info));
+  }
+
+  /** Runs a consumer callback; a throw is logged, never allowed to break the tap. */
+  private callback(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, `${name} threw`);
+    }
   }
 
   private async killChild(child: ChildProcess): Promise<void> {
@@ -631,10 +649,10 @@ export class StreamTap {
     }
     const ranMs = Date.now() - this.runStartedAt;
     this.quickFailures = ranMs < QUICK_FAILURE_MS ? this.quickFailures + 1 : 1;
-    if (this.quickFailures > this.opts.maxQuickFailures) {
+    if (this.quickFailures >= this.opts.maxQuickFailures) {
       this.log.error({ code, signal, restarts: this._restarts }, 'ffmpeg keeps failing: tap gives up');
       this.stopped = true;
-      this.opts.onExit?.({ code, signal, restarts: this._restarts, reason: 'gave-up' });
+      this.reportExit({ code, signal, restarts: this._restarts, reason: 'gave-up' });
       return;
     }
     const delay = Math.min(this.opts.restartDelayMs * 2 ** (this.quickFailures - 1), MAX_RESTART_DELAY_MS);

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, it } from 'vitest';
 import { dHash, hammingDistance } from '../ingest/phash.ts';
 import { StreamTap, type TapFrame, type TapMode } from '../ingest/tap.ts';
-import { buildDemoVideo, samplePhotos } from './fixtures/media.ts';
+import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
 
 const MEDIA_DIR = join(tmpdir(), 'warden-media');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

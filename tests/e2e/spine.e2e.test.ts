@@ -9,7 +9,7 @@ import type { PublishEvent } from '../../ingest/index.ts';
 import { spawnFfmpeg } from '../../ingest/ffmpeg.ts';
 import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedPerformer } from '../../bin/seed.ts';
-import { buildDemoVideo, publishRtmp } from '../fixtures/media.ts';
+import { buildDemoVideo, publishRtmp } from '../../bin/demo-media.ts';
 import { createTestEnv, waitFor, type TestEnv } from '../harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

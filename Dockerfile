@@ -1,0 +1,14 @@
+# Warden: api + ingest + analyzer workers. Runs TypeScript with tsx (no build step).
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pocketsphinx pocketsphinx-en-us espeak-ng ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+ENV HTTP_HOST=0.0.0.0 RTMP_HOST=0.0.0.0 DATA_DIR=/data
+VOLUME /data
+EXPOSE 8080 1935
+ENTRYPOINT ["bin/warden"]
+CMD ["serve"]

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: this machine's figures, measured in one run.
+ *   frames: frame-analyzer throughput per core, single images and batches, naming the backend
+ *   tap:    CPU seconds per minute of a 720p30 stream, keyframes-only against decoding every frame (ratio)
+ * Prints readable lines, then one JSON line with every figure.
+ */
+import os from 'node:os';
+import { benchFrames } from './frames.ts';
+import { benchTap } from './tap.ts';
+
+const started = Date.now();
+console.log(`warden bench on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+console.log('\n== frame analyzer (nsfwjs MobileNetV2) ==');
+const frames = await benchFrames({ seconds: 3 });
+console.log('\n== stream tap (720p30 H.264, one sample per 2 s) ==');
+const tap = await benchTap({});
+const batchRatio = frames.singleFps > 0 ? Math.max(...Object.values(frames.batchedFps)) / frames.singleFps : Number.NaN;
+console.log('\n== summary ==');
+console.log(`frames  backend=${frames.backend}  single ${frames.singleFps.toFixed(1)} fps/core  best batch ${frames.bestBatch}  batched/single ${batchRatio.toFixed(2)}x`);
+console.log(`tap     keyframes-only ${tap.keyframesCpuSPerMin.toFixed(2)} CPU s/min  every frame ${tap.allFramesCpuSPerMin.toFixed(2)} CPU s/min  ratio ${tap.ratio.toFixed(1)}x`);
+console.log(JSON.stringify({
+  cores: os.cpus().length,
+  frames: { backend: frames.backend, model: frames.model, singleFpsPerCore: frames.singleFps, batchedFpsPerCore: frames.batchedFps, msPerFrame: frames.msPerFrame, bestBatch: frames.bestBatch, batchedOverSingle: Math.round(batchRatio * 100) / 100 },
+  tap: { keyframesCpuSPerMin: tap.keyframesCpuSPerMin, allFramesCpuSPerMin: tap.allFramesCpuSPerMin, ratio: tap.ratio },
+  elapsedS: Math.round((Date.now() - started) / 1000),
+}));

@@ -17,18 +17,21 @@ export type ChildMessage = { type: 'ready'; backend: string } | { type: 'outcome
 export class FrameWorkerPool {
   private readonly children = new Set<ChildProcess>();
   private stopping = false;
-  private readonly readyWaiters: (() => void)[] = [];
+  private readonly readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private ready = 0;
   /** The backend children report (e.g. 'wasm'), once one is ready. */
   backend: string | null = null;
 
   constructor(private readonly opts: { config: Config; size: number; logger: Logger; onOutcome?: (o: FrameOutcome) => void }) {}
 
-  /** Forks the children; resolves when every one has loaded its model. */
+  /**
+   * Forks the children; resolves when every one has loaded its model.
+   * @throws Error when a child fails to start (cannot connect, cannot load the model) before all are ready.
+   */
   async start(): Promise<void> {
     for (let i = 0; i < this.opts.size; i++) this.spawn(i);
-    await new Promise<void>((resolve) => {
-      if (this.ready >= this.opts.size) resolve(); else this.readyWaiters.push(resolve);
+    await new Promise<void>((resolve, reject) => {
+      if (this.ready >= this.opts.size) resolve(); else this.readyWaiters.push({ resolve, reject });
     });
   }
 
@@ -39,9 +42,12 @@ export class FrameWorkerPool {
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'ready') {
         this.backend = m.backend;
-        if (++this.ready >= this.opts.size) this.readyWaiters.splice(0).forEach((r) => r());
+        if (++this.ready >= this.opts.size) this.readyWaiters.splice(0).forEach((w) => w.resolve());
       } else if (m.type === 'outcome') this.opts.onOutcome?.(m.outcome);
-      else if (m.type === 'fatal') log.error({ error: m.error }, 'frame worker failed to start');
+      else if (m.type === 'fatal') {
+        log.error({ error: m.error }, 'frame worker failed to start');
+        this.readyWaiters.splice(0).forEach((w) => w.reject(new Error(`frame worker ${index} failed to start: ${m.error}`)));
+      }
     });
     child.on('exit', (code, signal) => {
       this.children.delete(child);

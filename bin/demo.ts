@@ -28,7 +28,8 @@ function nextPublishEvent(events: NodeJS.EventEmitter, pred: (e: PublishEvent) =
 export async function runDemo(config: Config, opts: { exit: boolean; seconds?: number }): Promise<number> {
   const started = new Date();
   out('Warden demo: a real RTMP stream through keyframe sampling, NSFW analysis and rules into review cases');
-  const ctx = await createContext({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { migrate: true });
+  // the demo prints its own narrative; keep the JSON logs to errors unless LOG_LEVEL asks for more
+  const ctx = await createContext({ ...config, logLevel: config.logLevel === 'info' ? 'error' : config.logLevel }, { migrate: true });
   const warden = await startWarden(ctx, { api: true, ingest: true, workers: true }).catch(async (e) => { await ctx.close(); throw e; });
   try {
     const ingest = warden.ingest!;

@@ -38,7 +38,13 @@ export interface EnforcerDeps {
 }
 
 /** What enforcing a set of decisions did (for metrics, logs and tests). */
-export interface EnforcementResult { casesOpened: string[]; casesJoined: string[]; actionsRecorded: number; streamsEnded: string[] }
+export interface EnforcementResult {
+  casesOpened: { id: string; reason: string; priority: Priority }[];
+  casesJoined: string[];
+  /** Actions newly written to the audit log (a repeated decision writes none). */
+  actionsRecorded: { action: string; shadow: boolean }[];
+  streamsEnded: string[];
+}
 
 export class Enforcer {
   private readonly sla: Record<Priority, number>;
@@ -51,7 +57,7 @@ export class Enforcer {
    * end_stream is published to the ingest nodes (publishing again for a retried decision is harmless).
    */
   async enforce(decisions: Decision[], ctx: DecisionContext): Promise<EnforcementResult> {
-    const result: EnforcementResult = { casesOpened: [], casesJoined: [], actionsRecorded: 0, streamsEnded: [] };
+    const result: EnforcementResult = { casesOpened: [], casesJoined: [], actionsRecorded: [], streamsEnded: [] };
     for (const d of decisions) {
       let endStream = false;
       await this.deps.db.transaction(async (tx) => {
@@ -64,7 +70,8 @@ export class Enforcer {
               slaDueAt: new Date(Date.now() + this.sla[action.priority] * 60_000), policyVersion: d.policyVersion,
             });
             caseId = c.id;
-            (c.opened ? result.casesOpened : result.casesJoined).push(c.id);
+            if (c.opened) result.casesOpened.push({ id: c.id, reason: d.ruleId, priority: action.priority });
+            else result.casesJoined.push(c.id);
             for (const e of d.evidence) {
               await addEvidence(tx, { caseId: c.id, sampleId: e.sampleId, ruleId: d.ruleId, details: { label: e.label, score: e.score, reason: d.reason } });
             }
@@ -75,7 +82,7 @@ export class Enforcer {
             idempotencyKey: `${d.ruleId}/${ctx.sample.id}/${action.type}`,
             details: { reason: d.reason, sampleId: ctx.sample.id, capturedAt: ctx.sample.capturedAt.toISOString(), evidence: d.evidence, ...actionDetails(action) },
           });
-          if (id !== null) result.actionsRecorded++;
+          if (id !== null) result.actionsRecorded.push({ action: action.type, shadow: d.shadow });
           if (action.type === 'end_stream' && !d.shadow) endStream = true;
           if ((action.type === 'ban' || action.type === 'suspend') && !d.shadow && id !== null) {
             await insertBan(tx, {

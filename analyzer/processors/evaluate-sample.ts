@@ -55,12 +55,8 @@ export function createEvaluateProcessor(deps: EvaluateDeps) {
     const decisions = evaluate({ policy, timeline, priorFirings: await ruleFirings(db, sample.broadcastId) });
     if (decisions.length) {
       const result = await enforcer.enforce(decisions, { broadcastId: broadcast.id, userId: broadcast.userId, sample: { id: sample.id, capturedAt: sample.capturedAt } });
-      for (const d of decisions) {
-        for (const a of d.actions) {
-          metrics.actions.inc({ action: a.type, shadow: String(d.shadow) });
-          if (a.type === 'review' && !d.shadow && result.casesOpened.length) metrics.casesOpened.inc({ reason: d.ruleId, priority: a.priority });
-        }
-      }
+      for (const a of result.actionsRecorded) metrics.actions.inc({ action: a.action, shadow: String(a.shadow) });
+      for (const c of result.casesOpened) metrics.casesOpened.inc({ reason: c.reason, priority: c.priority });
     }
     if (job.data.cascade) {
       if (sample.analysedAt && sample.status === 'analysed') metrics.analysisLatency.observe({ analyzer: 'nsfw' }, (sample.analysedAt.getTime() - sample.capturedAt.getTime()) / 1000);

@@ -43,3 +43,17 @@ export {
   type ReplayResult,
   type ReplaySummary,
 } from './replay.ts';
+export {
+  CHAT_VERDICTS,
+  DEFAULT_CHAT_ACTIONS,
+  TEXT_CATEGORIES,
+  decideMessage,
+  followUpFor,
+  stricter,
+  type ChatFollowUp,
+  type ChatPolicy,
+  type ChatVerdict,
+  type MessageHistoryItem,
+  type TextCategoryName,
+  type VerdictReason,
+} from './chat-policy.ts';

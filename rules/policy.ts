@@ -9,6 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { duration, parseDuration } from './duration.ts';
+import { chatPolicySchema, normaliseChatPolicy, type ChatPolicy } from './chat-policy.ts';
+
+export { parseDuration };
 
 /** Review priorities, most urgent first (DESIGN.md "Review"). */
 export const PRIORITIES = ['critical', 'urgent', 'high', 'normal', 'low'] as const;
@@ -72,6 +76,8 @@ export interface Policy {
   /** What an analyzer failure on a sample means: `hold` opens a normal review case, `pass` records nothing more. */
   onAnalysisFailure: 'hold' | 'pass';
   rules: Rule[];
+  /** Live chat: limits, verdict per text category, follow-ups. */
+  chat: ChatPolicy;
   /** The file (or label) the policy was parsed from, for messages. */
   file: string;
 }
@@ -96,31 +102,6 @@ export class PolicyError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------- schema
-
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** Parses "500ms", "30s", "5m", "2h" or a number of seconds to milliseconds; null when malformed. */
-export function parseDuration(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null;
-  if (typeof value !== 'string') return null;
-  const m = DURATION_RE.exec(value.trim());
-  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]) : null;
-}
-
-const duration = (allowZero: boolean) =>
-  z.unknown().transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === null || (!allowZero && ms === 0)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: v,
-        message: `expected a ${allowZero ? '' : 'positive '}duration like "500ms", "30s", "5m", "2h" or a number of seconds`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const score = z
   .number({ error: 'expected a score between 0 and 1' })
@@ -176,6 +157,7 @@ const policySchema = z.strictObject({
   on_analysis_failure: z.enum(['hold', 'pass'], { error: 'expected hold or pass' }).optional(),
   categories: z.record(z.string(), categorySchema).optional(),
   rules: z.array(ruleSchema).optional(),
+  chat: chatPolicySchema.optional(),
 });
 
 type RawPolicy = z.output<typeof policySchema>;
@@ -380,5 +362,5 @@ function normalise(raw: RawPolicy, file: string): Policy {
       actions: r.actions.map(toAction),
     });
   }
-  return { version: raw.version, onAnalysisFailure: raw.on_analysis_failure ?? 'hold', rules, file };
+  return { version: raw.version, onAnalysisFailure: raw.on_analysis_failure ?? 'hold', rules, chat: normaliseChatPolicy(raw.chat), file };
 }

@@ -7,6 +7,9 @@ import type { AppContext } from '../core/context.ts';
 import { connectRedis } from '../core/redis.ts';
 import { createApi } from '../api/index.ts';
 import { IngestService } from '../ingest/index.ts';
+import { ChatGateway } from '../ingest/chat/index.ts';
+import { TextAnalyzer } from '../analyzer/text/index.ts';
+import { ChatModeration } from '../moderation/index.ts';
 import { FrameWorkerPool } from '../analyzer/pool.ts';
 import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
 import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
@@ -19,6 +22,8 @@ export interface WardenHandle {
   ingest?: IngestService;
   /** Base URL of the HTTP API, when running. */
   httpUrl?: string;
+  /** The chat gateway, when the API runs. */
+  chat?: ChatGateway;
   /** The frame model backend in use, when workers run. */
   frameBackend?: string;
   stop(): Promise<void>;
@@ -70,10 +75,22 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       handle.ingest = ingest;
     }
     if (roles.api) {
+      const chatSub = await connectRedis(config.redisUrl, { name: 'warden-chat-sub' });
+      stops.push(async () => { chatSub.disconnect(); });
+      const chat = new ChatGateway({
+        db: ctx.db, redis: ctx.redis, subscriber: chatSub, prefix: config.redisPrefix, policy: ctx.policy,
+        analyzer: new TextAnalyzer(), moderation: new ChatModeration({ db: ctx.db, redis: ctx.redis, prefix: config.redisPrefix, logger }), logger,
+      });
+      await chat.start();
+      stops.push(() => chat.stop());
+      handle.chat = chat;
       const app = createApi({ ctx });
       const server = await new Promise<ServerType>((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
         s.once('error', reject);
+      });
+      server.on('upgrade', (req, socket, head) => {
+        if (!chat.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       });
       const addr = server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.http.port;

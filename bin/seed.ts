@@ -1,5 +1,6 @@
 /** Seeding performers for the demo and tests: a user, optionally an approved verification, and a fresh stream key. */
-import { insertStreamKey, insertVerification, upsertUser, type Db } from '../db/index.ts';
+import { insertSession, insertStreamKey, insertVerification, upsertUser, type Db, type Role } from '../db/index.ts';
+import { hashToken, randomToken } from '../core/tokens.ts';
 import { generateStreamKey, hashStreamKey, keyPrefix } from '../ingest/index.ts';
 
 /**
@@ -15,4 +16,15 @@ export async function seedPerformer(db: Db, handle: string, opts: { verified: bo
     await insertStreamKey(tx, { userId, keyHash: hashStreamKey(streamKey), keyPrefix: keyPrefix(streamKey), label: 'seeded' });
     return { userId, streamKey };
   });
+}
+
+/**
+ * Creates (or reuses, by handle) a user with a new session, as a login would (the login flow arrives with the
+ * review console). @returns the user id and the session token (the `warden_session` cookie's value).
+ */
+export async function seedSession(db: Db, handle: string, role: Role = 'viewer', ttlMs = 12 * 3600_000): Promise<{ userId: string; token: string }> {
+  const { id: userId } = await upsertUser(db, { handle, role });
+  const token = randomToken();
+  await insertSession(db, { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + ttlMs) });
+  return { userId, token };
 }

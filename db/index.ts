@@ -7,3 +7,4 @@ export * from './queries/broadcasts.ts';
 export * from './queries/samples.ts';
 export * from './queries/moderation.ts';
 export * from './queries/reports.ts';
+export * from './queries/chat.ts';

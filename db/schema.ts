@@ -178,8 +178,10 @@ export const actions = pgTable('actions', {
 export const bans = pgTable('bans', {
   id: id(),
   userId: uuid('user_id').notNull().references(() => users.id),
+  /** 'platform', or 'room:<performer user id>' for a ban from one performer's room. */
   scope: text('scope').notNull().default('platform'),
-  kind: text('kind', { enum: ['ban', 'suspension'] }).notNull().default('ban'),
+  /** ban and suspension stop publishing and chat; timeout and mute stop chat only. */
+  kind: text('kind', { enum: ['ban', 'suspension', 'timeout', 'mute'] }).notNull().default('ban'),
   reason: text('reason').notNull(),
   caseId: uuid('case_id').references(() => cases.id),
   createdBy: text('created_by').notNull(),
@@ -196,6 +198,35 @@ export const chatMessages = pgTable('chat_messages', {
   userId: uuid('user_id').references(() => users.id),
   body: text('body').notNull(),
   verdict: text('verdict', { enum: ['allow', 'flag', 'hold', 'block'] }).notNull(),
+  /** The case a held or flagged message joined, if any. */
+  caseId: uuid('case_id').references(() => cases.id),
   details: jsonb('details').notNull().default({}),
   createdAt: createdAt(),
 }, (t) => [index('chat_messages_broadcast_idx').on(t.broadcastId, t.createdAt)]);
+
+/** Login sessions. The token is a random secret held by the client (cookie); only its SHA-256 is stored. */
+export const sessions = pgTable('sessions', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+});
+
+/** A performer's room settings (their chat, across broadcasts). */
+export const roomSettings = pgTable('room_settings', {
+  ownerId: uuid('owner_id').primaryKey().references(() => users.id),
+  /** Seconds a viewer must wait between two messages (0: off). */
+  slowModeS: integer('slow_mode_s').notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A performer's own blocked terms for their room, each with the verdict it gives (block, hold, flag). */
+export const roomTerms = pgTable('room_terms', {
+  id: id(),
+  ownerId: uuid('owner_id').notNull().references(() => users.id),
+  term: text('term').notNull(),
+  action: text('action', { enum: ['flag', 'hold', 'block'] }).notNull(),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('room_terms_owner_term').on(t.ownerId, sql`lower(${t.term})`)]);

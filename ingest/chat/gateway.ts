@@ -1,0 +1,259 @@
+/**
+ * The chat gateway: WebSocket rooms at `/chat/:broadcastId`. Every message is checked before any viewer
+ * sees it — frame and length, restrictions, slow mode, duplicates and rate limits (Redis, shared by all
+ * nodes), then the text analyzer and the policy (plus the performer's own terms) — and only then fanned out
+ * to the room on every node through Redis pub/sub. Anonymous connections may read, not post.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../../core/logger.ts';
+import { errorText } from '../../core/errors.ts';
+import { hashToken } from '../../core/tokens.ts';
+import { activeChatRestrictions, roomConfig, roomOfBroadcast, sessionUser, userMessagesSince, type Db } from '../../db/index.ts';
+import type { ChatModeration, EnforcementMessage } from '../../moderation/index.ts';
+import { enforcementChannel } from '../../moderation/index.ts';
+import { decideMessage, followUpFor, type ChatVerdict, type Policy } from '../../rules/index.ts';
+import type { TextAnalyzer } from '../../analyzer/text/index.ts';
+import { ChatLimits } from './limits.ts';
+import { parseClientMessage, type ServerMessage } from './protocol.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Largest WebSocket frame accepted; larger ones close the connection (1009). */
+export const MAX_FRAME_BYTES = 16 * 1024;
+const SUPPORT_MESSAGE = 'If you are thinking about harming yourself, you are not alone. In the US call or text 988; elsewhere see findahelpline.com. A moderator has been told and may reach out.';
+
+interface Client {
+  ws: WebSocket;
+  broadcastId: string;
+  ownerId: string;
+  user: { userId: string; handle: string } | null;
+}
+
+interface RoomCache { at: number; slowModeS: number; terms: { term: string; action: 'flag' | 'hold' | 'block'; re: RegExp }[] }
+
+export interface ChatGatewayDeps {
+  db: Db;
+  /** Commands and PUBLISH. */
+  redis: Redis;
+  /** A dedicated connection for SUBSCRIBE. */
+  subscriber: Redis;
+  prefix: string;
+  policy: () => Policy;
+  analyzer: TextAnalyzer;
+  moderation: ChatModeration;
+  logger: Logger;
+}
+
+export class ChatGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly rooms = new Map<string, Set<Client>>();
+  private readonly roomCache = new Map<string, RoomCache>();
+  private readonly limits: ChatLimits;
+  private readonly log: Logger;
+  private readonly roomChannel = (broadcastId: string) => `${this.deps.prefix}:chat:${broadcastId}`;
+
+  constructor(private readonly deps: ChatGatewayDeps) {
+    this.log = deps.logger.child({ subsystem: 'chat' });
+    this.limits = new ChatLimits(deps.redis, deps.prefix);
+  }
+
+  /** Subscribes to enforcement messages (restrictions reach connected users at once). */
+  async start(): Promise<void> {
+    this.deps.subscriber.on('message', (channel, message) => this.onRedisMessage(channel, message));
+    await this.deps.subscriber.subscribe(enforcementChannel(this.deps.prefix));
+  }
+
+  /** Closes every connection (1001 going away). */
+  async stop(): Promise<void> {
+    for (const room of this.rooms.values()) for (const c of room) c.ws.close(1001, 'server shutting down');
+    this.rooms.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** Connected clients on this node (metrics, tests). */
+  get connections(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.size;
+    return n;
+  }
+
+  /**
+   * Handles an HTTP upgrade for `/chat/:broadcastId`. @returns false when the path is not a chat path
+   * (the caller handles or refuses it).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const m = /^\/chat\/([^/]+)$/.exec(url.pathname);
+    if (!m) return false;
+    const broadcastId = m[1]!;
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: { code: status === 404 ? 'not_found' : 'bad_request', message: text } })}`);
+    };
+    if (!UUID.test(broadcastId)) { refuse(404, 'no such broadcast'); return true; }
+    void (async () => {
+      try {
+        const room = await roomOfBroadcast(this.deps.db, broadcastId);
+        if (!room) return refuse(404, 'no such broadcast');
+        const token = sessionToken(req, url);
+        const user = token ? await sessionUser(this.deps.db, hashToken(token)) : undefined;
+        if (token && !user) return refuse(401, 'session expired or unknown');
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, user: user ? { userId: user.userId, handle: user.handle } : null }));
+      } catch (err) {
+        this.log.error({ err: errorText(err) }, 'chat upgrade failed');
+        refuse(503, 'chat unavailable');
+      }
+    })();
+    return true;
+  }
+
+  private async onConnection(ws: WebSocket, c: { broadcastId: string; ownerId: string; live: boolean; user: Client['user'] }): Promise<void> {
+    const client: Client = { ws, broadcastId: c.broadcastId, ownerId: c.ownerId, user: c.user };
+    let room = this.rooms.get(c.broadcastId);
+    if (!room) {
+      room = new Set();
+      this.rooms.set(c.broadcastId, room);
+      await this.deps.subscriber.subscribe(this.roomChannel(c.broadcastId));
+    }
+    room.add(client);
+    ws.on('close', () => this.leave(client));
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => void this.onFrame(client, data.toString('utf8'), isBinary, c.live));
+    const chat = this.deps.policy().chat;
+    send(ws, { type: 'hello', room: c.broadcastId, user: c.user?.handle ?? null, canPost: !!c.user && c.live, maxLength: chat.maxLength });
+    if (c.user) await this.warmRestrictions(c.user.userId, c.ownerId);
+  }
+
+  private leave(client: Client): void {
+    const room = this.rooms.get(client.broadcastId);
+    if (!room) return;
+    room.delete(client);
+    if (room.size === 0) {
+      this.rooms.delete(client.broadcastId);
+      void this.deps.subscriber.unsubscribe(this.roomChannel(client.broadcastId)).catch(() => {});
+    }
+  }
+
+  /** Copies a user's active restrictions from Postgres into the Redis mirror (after a Redis restart, say). */
+  private async warmRestrictions(userId: string, ownerId: string): Promise<void> {
+    for (const r of await activeChatRestrictions(this.deps.db, userId, ownerId)) {
+      await this.deps.moderation.mirror(userId, r.scope, { kind: r.kind, until: r.expiresAt?.toISOString() ?? null, reason: r.reason });
+    }
+  }
+
+  private async onFrame(client: Client, data: string, isBinary: boolean, live: boolean): Promise<void> {
+    const refuse = (code: Extract<ServerMessage, { type: 'refused' }>['code'], message: string, extra: { retryAfterMs?: number; until?: string | null } = {}) =>
+      send(client.ws, { type: 'refused', code, message, ...extra });
+    const chat = this.deps.policy().chat;
+    const msg = isBinary ? null : parseClientMessage(data);
+    if (!msg) return refuse('invalid_frame', 'expected a JSON text frame {"type":"message","text":"..."}');
+    if (!client.user) return refuse('unauthenticated', 'sign in to chat');
+    if (!live) return refuse('room_closed', 'this broadcast has ended');
+    const text = msg.text.trim();
+    if (!text) return refuse('empty', 'the message is empty');
+    if ([...text].length > chat.maxLength) return refuse('too_long', `messages are at most ${chat.maxLength} characters`);
+    try {
+      const analysis = this.deps.analyzer.analyze(text);
+      const cfg = await this.room(client.ownerId);
+      const gate = await this.limits.check(client.user.userId, client.ownerId, analysis.normalized, chat, cfg.slowModeS);
+      if (!gate.ok) {
+        if (gate.code === 'restricted') return refuse('restricted', `you cannot post: ${gate.restriction.kind} (${gate.restriction.reason})${gate.restriction.until ? ` until ${gate.restriction.until}` : ''}`, { until: gate.restriction.until });
+        const what = { slow_mode: 'slow mode is on in this room', duplicate: 'you just sent that', rate_limited: 'you are sending messages too fast' }[gate.code];
+        return refuse(gate.code, `${what}; try again in ${Math.ceil(gate.retryAfterMs / 1000)} s`, { retryAfterMs: gate.retryAfterMs });
+      }
+      const roomHits = cfg.terms.filter((t) => t.re.test(analysis.normalized)).map((t) => ({ term: t.term, action: t.action }));
+      const policy = this.deps.policy();
+      const { verdict, reasons } = decideMessage(chat, analysis.categories, roomHits);
+      const stored = await this.deps.moderation.record({
+        broadcastId: client.broadcastId, ownerId: client.ownerId, userId: client.user.userId, body: text, verdict,
+        categories: analysis.categories, matches: analysis.matches, reasons, policyVersion: policy.version,
+      });
+      if (verdict === 'allow' || verdict === 'flag') {
+        const out: ServerMessage = { type: 'message', id: stored.id, user: client.user.handle, text, at: stored.createdAt.toISOString() };
+        await this.deps.redis.publish(this.roomChannel(client.broadcastId), JSON.stringify(out));
+        send(client.ws, { type: 'ack', id: stored.id, verdict });
+      } else if (verdict === 'hold') {
+        send(client.ws, { type: 'held', id: stored.id, message: 'your message is held for review' });
+      } else {
+        const rules = reasons.filter((r) => r.verdict === 'block').map((r) => (r.source === 'room' ? `room term "${r.term}"` : `platform rule: ${r.category}`));
+        send(client.ws, { type: 'blocked', id: stored.id, message: `not sent: ${rules.join(', ')}`, categories: analysis.categories, rules });
+      }
+      if (analysis.categories.includes('self_harm')) send(client.ws, { type: 'support', message: SUPPORT_MESSAGE });
+      if (verdict === 'block' || verdict === 'hold') await this.followUp(client.user.userId, verdict);
+    } catch (err) {
+      this.log.error({ err: errorText(err), broadcastId: client.broadcastId }, 'chat message failed');
+      refuse('unavailable', 'chat is unavailable right now; your message was not sent');
+    }
+  }
+
+  /** Applies the policy's follow-ups (timeouts, bans) after a block or hold. */
+  private async followUp(userId: string, _verdict: ChatVerdict): Promise<void> {
+    const chat = this.deps.policy().chat;
+    if (!chat.followUps.length) return;
+    const window = Math.max(...chat.followUps.map((f) => f.withinMs));
+    const history = await userMessagesSince(this.deps.db, userId, new Date(Date.now() - window));
+    const f = followUpFor(chat, history, Date.now());
+    if (!f) return;
+    await this.deps.moderation.restrict({
+      userId, kind: f.action.type, scope: 'platform', durationMs: f.action.durationMs, reason: `chat follow-up ${f.id}: ${f.count} in ${Math.round(f.withinMs / 1000)} s`,
+      actor: `rule:${f.id}`, ruleId: f.id,
+    });
+  }
+
+  private async room(ownerId: string): Promise<RoomCache> {
+    const hit = this.roomCache.get(ownerId);
+    if (hit && Date.now() - hit.at < 5000) return hit;
+    const cfg = await roomConfig(this.deps.db, ownerId);
+    const entry: RoomCache = {
+      at: Date.now(), slowModeS: cfg.slowModeS,
+      terms: cfg.terms.map((t) => ({ ...t, re: new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRe(t.term.toLowerCase())}($|[^\\p{L}\\p{N}])`, 'iu') })),
+    };
+    this.roomCache.set(ownerId, entry);
+    return entry;
+  }
+
+  /** Drops a room's cached settings and terms (after the performer changed them on this node). */
+  invalidateRoom(ownerId: string): void {
+    this.roomCache.delete(ownerId);
+  }
+
+  private onRedisMessage(channel: string, message: string): void {
+    if (channel === enforcementChannel(this.deps.prefix)) {
+      let m: EnforcementMessage;
+      try { m = JSON.parse(message) as EnforcementMessage; } catch { return; }
+      if (m.type !== 'restrict_user') return;
+      for (const room of this.rooms.values()) {
+        for (const c of room) {
+          if (c.user?.userId === m.userId && (m.scope === 'platform' || m.scope === `room:${c.ownerId}`)) {
+            send(c.ws, { type: 'restricted', kind: m.restriction.kind, until: m.restriction.until, reason: m.restriction.reason });
+          }
+        }
+      }
+      return;
+    }
+    const prefix = `${this.deps.prefix}:chat:`;
+    if (!channel.startsWith(prefix)) return;
+    const room = this.rooms.get(channel.slice(prefix.length));
+    if (!room) return;
+    for (const c of room) if (c.ws.readyState === c.ws.OPEN) c.ws.send(message);
+  }
+}
+
+function send(ws: WebSocket, m: ServerMessage): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The session token from the `warden_session` cookie, or the `token` query parameter (non-browser clients). */
+function sessionToken(req: IncomingMessage, url: URL): string | null {
+  const cookie = req.headers.cookie ?? '';
+  for (const part of cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === 'warden_session') return decodeURIComponent(v.join('='));
+  }
+  return url.searchParams.get('token');
+}

@@ -1,0 +1,116 @@
+/**
+ * Chat moderation writes: every message with its verdict, blocked messages in the audit log, held (and
+ * self-harm) messages as cases with the surrounding chat, and restrictions (timeouts, bans) — recorded in
+ * Postgres and mirrored in Redis so every node refuses the user's next post at once.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.ts';
+import {
+  addEvidence, appendAction, chatContext, insertBan, insertChatMessage, openOrJoinCase, type Db, type Priority,
+} from '../db/index.ts';
+import type { ChatVerdict, VerdictReason } from '../rules/index.ts';
+import { defaultSlaMinutes, enforcementChannel, type EnforcementMessage } from './enforcer.ts';
+
+/** A restriction as the chat gateway checks it (mirrored in Redis). `until` null = permanent. */
+export interface Restriction { kind: 'ban' | 'suspension' | 'timeout' | 'mute'; until: string | null; reason: string }
+
+/** The Redis key of a user's restriction in a scope ('platform' or 'room:<owner id>'). */
+export const restrictionKey = (prefix: string, scope: string, userId: string) => `${prefix}:restrict:${scope}:${userId}`;
+
+/** A message as analysed, ready to record. */
+export interface ChatMessageRecord {
+  broadcastId: string;
+  ownerId: string;
+  userId: string;
+  body: string;
+  verdict: ChatVerdict;
+  categories: string[];
+  matches: { category: string; severity: string; start: number; end: number; rule: string }[];
+  reasons: VerdictReason[];
+  policyVersion: string;
+}
+
+/** Case priority for a held or flagged message by its most urgent category (a possible minor is critical). */
+function casePriority(categories: string[]): Priority {
+  if (categories.includes('minor_disclosure')) return 'critical';
+  if (categories.includes('self_harm') || categories.includes('threat')) return 'urgent';
+  return 'high';
+}
+
+export class ChatModeration {
+  constructor(private readonly deps: { db: Db; redis: Redis; prefix: string; logger: Logger }) {}
+
+  /**
+   * Stores a message with its verdict in one transaction; a block is also an action in the audit log; a hold
+   * (or a self-harm flag, so someone can offer support) opens or extends the user's case for that category,
+   * with the ten messages before it as context.
+   * @returns the message id, its time and the case it joined (if any).
+   */
+  async record(m: ChatMessageRecord): Promise<{ id: string; createdAt: Date; caseId: string | null }> {
+    return this.deps.db.transaction(async (tx) => {
+      const needsCase = m.verdict === 'hold' || (m.verdict === 'flag' && m.categories.includes('self_harm'));
+      let caseId: string | null = null;
+      const category = m.categories[0] ?? m.reasons.find((r) => r.source === 'room')?.term ?? 'room-term';
+      if (needsCase) {
+        const reason = m.categories.length ? `chat.${m.categories.includes('self_harm') && m.verdict === 'flag' ? 'self_harm' : category}` : 'chat.room-term';
+        const priority = casePriority(m.categories);
+        const c = await openOrJoinCase(tx, {
+          subjectType: 'user', subjectId: m.userId, userId: m.userId, broadcastId: m.broadcastId, reasonType: 'rule', reason,
+          priority, slaDueAt: new Date(Date.now() + defaultSlaMinutes[priority] * 60_000), policyVersion: m.policyVersion,
+        });
+        caseId = c.id;
+      }
+      const row = await insertChatMessage(tx, {
+        broadcastId: m.broadcastId, userId: m.userId, body: m.body, verdict: m.verdict, caseId,
+        details: { categories: m.categories, matches: m.matches, reasons: m.reasons, policyVersion: m.policyVersion },
+      });
+      if (caseId) {
+        const context = await chatContext(tx, m.broadcastId, row.createdAt, 11);
+        await addEvidence(tx, { caseId, sampleId: null, details: { messageId: row.id, body: m.body, categories: m.categories, matches: m.matches, context } });
+      }
+      if (m.verdict === 'block' || m.verdict === 'hold') {
+        await appendAction(tx, {
+          action: m.verdict === 'block' ? 'block_message' : 'hold_message', actorType: 'system', actorId: 'chat-filter',
+          subjectType: 'message', subjectId: row.id, broadcastId: m.broadcastId, userId: m.userId, caseId, policyVersion: m.policyVersion,
+          idempotencyKey: `chat/${row.id}`, details: { categories: m.categories, reasons: m.reasons },
+        });
+      }
+      return { id: row.id, createdAt: row.createdAt, caseId };
+    });
+  }
+
+  /**
+   * Restricts a user: a bans row and an action (one transaction), then the Redis mirror and an enforcement
+   * message so every node refuses their posts (and, for a platform ban, ends their live broadcast).
+   * @param durationMs null = permanent.
+   */
+  async restrict(r: { userId: string; kind: 'timeout' | 'ban' | 'mute'; scope: string; durationMs: number | null; reason: string; actor: string; ruleId?: string }): Promise<Restriction> {
+    const until = r.durationMs === null ? null : new Date(Date.now() + r.durationMs);
+    await this.deps.db.transaction(async (tx) => {
+      const ban = await insertBan(tx, { userId: r.userId, kind: r.kind, scope: r.scope, reason: r.reason, createdBy: r.actor, expiresAt: until });
+      await appendAction(tx, {
+        action: r.kind, actorType: r.ruleId ? 'rule' : 'system', actorId: r.actor, subjectType: 'user', subjectId: r.userId, userId: r.userId,
+        ruleId: r.ruleId ?? null, details: { banId: ban.id, scope: r.scope, until: until?.toISOString() ?? null, reason: r.reason },
+      });
+    });
+    const restriction: Restriction = { kind: r.kind, until: until?.toISOString() ?? null, reason: r.reason };
+    await this.mirror(r.userId, r.scope, restriction);
+    const msg: EnforcementMessage = { type: 'restrict_user', userId: r.userId, scope: r.scope, restriction };
+    await this.deps.redis.publish(enforcementChannel(this.deps.prefix), JSON.stringify(msg));
+    if (r.kind === 'ban' && r.scope === 'platform') {
+      await this.deps.redis.publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'kick_user', userId: r.userId, reason: r.reason } satisfies EnforcementMessage));
+    }
+    this.deps.logger.info({ userId: r.userId, kind: r.kind, scope: r.scope, until: restriction.until }, 'user restricted');
+    return restriction;
+  }
+
+  /** Writes a restriction to the Redis mirror, expiring with it. */
+  async mirror(userId: string, scope: string, restriction: Restriction): Promise<void> {
+    const key = restrictionKey(this.deps.prefix, scope, userId);
+    if (restriction.until === null) await this.deps.redis.set(key, JSON.stringify(restriction));
+    else {
+      const ms = Date.parse(restriction.until) - Date.now();
+      if (ms > 0) await this.deps.redis.set(key, JSON.stringify(restriction), 'PX', ms);
+    }
+  }
+}

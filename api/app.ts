@@ -3,16 +3,24 @@
  * later, and nothing here exposes case data.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { csrf } from 'hono/csrf';
+import { roomRoutes } from './rooms.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 
 export interface ApiDeps {
   ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger'>;
+  /** Told when a performer changes their room's terms or slow mode (the chat gateway drops its cache). */
+  onRoomChange?: (ownerId: string) => void;
 }
 
 /** Builds the hono app. Errors are `{ error: { code, message } }` with the code's status. */
-export function createApi({ ctx }: ApiDeps): Hono {
+export function createApi({ ctx, onRoomChange }: ApiDeps): Hono {
   const app = new Hono();
+  // state-changing requests must come from our own origin (Origin header check) and stay small
+  app.use('/api/*', csrf(), bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) }));
+  app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

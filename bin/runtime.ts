@@ -9,7 +9,7 @@ import { createApi } from '../api/index.ts';
 import { IngestService } from '../ingest/index.ts';
 import { ChatGateway } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
-import { ChatModeration } from '../moderation/index.ts';
+import { ChatModeration, enforcementChannel } from '../moderation/index.ts';
 import { FrameWorkerPool } from '../analyzer/pool.ts';
 import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
 import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
@@ -84,7 +84,13 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       await chat.start();
       stops.push(() => chat.stop());
       handle.chat = chat;
-      const app = createApi({ ctx });
+      const app = createApi({
+        ctx,
+        onRoomChange: (ownerId) => {
+          chat.invalidateRoom(ownerId);
+          void ctx.redis.publish(enforcementChannel(config.redisPrefix), JSON.stringify({ type: 'room_changed', ownerId })).catch(() => {});
+        },
+      });
       const server = await new Promise<ServerType>((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
         s.once('error', reject);

@@ -5,6 +5,7 @@
  *   migrate               create the database if missing and apply migrations
  *   demo [--exit]         the end-to-end demo on a real RTMP stream
  *   check-image FILE...   score images with the frame model, one JSON line each
+ *   check-text            verdicts for UTF-8 lines on stdin, one JSON line each
  *   rules test [POLICY]   replay stored signals against a policy and print what would change
  * Configuration comes from environment variables (see README); bad input exits non-zero with a message.
  */
@@ -19,6 +20,7 @@ const usage = `usage: warden <command> [options]
   migrate               create the database if missing and apply migrations
   demo [--exit]         run the demo on a real stream (--exit: stop when done)
   check-image FILE...   score images with the frame model (one JSON line per file)
+  check-text            check UTF-8 lines from stdin against the chat policy (one JSON line each)
   rules test [POLICY]   replay stored signals against POLICY (default: the policy in force) [--since DAYS]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -46,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
       }
       const { runCheckImageCommand } = await import('./commands/check-image.ts');
       return runCheckImageCommand(loadConfig(), positionals);
+    }
+    case 'check-text': {
+      const { runCheckTextCommand } = await import('./commands/check-text.ts');
+      return runCheckTextCommand(loadConfig());
     }
     case 'rules': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { since: { type: 'string', default: '30' } } });

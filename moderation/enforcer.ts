@@ -17,7 +17,8 @@ export const defaultSlaMinutes: Record<Priority, number> = { critical: 5, urgent
 export type EnforcementMessage =
   | { type: 'end_stream'; broadcastId: string; reason: string }
   | { type: 'kick_user'; userId: string; reason: string }
-  | { type: 'restrict_user'; userId: string; scope: string; restriction: { kind: string; until: string | null; reason: string } };
+  | { type: 'restrict_user'; userId: string; scope: string; restriction: { kind: string; until: string | null; reason: string } }
+  | { type: 'room_changed'; ownerId: string };
 
 /** The pub/sub channel enforcement messages travel on, under a deployment's Redis prefix. */
 export const enforcementChannel = (prefix: string) => `${prefix}:enforce`;

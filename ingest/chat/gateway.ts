@@ -213,7 +213,7 @@ export class ChatGateway {
     return entry;
   }
 
-  /** Drops a room's cached settings and terms (after the performer changed them on this node). */
+  /** Drops a room's cached settings and terms (a performer changed them; every node is told over Redis). */
   invalidateRoom(ownerId: string): void {
     this.roomCache.delete(ownerId);
   }
@@ -222,6 +222,7 @@ export class ChatGateway {
     if (channel === enforcementChannel(this.deps.prefix)) {
       let m: EnforcementMessage;
       try { m = JSON.parse(message) as EnforcementMessage; } catch { return; }
+      if (m.type === 'room_changed') return this.invalidateRoom(m.ownerId);
       if (m.type !== 'restrict_user') return;
       for (const room of this.rooms.values()) {
         for (const c of room) {

@@ -1,0 +1,201 @@
+// Live chat over real WebSockets on real Redis and Postgres: verdicts before fan-out, limits, restrictions,
+// room terms, and enforcement across two gateway nodes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import WebSocket from 'ws';
+import { openBroadcast, schema, setSlowMode, upsertRoomTerm } from '../db/index.ts';
+import { ChatModeration } from '../moderation/index.ts';
+import { createContext, type AppContext } from '../core/context.ts';
+import { createLogger } from '../core/logger.ts';
+import { startWarden, type WardenHandle } from '../bin/runtime.ts';
+import { seedPerformer, seedSession } from '../bin/seed.ts';
+import { connectChat, type ChatClient } from './chat-client.ts';
+import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
+
+let env: TestEnv;
+let nodeA: WardenHandle;
+let ctxB: AppContext;
+let nodeB: WardenHandle;
+let broadcastId: string;
+let ownerId: string;
+const clients: ChatClient[] = [];
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  nodeA = await startWarden(env.ctx, { api: true });
+  // a second node: its own context, HTTP server, gateway and Redis subscriptions; the same Postgres and Redis
+  ctxB = await createContext({ ...env.config, nodeId: `${env.config.nodeId}-b` }, { logger: createLogger(env.config.logLevel) });
+  nodeB = await startWarden(ctxB, { api: true });
+  const p = await seedPerformer(env.ctx.db, 'chat-performer', { verified: true });
+  ownerId = p.userId;
+  const [key] = await env.ctx.db.select().from(schema.streamKeys).where(sql`user_id = ${ownerId}`);
+  ({ id: broadcastId } = await openBroadcast(env.ctx.db, { userId: ownerId, streamKeyId: key!.id, ingestNode: 'chat-test' }));
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await nodeB?.stop();
+  await ctxB?.close();
+  await nodeA?.stop();
+  await env?.cleanup();
+});
+
+async function viewer(handle: string, node: WardenHandle = nodeA): Promise<ChatClient & { userId: string }> {
+  const s = await seedSession(env.ctx.db, handle);
+  const c = await connectChat(node.httpUrl!, broadcastId, s.token);
+  clients.push(c);
+  return Object.assign(c, { userId: s.userId });
+}
+async function anonymous(node: WardenHandle = nodeA): Promise<ChatClient> {
+  const c = await connectChat(node.httpUrl!, broadcastId);
+  clients.push(c);
+  return c;
+}
+
+describe('chat gateway', () => {
+  it('delivers a clean message to everyone in the room, on both nodes, and stores it with its verdict', async () => {
+    const alice = await viewer('alice');
+    const watcherA = await anonymous();
+    const watcherB = await anonymous(nodeB);
+    const gotA = watcherA.next('message');
+    const gotB = watcherB.next('message');
+    alice.post('hello everyone, great stream tonight');
+    expect(await alice.next('ack')).toMatchObject({ verdict: 'allow' });
+    expect(await gotA).toMatchObject({ user: 'alice', text: 'hello everyone, great stream tonight' });
+    expect(await gotB).toMatchObject({ user: 'alice' });
+    const rows = await env.ctx.db.select().from(schema.chatMessages).where(sql`body = 'hello everyone, great stream tonight'`);
+    expect(rows).toMatchObject([{ verdict: 'allow', userId: alice.userId, broadcastId }]);
+  });
+
+  it('lets anonymous connections read but not post', async () => {
+    const anon = await anonymous();
+    expect(anon.log[0]).toMatchObject({ type: 'hello', user: null, canPost: false });
+    anon.post('hi');
+    expect(await anon.next('refused')).toMatchObject({ code: 'unauthenticated' });
+  });
+
+  it('blocks a violating message before fan-out, tells the sender which rule, and catches evasions', async () => {
+    const bob = await viewer('bob');
+    const watcher = await anonymous();
+    for (const text of ['add me on snapchat: bob_1999', 'my number is 555-123-4567', 'a\u200bdd me on snаpchat bob99']) {
+      bob.post(text);
+      const blocked = await bob.next('blocked');
+      expect(blocked.rules.join(' ')).toMatch(/platform rule/);
+      await new Promise((r) => setTimeout(r, 1100)); // not a flood
+    }
+    expect(watcher.log.filter((m) => m.type === 'message')).toHaveLength(0);
+    const actions = await env.ctx.db.select().from(schema.actions).where(sql`action = 'block_message' and user_id = ${bob.userId}`);
+    expect(actions).toHaveLength(3);
+  });
+
+  it('delivers innocent look-alikes', async () => {
+    const carol = await viewer('carol');
+    for (const text of ['greetings from Scunthorpe!', 'I was 14 minutes late, sorry', 'that cocktail recipe is killer']) {
+      carol.post(text);
+      expect(await carol.next('ack')).toMatchObject({ verdict: expect.stringMatching(/allow|flag/) });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  });
+
+  it('holds a possible minor\'s self-disclosure and opens a critical case with the chat around it', async () => {
+    const dana = await viewer('dana');
+    dana.post('im 14 and my mom doesnt know im here');
+    await dana.next('held');
+    const [c] = await env.ctx.db.select().from(schema.cases).where(sql`subject_id = ${dana.userId}`);
+    expect(c).toMatchObject({ priority: 'critical', reason: 'chat.minor_disclosure', status: 'open' });
+    const [ev] = await env.ctx.db.select().from(schema.caseEvidence).where(sql`case_id = ${c!.id}`);
+    const details = ev!.details as { body: string; context: { body: string }[] };
+    expect(details.body).toContain('im 14');
+    expect(details.context.map((m) => m.body)).toContain('hello everyone, great stream tonight');
+  });
+
+  it('answers self-harm with support, never a block', async () => {
+    const erin = await viewer('erin');
+    erin.post('honestly i want to kill myself');
+    expect(await erin.next('support')).toMatchObject({ type: 'support' });
+    expect(erin.log.some((m) => m.type === 'blocked')).toBe(false);
+  });
+
+  it('refuses oversize, empty, malformed and binary frames with a reason, and closes on huge or invalid UTF-8 frames', async () => {
+    const fay = await viewer('fay');
+    fay.post('x'.repeat(501));
+    expect(await fay.next('refused')).toMatchObject({ code: 'too_long' });
+    fay.post('   ');
+    expect(await fay.next('refused')).toMatchObject({ code: 'empty' });
+    fay.ws.send('{not json');
+    expect(await fay.next('refused')).toMatchObject({ code: 'invalid_frame' });
+    fay.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect(await fay.next('refused')).toMatchObject({ code: 'invalid_frame' });
+    fay.ws.send(JSON.stringify({ type: 'message', text: 'y'.repeat(20_000) }));
+    expect((await fay.closed).code).toBe(1009);
+    const gus = await viewer('gus');
+    (gus.ws as WebSocket & { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28])); // masked text frame, bytes C3 28 (invalid UTF-8)
+    expect((await gus.closed).code).toBe(1007);
+  });
+
+  it('rate-limits bursts and refuses duplicates, shared across nodes', async () => {
+    const s = await seedSession(env.ctx.db, 'hal');
+    const onA = await connectChat(nodeA.httpUrl!, broadcastId, s.token);
+    const onB = await connectChat(nodeB.httpUrl!, broadcastId, s.token);
+    clients.push(onA, onB);
+    onA.post('same words');
+    await onA.next('ack');
+    onB.post('same words');
+    expect(await onB.next('refused')).toMatchObject({ code: 'duplicate' });
+    const refusals: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      (i % 2 ? onA : onB).post(`message number ${i}`);
+      const m = await Promise.race([(i % 2 ? onA : onB).next('ack'), (i % 2 ? onA : onB).next('refused')]);
+      if (m.type === 'refused') refusals.push(m.code);
+    }
+    expect(refusals).toContain('rate_limited');
+  });
+
+  it('applies slow mode and the performer\'s own terms on top of the platform policy', async () => {
+    await upsertRoomTerm(env.ctx.db, ownerId, 'spoiler', 'block');
+    nodeA.chat!.invalidateRoom(ownerId);
+    const ivy = await viewer('ivy');
+    ivy.post('big SPOILER ahead');
+    expect(await ivy.next('blocked')).toMatchObject({ rules: ['room term "spoiler"'] });
+    await setSlowMode(env.ctx.db, ownerId, 30);
+    nodeA.chat!.invalidateRoom(ownerId);
+    const jay = await viewer('jay');
+    jay.post('first');
+    await jay.next('ack');
+    jay.post('second');
+    const r = await jay.next('refused');
+    expect(r).toMatchObject({ code: 'slow_mode' });
+    expect(r.retryAfterMs).toBeGreaterThan(25_000);
+    await setSlowMode(env.ctx.db, ownerId, 0);
+    nodeA.chat!.invalidateRoom(ownerId);
+  });
+
+  it('times out a repeat offender after three blocks, and tells them until when', async () => {
+    const kim = await viewer('kim');
+    for (const text of ['dm me on telegram kim1', 'whatsapp me kim2', 'my cashapp is $kim3']) {
+      kim.post(text);
+      await kim.next('blocked');
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    const pushed = await kim.next('restricted', 5000, 0);
+    expect(pushed).toMatchObject({ kind: 'timeout' });
+    kim.post('sorry');
+    const refused = await kim.next('refused');
+    expect(refused).toMatchObject({ code: 'restricted' });
+    expect(Date.parse(refused.until!)).toBeGreaterThan(Date.now() + 9 * 60_000);
+    const [ban] = await env.ctx.db.select().from(schema.bans).where(sql`user_id = ${kim.userId}`);
+    expect(ban).toMatchObject({ kind: 'timeout', scope: 'platform' });
+  });
+
+  it('a ban decided on node A stops the user posting on node B at once', async () => {
+    const s = await seedSession(env.ctx.db, 'lee');
+    const onB = await connectChat(nodeB.httpUrl!, broadcastId, s.token);
+    clients.push(onB);
+    const moderation = new ChatModeration({ db: env.ctx.db, redis: env.ctx.redis, prefix: env.config.redisPrefix, logger: env.ctx.logger });
+    const pushed = onB.next('restricted');
+    await moderation.restrict({ userId: s.userId, kind: 'ban', scope: 'platform', durationMs: null, reason: 'test ban from node A', actor: 'test' });
+    expect(await pushed).toMatchObject({ kind: 'ban', until: null });
+    onB.post('can I still talk?');
+    expect(await onB.next('refused')).toMatchObject({ code: 'restricted' });
+    await waitFor(async () => (await env.ctx.db.select().from(schema.chatMessages).where(sql`user_id = ${s.userId}`)).length === 0, 'nothing stored');
+  });
+});

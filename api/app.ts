@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { csrf } from 'hono/csrf';
+import type { Context, MiddlewareHandler } from 'hono';
 import { roomRoutes } from './rooms.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
@@ -19,8 +19,8 @@ export interface ApiDeps {
 export function createApi({ ctx, onRoomChange }: ApiDeps): Hono {
   const app = new Hono();
   // state-changing requests must come from our own origin (Origin header check) and stay small
-  app.use('/api/*', csrf(), bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) }));
-  app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange));
+  app.use('/api/*', sameOrigin(), bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) }));
+  app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange).onError(errorHandler(ctx.logger)));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -47,10 +47,33 @@ export function createApi({ ctx, onRoomChange }: ApiDeps): Hono {
   });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
-  app.onError((err, c) => {
-    if (err instanceof WardenError) return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
-    ctx.logger.error({ err: errorText(err), path: c.req.path }, 'unhandled API error');
-    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
-  });
+  app.onError(errorHandler(ctx.logger));
   return app;
+}
+
+/** Renders errors as `{ error: { code, message } }`: a WardenError with its status, anything else as 500. */
+export function errorHandler(logger: AppContext['logger']) {
+  return (err: Error, c: Context) => {
+    if (err instanceof WardenError) return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
+    logger.error({ err: errorText(err), path: c.req.path }, 'unhandled API error');
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  };
+}
+
+/**
+ * CSRF protection for cookie-authenticated routes: a state-changing request whose Origin (or Fetch Metadata)
+ * says it comes from another site is refused. Bodies must also be JSON (415 otherwise), which a cross-site
+ * form cannot send without a CORS preflight that Warden never grants.
+ */
+function sameOrigin(): MiddlewareHandler {
+  return async function checkSameOrigin(c, next) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS') {
+      const origin = c.req.header('origin');
+      const site = c.req.header('sec-fetch-site');
+      if ((origin && origin !== new URL(c.req.url).origin) || site === 'cross-site') {
+        return c.json({ error: { code: 'forbidden', message: 'cross-site request refused' } }, 403);
+      }
+    }
+    await next();
+  };
 }

@@ -106,11 +106,16 @@ export class ChatModeration {
 
   /** Writes a restriction to the Redis mirror, expiring with it. */
   async mirror(userId: string, scope: string, restriction: Restriction): Promise<void> {
-    const key = restrictionKey(this.deps.prefix, scope, userId);
-    if (restriction.until === null) await this.deps.redis.set(key, JSON.stringify(restriction));
-    else {
-      const ms = Date.parse(restriction.until) - Date.now();
-      if (ms > 0) await this.deps.redis.set(key, JSON.stringify(restriction), 'PX', ms);
-    }
+    await mirrorRestriction(this.deps.redis, this.deps.prefix, userId, scope, restriction);
+  }
+}
+
+/** Writes a restriction to the Redis mirror every chat node checks, expiring when it does. */
+export async function mirrorRestriction(redis: Redis, prefix: string, userId: string, scope: string, restriction: Restriction): Promise<void> {
+  const key = restrictionKey(prefix, scope, userId);
+  if (restriction.until === null) await redis.set(key, JSON.stringify(restriction));
+  else {
+    const ms = Date.parse(restriction.until) - Date.now();
+    if (ms > 0) await redis.set(key, JSON.stringify(restriction), 'PX', ms);
   }
 }

@@ -9,6 +9,7 @@ import {
   addEvidence, appendAction, insertBan, openOrJoinCase, type Db, type Priority,
 } from '../db/index.ts';
 import type { Decision, PolicyAction } from '../rules/index.ts';
+import { mirrorRestriction } from './chat.ts';
 
 /** Minutes from a case's opening to its SLA due time, per priority (defaults; a later issue makes them configurable). */
 export const defaultSlaMinutes: Record<Priority, number> = { critical: 5, urgent: 15, high: 60, normal: 240, low: 1440 };
@@ -98,8 +99,14 @@ export class Enforcer {
         await this.publish({ type: 'end_stream', broadcastId: ctx.broadcastId, reason: `rule ${d.ruleId}: ${d.reason}` });
         result.streamsEnded.push(ctx.broadcastId);
       }
-      if (d.actions.some((a) => (a.type === 'ban' || a.type === 'suspend')) && !d.shadow) {
-        await this.publish({ type: 'kick_user', userId: ctx.userId, reason: `rule ${d.ruleId}: ${d.reason}` });
+      const ban = d.shadow ? undefined : d.actions.find((a) => a.type === 'ban' || a.type === 'suspend');
+      if (ban && (ban.type === 'ban' || ban.type === 'suspend')) {
+        const reason = `rule ${d.ruleId}: ${d.reason}`;
+        const restriction = { kind: ban.type === 'ban' ? 'ban' as const : 'suspension' as const, until: ban.durationMs ? new Date(Date.now() + ban.durationMs).toISOString() : null, reason };
+        // chat nodes refuse the user's posts at once; ingest nodes end their live broadcast
+        await mirrorRestriction(this.deps.redis, this.deps.prefix, ctx.userId, 'platform', restriction);
+        await this.publish({ type: 'restrict_user', userId: ctx.userId, scope: 'platform', restriction });
+        await this.publish({ type: 'kick_user', userId: ctx.userId, reason });
       }
       this.deps.logger.info({ broadcastId: ctx.broadcastId, sampleId: ctx.sample.id, rule: d.ruleId, shadow: d.shadow, actions: d.actions.map((a) => a.type) }, 'rule fired');
     }

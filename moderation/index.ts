@@ -1,3 +1,3 @@
 /** moderation/: the only writer of cases, actions (the audit log) and enforcement. */
 export { Enforcer, defaultSlaMinutes, enforcementChannel, type EnforcementMessage, type DecisionContext, type EnforcementResult } from './enforcer.ts';
-export { ChatModeration, restrictionKey, type ChatMessageRecord, type Restriction } from './chat.ts';
+export { ChatModeration, mirrorRestriction, restrictionKey, type ChatMessageRecord, type Restriction } from './chat.ts';

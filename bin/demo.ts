@@ -12,6 +12,7 @@ import type { PublishEvent } from '../ingest/index.ts';
 import { buildDemoVideo, publishRtmp } from './demo-media.ts';
 import { startWarden } from './runtime.ts';
 import { seedPerformer } from './seed.ts';
+import { runDemoChat } from './demo-chat.ts';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -59,6 +60,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     if (first.type !== 'accepted') throw new Error(`the verified performer's publish was ${first.type}: ${'reason' in first ? first.reason : ''}`);
     const broadcastId = first.broadcastId;
     const ended = nextPublishEvent(ingest.events, (e) => e.type === 'ended' && e.broadcastId === broadcastId, (opts.seconds ?? 36) * 1000 + 30_000);
+    const chat = await runDemoChat(ctx.db, warden.httpUrl!, broadcastId, out);
     await publisher.exited;
     await ended;
     const deadline = Date.now() + 90_000;
@@ -84,6 +86,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
       cases: report.cases.length,
       caseReasons: report.cases.map((c) => c.reason),
       actions: report.actions,
+      chat,
       refusedPublishes: refusals.length,
       refusalReasons: refusals.map((r) => r.reason),
       captureToCaseMs: latencies.length ? Math.min(...latencies) : null,
@@ -96,6 +99,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     out('Warden keeps running. Look at:');
     out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
     out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);
+    out(`  chat: ws://127.0.0.1:${new URL(warden.httpUrl!).port}/chat/${broadcastId} (read-only without a session)`);
     out(`  publish your own stream: ffmpeg -re -i FILE -c copy -f flv ${rtmpBase}/${verified.streamKey}`);
     out('  Ctrl-C to stop.');
     await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });

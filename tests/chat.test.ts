@@ -9,7 +9,7 @@ import { createContext, type AppContext } from '../core/context.ts';
 import { createLogger } from '../core/logger.ts';
 import { startWarden, type WardenHandle } from '../bin/runtime.ts';
 import { seedPerformer, seedSession } from '../bin/seed.ts';
-import { connectChat, type ChatClient } from './chat-client.ts';
+import { connectChat, type ChatClient } from '../ingest/chat/client.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 
 let env: TestEnv;

@@ -1,10 +1,7 @@
-import { RegExpMatcher, englishDataset, englishRecommendedTransformers } from 'obscenity';
-const m = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
-const msgs = ['hello everyone, great stream tonight', 'you are such a fucking idiot lol', 'greetings from Scunthorpe!', 'f u c k you', 'this hit the spot', 'the rapist', 'a s s', 'Penistone', 'shiitake', 'fuuuuuck', 'sh1t', 'cocktail', 'Cockburn', 'Essex Sussex', 'therapist', 'grapes analysis class pass bass', 'I was 14 minutes late', 'nigga', 'n1gger', 'sn@pchat', 'assassin','my snap peas','hello','Dickens','kung fu'];
-for (const t of msgs) console.log(JSON.stringify(t), m.getAllMatches(t, true).map(x => { const p = englishDataset.getPayloadWithPhraseMetadata(x); return `${p.phraseMetadata?.originalWord}[${x.startIndex},${x.endIndex}]`; }).join(' '));
-const N = 50000; let t0 = performance.now();
-for (let i = 0; i < N; i++) m.getAllMatches(msgs[i % msgs.length]!);
-console.log('us/msg', (performance.now() - t0) * 1000 / N);
-t0 = performance.now();
-for (let i = 0; i < N; i++) m.hasMatch(msgs[i % msgs.length]!);
-console.log('has us/msg', (performance.now() - t0) * 1000 / N);
+import { TextNormalizer } from './normalize.ts';
+import { ProfanityMatcher } from './profanity.ts';
+const n = new TextNormalizer(); const p = new ProfanityMatcher();
+for (const t of ['hello everyone', 'f u c k you', 'Scunthorpe', 'Penistone', 'shiitake', 'the class assassin', 'cocktail', 'a$$hole', 'n1gg@', 'fuuuuck', 'Essex Sussex', 'therapist', 'grapes analysis class pass bass hello Cockburn Dickens', 'cumin', 'Retardant', 'my snap peas', 'bitch']) {
+  const v = n.normalize(t);
+  console.log(JSON.stringify(t), p.mightMatch(v.text), p.match(v.text).map((h) => `${h.word}/${h.category}/${h.severity}[${v.starts[h.start]},${v.ends[h.end - 1]}]`).join(' '));
+}

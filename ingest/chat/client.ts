@@ -1,6 +1,6 @@
-/** A chat test client: a real WebSocket with a message log and a way to wait for the next message of a type. */
+/** A chat client (tests, the demo, load generation): a real WebSocket with a message log and a way to wait for the next message of a type. */
 import WebSocket from 'ws';
-import type { ServerMessage } from '../ingest/chat/index.ts';
+import type { ServerMessage } from './protocol.ts';
 
 export interface ChatClient {
   ws: WebSocket;

@@ -2,11 +2,15 @@
  * `npm run bench`: this machine's figures, measured in one run.
  *   frames: frame-analyzer throughput per core, single images and batches, naming the backend
  *   tap:    CPU seconds per minute of a 720p30 stream, keyframes-only against decoding every frame (ratio)
+ *   text:   chat verdict latency (p50, p99) and messages per second per core, next to obscenity alone
+ *   chat:   fan-out p50/p99 from send to receipt for 1,000 viewers on loopback
  * Prints readable lines, then one JSON line with every figure.
  */
 import os from 'node:os';
 import { benchFrames } from './frames.ts';
 import { benchTap } from './tap.ts';
+import { benchText } from './text.ts';
+import { benchChat } from './chat.ts';
 
 const started = Date.now();
 console.log(`warden bench on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
@@ -16,10 +20,16 @@ console.log('\n== stream tap (720p30 H.264, one sample per 2 s) ==');
 const tap = await benchTap({});
 // the headline is the tap's real input: 480p-class JPEG frames (1920px photos add decode cost the pipeline never pays)
 const live = frames.frames640;
+console.log('\n== text check (chat verdicts) ==');
+const text = await benchText();
+console.log('\n== chat fan-out (1,000 viewers on loopback) ==');
+const chat = await benchChat({});
 const batchRatio = live.singleFps > 0 ? Math.max(...Object.values(live.batchedFps)) / live.singleFps : Number.NaN;
 console.log('\n== summary ==');
 console.log(`frames  backend=${frames.backend}  640x360 frames: single ${live.singleFps.toFixed(1)} fps/core, best batched ${Math.max(...Object.values(live.batchedFps)).toFixed(1)} fps/core (batch ${live.bestBatch}), batched/single ${batchRatio.toFixed(2)}x; model alone ${frames.modelOnly.singleFps.toFixed(1)} fps/core`);
 console.log(`tap     keyframes-only ${tap.keyframesCpuSPerMin.toFixed(2)} CPU s/min  every frame ${tap.allFramesCpuSPerMin.toFixed(2)} CPU s/min  ratio ${tap.ratio.toFixed(1)}x`);
+console.log(`text    p50 ${text.p50Us.toFixed(0)} µs, p99 ${text.p99Us.toFixed(0)} µs, ${Math.round(text.msgsPerSecPerCore)} msgs/s/core; obscenity alone p99 ${text.obscenityAlone.p99Us.toFixed(0)} µs, ${Math.round(text.obscenityAlone.msgsPerSec)} msgs/s (cost ratio ${text.ratio.toFixed(2)})`);
+console.log(`chat    fan-out to ${chat.viewers} viewers: p50 ${chat.p50Ms} ms, p99 ${chat.p99Ms} ms`);
 console.log(JSON.stringify({
   cores: os.cpus().length,
   frames: {
@@ -28,5 +38,7 @@ console.log(JSON.stringify({
     modelOnly: frames.modelOnly, fullSizePhotos: { singleFpsPerCore: frames.singleFps, batchedFpsPerCore: frames.batchedFps },
   },
   tap: { keyframesCpuSPerMin: tap.keyframesCpuSPerMin, allFramesCpuSPerMin: tap.allFramesCpuSPerMin, ratio: tap.ratio },
+  text,
+  chat,
   elapsedS: Math.round((Date.now() - started) / 1000),
 }));

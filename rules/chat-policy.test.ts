@@ -11,16 +11,26 @@ describe('chat policy', () => {
   });
 
   it('gives the strictest verdict of the categories found; self-harm is never blocked', () => {
+    const m = (...cs: string[]) => cs.map((c) => ({ category: c, severity: 'medium' as const }));
     expect(decideMessage(policy.chat, []).verdict).toBe('allow');
-    expect(decideMessage(policy.chat, ['profanity']).verdict).toBe('flag');
-    expect(decideMessage(policy.chat, ['profanity', 'slur']).verdict).toBe('block');
-    expect(decideMessage(policy.chat, ['minor_disclosure', 'link']).verdict).toBe('hold');
-    expect(decideMessage(policy.chat, ['self_harm']).verdict).toBe('flag');
+    expect(decideMessage(policy.chat, m('profanity')).verdict).toBe('flag');
+    expect(decideMessage(policy.chat, m('profanity', 'slur')).verdict).toBe('block');
+    expect(decideMessage(policy.chat, m('minor_disclosure', 'link')).verdict).toBe('hold');
+    expect(decideMessage(policy.chat, m('self_harm')).verdict).toBe('flag');
+  });
+
+  it('takes the verdict by severity where the policy gives one', () => {
+    expect(decideMessage(policy.chat, [{ category: 'link', severity: 'medium' }]).verdict).toBe('flag');
+    expect(decideMessage(policy.chat, [{ category: 'link', severity: 'high' }]).verdict).toBe('block');
+    expect(decideMessage(policy.chat, [{ category: 'spam', severity: 'low' }]).verdict).toBe('flag');
+    expect(decideMessage(policy.chat, [{ category: 'spam', severity: 'critical' }]).verdict).toBe('block');
+    const p = parsePolicy('version: x\nchat:\n  categories:\n    profanity: { high: hold }\n', 'p.yaml');
+    expect(p.chat.actions.profanity).toEqual({ low: 'hold', medium: 'hold', high: 'hold', critical: 'hold' });
   });
 
   it('lets a room tighten but never loosen the platform verdict', () => {
     expect(decideMessage(policy.chat, [], [{ term: 'spoiler', action: 'block' }]).verdict).toBe('block');
-    const loosen = decideMessage(policy.chat, ['slur'], [{ term: 'x', action: 'allow' }]);
+    const loosen = decideMessage(policy.chat, [{ category: 'slur', severity: 'high' }], [{ term: 'x', action: 'allow' }]);
     expect(loosen.verdict).toBe('block');
     expect(loosen.reasons).toEqual([{ source: 'platform', category: 'slur', verdict: 'block' }, { source: 'room', term: 'x', verdict: 'allow' }]);
   });

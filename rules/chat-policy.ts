@@ -5,12 +5,12 @@
 import { z } from 'zod';
 import { duration } from './duration.ts';
 
-/** Text categories the text analyzer reports (analyzer/text). */
-export const TEXT_CATEGORIES = [
-  'profanity', 'slur', 'sexual_harassment', 'threat', 'self_harm', 'minor_disclosure', 'personal_data',
-  'contact_solicitation', 'off_platform_payment', 'spam', 'link',
-] as const;
-export type TextCategoryName = (typeof TEXT_CATEGORIES)[number];
+import { TEXT_CATEGORIES, type Severity, type TextCategory } from '../analyzer/text/types.ts';
+
+export { TEXT_CATEGORIES };
+/** A text category the analyzer reports (analyzer/text is the one source of the list). */
+export type TextCategoryName = TextCategory;
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const satisfies readonly Severity[];
 
 /** What happens to a message: delivered, delivered and flagged for review, held for review (not delivered), blocked. */
 export const CHAT_VERDICTS = ['allow', 'flag', 'hold', 'block'] as const;
@@ -41,7 +41,7 @@ export const chatPolicySchema = z.strictObject({
     sustained: z.strictObject({ count, per: duration(false) }).optional(),
   }).optional(),
   duplicate_within: duration(true).optional(),
-  categories: z.partialRecord(z.enum(TEXT_CATEGORIES), verdict).optional(),
+  categories: z.partialRecord(z.enum(TEXT_CATEGORIES), z.union([verdict, z.partialRecord(z.enum(SEVERITIES), verdict)], { error: 'expected one of allow, flag, hold, block, or verdicts by severity (low, medium, high, critical)' })).optional(),
   follow_ups: z.array(followUpSchema).optional(),
 });
 
@@ -62,15 +62,32 @@ export interface ChatPolicy {
   rateLimit: { burst: { count: number; perMs: number }; sustained: { count: number; perMs: number } };
   /** The same text from the same user within this long is refused as a duplicate (0: off). */
   duplicateWithinMs: number;
-  actions: Record<TextCategoryName, ChatVerdict>;
+  /**
+   * Verdict per category and severity: `actions[category][severity]`. In the policy a category takes one
+   * verdict, or verdicts by severity (`{ low: flag, high: block }`: a match takes the entry of the highest
+   * severity at or below its own, else the lowest entry).
+   */
+  actions: Record<TextCategoryName, Record<Severity, ChatVerdict>>;
   followUps: ChatFollowUp[];
 }
 
+function bySeverity(v: ChatVerdict | Partial<Record<Severity, ChatVerdict>>): Record<Severity, ChatVerdict> {
+  if (typeof v === 'string') return { low: v, medium: v, high: v, critical: v };
+  const lowest = SEVERITIES.map((s) => v[s]).find((x) => x !== undefined) ?? 'flag';
+  let current = lowest;
+  const out = {} as Record<Severity, ChatVerdict>;
+  for (const s of SEVERITIES) {
+    current = v[s] ?? current;
+    out[s] = current;
+  }
+  return out;
+}
+
 /** Defaults for anything the policy leaves out. Self-harm is flagged (support), never blocked or punished. */
-export const DEFAULT_CHAT_ACTIONS: Record<TextCategoryName, ChatVerdict> = {
+export const DEFAULT_CHAT_ACTIONS: Record<TextCategoryName, ChatVerdict | Partial<Record<Severity, ChatVerdict>>> = {
   profanity: 'flag', slur: 'block', sexual_harassment: 'block', threat: 'block', self_harm: 'flag',
   minor_disclosure: 'hold', personal_data: 'block', contact_solicitation: 'block', off_platform_payment: 'block',
-  spam: 'block', link: 'flag',
+  spam: { low: 'flag', medium: 'block' }, link: { low: 'flag', high: 'block' },
 };
 
 /** Normalises a validated `chat:` section (or undefined) into a {@link ChatPolicy}. */
@@ -82,7 +99,7 @@ export function normaliseChatPolicy(raw: z.output<typeof chatPolicySchema> | und
       sustained: { count: raw?.rate_limit?.sustained?.count ?? 30, perMs: raw?.rate_limit?.sustained?.per ?? 300_000 },
     },
     duplicateWithinMs: raw?.duplicate_within ?? 30_000,
-    actions: { ...DEFAULT_CHAT_ACTIONS, ...raw?.categories },
+    actions: Object.fromEntries(TEXT_CATEGORIES.map((c) => [c, bySeverity(raw?.categories?.[c] ?? DEFAULT_CHAT_ACTIONS[c])])) as ChatPolicy['actions'],
     followUps: (raw?.follow_ups ?? []).map((f) => ({
       id: f.id, verdicts: f.when.verdicts ?? ['block'], categories: f.when.categories ?? null, count: f.when.count, withinMs: f.when.within,
       action: f.action.type === 'timeout' ? { type: 'timeout', durationMs: f.action.duration } : { type: 'ban', durationMs: f.action.duration ?? null },
@@ -101,17 +118,20 @@ export function stricter(a: ChatVerdict, b: ChatVerdict): ChatVerdict {
 export interface VerdictReason { source: 'platform' | 'room'; category?: string; term?: string; verdict: ChatVerdict }
 
 /**
- * The verdict for a message: the strictest of the platform policy's action for each category found and the
- * room's own term actions. A room can tighten the platform policy but never loosen it.
- * @param categories categories the text analyzer found.
+ * The verdict for a message: the strictest of the platform policy's verdict for each match (by category and
+ * severity) and the room's own term actions. A room can tighten the platform policy but never loosen it.
+ * @param matches what the text analyzer found (category and severity of each match).
  * @param roomHits the performer's terms found in the message, each with the action the performer chose.
+ * @returns the verdict and one reason per category (its strictest verdict) and per room term.
  */
-export function decideMessage(chat: ChatPolicy, categories: readonly string[], roomHits: readonly { term: string; action: ChatVerdict }[] = []): { verdict: ChatVerdict; reasons: VerdictReason[] } {
+export function decideMessage(chat: ChatPolicy, matches: readonly { category: string; severity: Severity; rule?: string }[], roomHits: readonly { term: string; action: ChatVerdict }[] = []): { verdict: ChatVerdict; reasons: VerdictReason[] } {
   let result: ChatVerdict = 'allow';
   const reasons: VerdictReason[] = [];
-  for (const c of categories) {
-    const v = chat.actions[c as TextCategoryName] ?? 'flag';
-    reasons.push({ source: 'platform', category: c, verdict: v });
+  for (const m of matches) {
+    const v = chat.actions[m.category as TextCategoryName]?.[m.severity] ?? 'flag';
+    const prior = reasons.find((r) => r.category === m.category);
+    if (prior) prior.verdict = stricter(prior.verdict, v);
+    else reasons.push({ source: 'platform', category: m.category, verdict: v });
     result = stricter(result, v);
   }
   for (const h of roomHits) {

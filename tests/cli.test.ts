@@ -13,13 +13,14 @@ import { createTestEnv, type TestEnv } from './harness.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Runs bin/warden with the given environment; resolves with exit code and output. */
-function warden(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function warden(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(path.join(root, 'bin/warden'), args, { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.join(root, 'bin/warden'), args, { env: { PATH: process.env.PATH!, HOME: process.env.HOME!, LOG_LEVEL: 'silent', ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b) => { stdout += b; });
-    child.stderr.on('data', (b) => { stderr += b; });
+    child.stdout!.on('data', (b) => { stdout += b; });
+    child.stderr!.on('data', (b) => { stderr += b; });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -63,6 +64,17 @@ describe('warden CLI', () => {
     const unknown = await warden(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('check-text works offline: one JSON verdict line per input line, spans in the original text', async () => {
+    const input = 'hello there\nadd me on snаpchat: abc\ngreetings from Scunthorpe\nim 14 lol\n';
+    const r = await warden(['check-text'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1' }, input);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { text: string; action: string; categories: string[]; matches: { start: number; end: number; category: string }[] });
+    expect(lines.map((l) => l.action)).toEqual(['allow', 'block', 'allow', 'hold']);
+    expect(lines[1]!.categories).toEqual(['contact_solicitation']);
+    const m = lines[1]!.matches[0]!;
+    expect(lines[1]!.text.slice(m.start, m.end)).toContain('snаpchat'); // the Cyrillic а is in the original span
   });
 
   it('migrate is repeatable', async () => {

@@ -57,7 +57,7 @@ const isCombiningMark = (cp: number): boolean =>
 const NUMBER_SUFFIXES = new Set(['st', 'nd', 'rd', 'th', 's', 'k', 'm', 'b', 'x', 'am', 'pm', 'h', 'hr', 'hrs', 'min', 'mins', 'yo', 'yr', 'yrs', 'y', 'f', 'p', 'fps', 'gb', 'mb', 'kg', 'lb', 'lbs', 'cm', 'mm', 'km', 'ft', 'in', 'ish', 'd', 'v', 'v1']);
 
 const LEET: Record<number, string> = { 48: 'o', 51: 'e', 52: 'a', 53: 's', 54: 'g', 55: 't', 64: 'a', 36: 's', 33: 'i' };
-/** Separators allowed between spaced-out letters. */
+/** Separators allowed between spaced-out letters (1–3 of them, the same between every pair of letters). */
 const JOIN_SEP = new Set([32, 46, 45, 95, 42, 44, 47, 124, 126, 43, 58, 9]);
 
 // unit kinds
@@ -192,14 +192,16 @@ export class TextNormalizer {
   /** The end (exclusive) of a spaced-out letter run starting at `i`, or 0 when there is none. */
   private spacedRun(i: number, len: number): number {
     const kind = this.kind, p = this.pBuf;
-    let tokens = 0, letters = 0, j = i, end = 0;
+    let tokens = 0, letters = 0, j = i, end = 0, sep = -1, sepLen = 0;
     while (j < len && kind[j] !== OTHER && (j + 1 >= len || kind[j + 1] === OTHER)) {
       tokens++;
       if (kind[j] === LETTER) letters++;
       end = j + 1;
       let g = j + 1;
       while (g < len && g - j <= 3 && kind[g] === OTHER && JOIN_SEP.has(p[g]!)) g++;
-      if (g === j + 1 || g - j > 4 || g >= len || kind[g] === OTHER) break;
+      if (g === j + 1 || g >= len || kind[g] === OTHER) break;
+      // every gap of a run is the same separator ("f.u.c.k", "f - u - c - k"), so "i.e. a b" is not a run
+      if (sep < 0) { sep = j + 1; sepLen = g - j - 1; } else if (!sameUnits(p, sep, j + 1, sepLen, g - j - 1)) break;
       j = g;
     }
     return tokens >= 3 && letters >= 2 ? end : 0;
@@ -247,6 +249,13 @@ export class TextNormalizer {
     const s = new Int32Array(size); s.set(this.nS); this.nS = s;
     const e = new Int32Array(size); e.set(this.nE); this.nE = e;
   }
+}
+
+/** Whether units `[a, a+la)` and `[b, b+lb)` of `buf` are equal. */
+function sameUnits(buf: Uint16Array, a: number, b: number, la: number, lb: number): boolean {
+  if (la !== lb) return false;
+  for (let i = 0; i < la; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 /** Decodes UTF-16 units `[from, to)` of `buf` into a string, in chunks (no argument-count limit). */

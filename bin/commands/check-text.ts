@@ -6,5 +6,5 @@ import { decideMessage, loadPolicy } from '../../rules/index.ts';
 export async function runCheckTextCommand(config: Config): Promise<number> {
   const policy = await loadPolicy(config.policyFile);
   const analyzer = new TextAnalyzer();
-  return runCheckText(process.stdin, process.stdout, (a) => decideMessage(policy.chat, a.categories).verdict, analyzer);
+  return runCheckText(process.stdin, process.stdout, (a) => decideMessage(policy.chat, a.matches).verdict, analyzer);
 }

@@ -164,7 +164,7 @@ export class ChatGateway {
       }
       const roomHits = cfg.terms.filter((t) => t.re.test(analysis.normalized)).map((t) => ({ term: t.term, action: t.action }));
       const policy = this.deps.policy();
-      const { verdict, reasons } = decideMessage(chat, analysis.categories, roomHits);
+      const { verdict, reasons } = decideMessage(chat, analysis.matches, roomHits);
       const stored = await this.deps.moderation.record({
         broadcastId: client.broadcastId, ownerId: client.ownerId, userId: client.user.userId, body: text, verdict,
         categories: analysis.categories, matches: analysis.matches, reasons, policyVersion: policy.version,

@@ -10,16 +10,17 @@ import { seedSession } from './seed.ts';
 const script: { text: string; note: string }[] = [
   { text: 'hi everyone, loving the stream tonight', note: 'clean' },
   { text: 'greetings from Scunthorpe!', note: 'innocent look-alike' },
-  { text: 'add me on snapchat: demo_fan99', note: 'contact solicitation' },
-  { text: 'a\u200bdd me on snаpchat demo_fan99', note: 'evasion: zero-width + Cyrillic а' },
-  { text: 'my number is 555 123 4567 call me', note: 'personal data' },
-  { text: "i'm 15 btw", note: 'possible minor' },
   { text: 'that cocktail looks amazing', note: 'innocent look-alike' },
+  { text: 'add me on snapchat: demo_fan99', note: 'contact solicitation' },
+  { text: "i'm 15 btw", note: 'possible minor: held for a moderator' },
+  { text: 'a\u200bdd me on snаpchat demo_fan99', note: 'evasion: zero-width space + Cyrillic а' },
+  { text: 'my number is 555 123 4567 call me', note: 'personal data; third block in 5 min: timeout' },
+  { text: 'sorry!', note: 'timed out' },
 ];
 
 /** Runs the chat script against a live broadcast. */
 export async function runDemoChat(db: Db, httpUrl: string, broadcastId: string, out: (l: string) => void): Promise<Record<string, number>> {
-  const { token } = await seedSession(db, 'demo-viewer');
+  const { token } = await seedSession(db, `demo-viewer-${Date.now().toString(36)}`); // a fresh viewer: earlier runs' timeouts do not carry over
   const viewer = await connectChat(httpUrl, broadcastId, token);
   const watcher = await connectChat(httpUrl, broadcastId);
   const counts: Record<string, number> = {};
@@ -31,7 +32,7 @@ export async function runDemoChat(db: Db, httpUrl: string, broadcastId: string, 
       const reply = await Promise.race((['ack', 'held', 'blocked', 'refused'] as const).map((t) => viewer.next(t, 5000, from)));
       const verdict = reply.type === 'ack' ? reply.verdict : reply.type;
       counts[verdict] = (counts[verdict] ?? 0) + 1;
-      const why = reply.type === 'blocked' ? ` (${reply.rules.join(', ')})` : reply.type === 'refused' ? ` (${reply.code})` : '';
+      const why = reply.type === 'blocked' ? ` (${reply.rules.join(', ')})` : reply.type === 'refused' ? ` (${reply.message})` : '';
       out(`    ${verdict.padEnd(7)} ${JSON.stringify(text).padEnd(48)} ${note}${why}`);
       await new Promise((r) => setTimeout(r, 2100)); // stay under the burst rate limit
     }

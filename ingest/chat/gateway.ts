@@ -110,16 +110,17 @@ export class ChatGateway {
 
   private async onConnection(ws: WebSocket, c: { broadcastId: string; ownerId: string; live: boolean; user: Client['user'] }): Promise<void> {
     const client: Client = { ws, broadcastId: c.broadcastId, ownerId: c.ownerId, user: c.user };
+    // listeners first: a frame that arrives while the room subscribes is still handled
+    ws.on('close', () => this.leave(client));
+    ws.on('error', () => {});
+    ws.on('message', (data, isBinary) => void this.onFrame(client, data.toString('utf8'), isBinary, c.live));
     let room = this.rooms.get(c.broadcastId);
     if (!room) {
       room = new Set();
       this.rooms.set(c.broadcastId, room);
+      room.add(client);
       await this.deps.subscriber.subscribe(this.roomChannel(c.broadcastId));
-    }
-    room.add(client);
-    ws.on('close', () => this.leave(client));
-    ws.on('error', () => {});
-    ws.on('message', (data, isBinary) => void this.onFrame(client, data.toString('utf8'), isBinary, c.live));
+    } else room.add(client);
     const chat = this.deps.policy().chat;
     send(ws, { type: 'hello', room: c.broadcastId, user: c.user?.handle ?? null, canPost: !!c.user && c.live, maxLength: chat.maxLength });
     if (c.user) await this.warmRestrictions(c.user.userId, c.ownerId);

@@ -1,21 +1,24 @@
 // Live chat over real WebSockets on real Redis and Postgres: verdicts before fan-out, limits, restrictions,
-// room terms, and enforcement across two gateway nodes.
+// room terms, and enforcement across two nodes (this process, and a second `warden serve` process).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import WebSocket from 'ws';
 import { openBroadcast, schema, setSlowMode, upsertRoomTerm } from '../db/index.ts';
 import { ChatModeration } from '../moderation/index.ts';
-import { createContext, type AppContext } from '../core/context.ts';
-import { createLogger } from '../core/logger.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startWarden, type WardenHandle } from '../bin/runtime.ts';
 import { seedPerformer, seedSession } from '../bin/seed.ts';
 import { connectChat, type ChatClient } from '../ingest/chat/client.ts';
-import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
+import { createTestEnv, freePort, waitFor, type TestEnv } from './harness.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 let env: TestEnv;
 let nodeA: WardenHandle;
-let ctxB: AppContext;
-let nodeB: WardenHandle;
+/** Node B: a separate `warden serve` process on the same Postgres and Redis. */
+let nodeB: { httpUrl: string; child: ChildProcess };
 let broadcastId: string;
 let ownerId: string;
 const clients: ChatClient[] = [];
@@ -23,9 +26,17 @@ const clients: ChatClient[] = [];
 beforeAll(async () => {
   env = await createTestEnv();
   nodeA = await startWarden(env.ctx, { api: true });
-  // a second node: its own context, HTTP server, gateway and Redis subscriptions; the same Postgres and Redis
-  ctxB = await createContext({ ...env.config, nodeId: `${env.config.nodeId}-b` }, { logger: createLogger(env.config.logLevel) });
-  nodeB = await startWarden(ctxB, { api: true });
+  const port = await freePort();
+  const child = spawn(path.join(root, 'bin/warden'), ['serve'], {
+    env: {
+      PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: env.config.databaseUrl, REDIS_URL: env.config.redisUrl,
+      REDIS_PREFIX: env.config.redisPrefix, HTTP_PORT: String(port), RTMP_PORT: String(await freePort()), RTMP_HOST: '127.0.0.1',
+      DATA_DIR: path.join(env.config.dataDir, 'node-b'), NODE_ID: 'chat-node-b', WORKER_PROCESSES: '1', LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  nodeB = { httpUrl: `http://127.0.0.1:${port}`, child };
+  await waitFor(async () => (await fetch(`${nodeB.httpUrl}/readyz`).catch(() => null))?.ok, 'node B ready', 60_000, 250);
   const p = await seedPerformer(env.ctx.db, 'chat-performer', { verified: true });
   ownerId = p.userId;
   const [key] = await env.ctx.db.select().from(schema.streamKeys).where(sql`user_id = ${ownerId}`);
@@ -33,19 +44,22 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of clients) c.close();
-  await nodeB?.stop();
-  await ctxB?.close();
+  if (nodeB) {
+    const exited = new Promise((r) => nodeB.child.once('exit', r));
+    nodeB.child.kill('SIGTERM');
+    await exited;
+  }
   await nodeA?.stop();
   await env?.cleanup();
 });
 
-async function viewer(handle: string, node: WardenHandle = nodeA): Promise<ChatClient & { userId: string }> {
+async function viewer(handle: string, node: { httpUrl?: string } = nodeA): Promise<ChatClient & { userId: string }> {
   const s = await seedSession(env.ctx.db, handle);
   const c = await connectChat(node.httpUrl!, broadcastId, s.token);
   clients.push(c);
   return Object.assign(c, { userId: s.userId });
 }
-async function anonymous(node: WardenHandle = nodeA): Promise<ChatClient> {
+async function anonymous(node: { httpUrl?: string } = nodeA): Promise<ChatClient> {
   const c = await connectChat(node.httpUrl!, broadcastId);
   clients.push(c);
   return c;

@@ -50,6 +50,7 @@ export class ChatGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly rooms = new Map<string, Set<Client>>();
   private readonly roomCache = new Map<string, RoomCache>();
+  private readonly refreshing = new Set<string>();
   private readonly limits: ChatLimits;
   private readonly log: Logger;
   private readonly roomChannel = (broadcastId: string) => `${this.deps.prefix}:chat:${broadcastId}`;
@@ -202,9 +203,23 @@ export class ChatGateway {
     });
   }
 
+  /**
+   * A room's settings and terms: from the cache, refreshed in the background once 5 s old (no message waits
+   * on the database for them); changes made through the API reach every node at once (room_changed).
+   */
   private async room(ownerId: string): Promise<RoomCache> {
     const hit = this.roomCache.get(ownerId);
-    if (hit && Date.now() - hit.at < 5000) return hit;
+    if (hit) {
+      if (Date.now() - hit.at >= 5000 && !this.refreshing.has(ownerId)) {
+        this.refreshing.add(ownerId);
+        void this.loadRoom(ownerId).catch((err) => this.log.warn({ err: errorText(err) }, 'room refresh failed')).finally(() => this.refreshing.delete(ownerId));
+      }
+      return hit;
+    }
+    return this.loadRoom(ownerId);
+  }
+
+  private async loadRoom(ownerId: string): Promise<RoomCache> {
     const cfg = await roomConfig(this.deps.db, ownerId);
     const entry: RoomCache = {
       at: Date.now(), slowModeS: cfg.slowModeS,
@@ -238,7 +253,9 @@ export class ChatGateway {
     if (!channel.startsWith(prefix)) return;
     const room = this.rooms.get(channel.slice(prefix.length));
     if (!room) return;
-    for (const c of room) if (c.ws.readyState === c.ws.OPEN) c.ws.send(message);
+    // encode once for the whole room, not once per socket
+    const frame = Buffer.from(message, 'utf8');
+    for (const c of room) if (c.ws.readyState === c.ws.OPEN) c.ws.send(frame, { binary: false, compress: false });
   }
 }
 

@@ -55,7 +55,7 @@ function pct(sorted: number[], p: number): number {
  */
 export async function benchChat(opts: { viewers?: number; messages?: number; gapMs?: number; print?: (l: string) => void } = {}): Promise<ChatBenchResult> {
   const viewers = opts.viewers ?? 1000;
-  const messages = opts.messages ?? 100;
+  const messages = opts.messages ?? 200;
   const print = opts.print ?? console.log;
   const env = await createTestEnv();
   // the bench measures fan-out, not the sender's rate limit: lift it in a copy of the default policy
@@ -79,6 +79,12 @@ export async function benchChat(opts: { viewers?: number; messages?: number; gap
     const sender = new WebSocket(url, { headers: { cookie: `warden_session=${s.token}` } });
     sockets.push(sender);
     await new Promise((r) => sender.once('open', r));
+    // warm up (first regex and Lua script compilation, connection pools) before measuring steady state
+    for (let i = 0; i < 10; i++) {
+      sender.send(JSON.stringify({ type: 'message', text: `warm-up message ${i}` }));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500));
     const sentAt = new Map<string, number>();
     for (let i = 0; i < messages; i++) {
       const text = `benchmark message number ${i} about the stream`;

@@ -62,6 +62,8 @@ export class ChatGateway {
 
   /** Subscribes to enforcement messages (restrictions reach connected users at once). */
   async start(): Promise<void> {
+    // compile the analyzer's matchers now rather than on the first viewer's message
+    this.deps.analyzer.analyze('warm up: add me on snap, call 555 123 4567, see example.com');
     this.deps.subscriber.on('message', (channel, message) => this.onRedisMessage(channel, message));
     await this.deps.subscriber.subscribe(enforcementChannel(this.deps.prefix));
   }

@@ -6,6 +6,7 @@
  *   demo [--exit]         the end-to-end demo on a real RTMP stream
  *   check-image FILE...   score images with the frame model, one JSON line each
  *   check-text            verdicts for UTF-8 lines on stdin, one JSON line each
+ *   transcribe FILE       speech to text with word timings and spotted keyphrases (JSON)
  *   rules test [POLICY]   replay stored signals against a policy and print what would change
  * Configuration comes from environment variables (see README); bad input exits non-zero with a message.
  */
@@ -21,6 +22,7 @@ const usage = `usage: warden <command> [options]
   demo [--exit]         run the demo on a real stream (--exit: stop when done)
   check-image FILE...   score images with the frame model (one JSON line per file)
   check-text            check UTF-8 lines from stdin against the chat policy (one JSON line each)
+  transcribe FILE       transcript with word timings (JSON) [--keyphrase PHRASE]... to spot phrases
   rules test [POLICY]   replay stored signals against POLICY (default: the policy in force) [--since DAYS]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -52,6 +54,18 @@ async function main(argv: string[]): Promise<number> {
     case 'check-text': {
       const { runCheckTextCommand } = await import('./commands/check-text.ts');
       return runCheckTextCommand(loadConfig());
+    }
+    case 'transcribe': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { keyphrase: { type: 'string', multiple: true } } });
+      if (positionals.length !== 1) {
+        process.stderr.write('usage: warden transcribe FILE [--keyphrase PHRASE]...\n');
+        return 2;
+      }
+      const { runTranscribeCommand } = await import('./commands/transcribe.ts');
+      return runTranscribeCommand(positionals[0]!, values.keyphrase ?? []).catch((err: Error) => {
+        process.stderr.write(`warden transcribe: ${err.message}\n`);
+        return 1;
+      });
     }
     case 'rules': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { since: { type: 'string', default: '30' } } });

@@ -4,6 +4,7 @@
  *   tap:    CPU seconds per minute of a 720p30 stream, keyframes-only against decoding every frame (ratio)
  *   text:   chat verdict latency (p50, p99) and messages per second per core, next to obscenity alone
  *   chat:   fan-out p50/p99 from send to receipt for 1,000 viewers on loopback
+ *   audio:  transcription real-time factor, live audio streams per core, WER on the LibriVox reference clips
  * Prints readable lines, then one JSON line with every figure.
  */
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { benchFrames } from './frames.ts';
 import { benchTap } from './tap.ts';
 import { benchText } from './text.ts';
 import { benchChat } from './chat.ts';
+import { benchAudio } from './audio.ts';
 
 const started = Date.now();
 console.log(`warden bench on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
@@ -24,12 +26,15 @@ console.log('\n== text check (chat verdicts) ==');
 const text = await benchText();
 console.log('\n== chat fan-out (1,000 viewers on loopback) ==');
 const chat = await benchChat({});
+console.log('\n== transcription (PocketSphinx) ==');
+const audio = await benchAudio();
 const batchRatio = live.singleFps > 0 ? Math.max(...Object.values(live.batchedFps)) / live.singleFps : Number.NaN;
 console.log('\n== summary ==');
 console.log(`frames  backend=${frames.backend}  640x360 frames: single ${live.singleFps.toFixed(1)} fps/core, best batched ${Math.max(...Object.values(live.batchedFps)).toFixed(1)} fps/core (batch ${live.bestBatch}), batched/single ${batchRatio.toFixed(2)}x; model alone ${frames.modelOnly.singleFps.toFixed(1)} fps/core`);
 console.log(`tap     keyframes-only ${tap.keyframesCpuSPerMin.toFixed(2)} CPU s/min  every frame ${tap.allFramesCpuSPerMin.toFixed(2)} CPU s/min  ratio ${tap.ratio.toFixed(1)}x`);
 console.log(`text    p50 ${text.p50Us.toFixed(0)} µs, p99 ${text.p99Us.toFixed(0)} µs, ${Math.round(text.msgsPerSecPerCore)} msgs/s/core; obscenity alone p99 ${text.obscenityAlone.p99Us.toFixed(0)} µs, ${Math.round(text.obscenityAlone.msgsPerSec)} msgs/s (cost ratio ${text.ratio.toFixed(2)})`);
 console.log(`chat    fan-out to ${chat.viewers} viewers: p50 ${chat.p50Ms} ms, p99 ${chat.p99Ms} ms`);
+console.log(`audio   real-time factor ${audio.realTimeFactor} (≈ ${audio.streamsPerCore} streams/core), WER ${(audio.wer * 100).toFixed(1)}%`);
 console.log(JSON.stringify({
   cores: os.cpus().length,
   frames: {
@@ -40,5 +45,6 @@ console.log(JSON.stringify({
   tap: { keyframesCpuSPerMin: tap.keyframesCpuSPerMin, allFramesCpuSPerMin: tap.allFramesCpuSPerMin, ratio: tap.ratio },
   text,
   chat,
+  audio,
   elapsedS: Math.round((Date.now() - started) / 1000),
 }));

@@ -36,12 +36,12 @@ afterAll(async () => {
 });
 
 /** Stores an image as the next frame sample of the broadcast and queues its analysis. */
-async function addFrame(image: Buffer | string): Promise<string> {
-  const rel = path.join('samples', broadcastId, `${String(seq).padStart(7, '0')}.jpg`);
-  await mkdir(path.join(env.config.dataDir, 'samples', broadcastId), { recursive: true });
+async function addFrame(image: Buffer | string, into = broadcastId, frameSeq = seq++): Promise<string> {
+  const rel = path.join('samples', into, `${String(frameSeq).padStart(7, '0')}.jpg`);
+  await mkdir(path.join(env.config.dataDir, 'samples', into), { recursive: true });
   if (typeof image === 'string') await copyFile(image, path.join(env.config.dataDir, rel));
   else await writeFile(path.join(env.config.dataDir, rel), image);
-  const s = await insertSample(env.ctx.db, { broadcastId, kind: 'frame', seq: seq++, capturedAt: new Date(), filePath: rel });
+  const s = await insertSample(env.ctx.db, { broadcastId: into, kind: 'frame', seq: frameSeq, capturedAt: new Date(), filePath: rel });
   await env.ctx.queues.add('analyze-frame', { sampleId: s.id });
   return s.id;
 }
@@ -113,6 +113,18 @@ describe('frame analysis pipeline', () => {
     expect(c).toMatchObject({ priority: 'urgent' });
     expect((await actionsOf(id)).map((a) => a.action)).toEqual(expect.arrayContaining(['end_stream', 'review']));
     sub.disconnect();
+  });
+
+  it('respects a rule\'s cooldown across evaluations (prior firings read back from the audit log)', async () => {
+    const [key] = await env.ctx.db.select().from(schema.streamKeys).where(sql`user_id = ${userId}`);
+    const { id: other } = await openBroadcast(env.ctx.db, { userId, streamKeyId: key!.id, ingestNode: env.config.nodeId });
+    for (let i = 0; i < 3; i++) {
+      const id = await addFrame(photo(1 + i), other, i);
+      await waitFor(async () => (await actionsOf(id)).some((a) => a.ruleId === 'any-frame'), `frame ${i} evaluated`);
+    }
+    const firings = await env.ctx.db.select().from(schema.actions).where(sql`broadcast_id = ${other} and rule_id = 'once-per-hour'`);
+    expect(firings).toHaveLength(1);
+    expect(await env.ctx.db.select().from(schema.actions).where(sql`broadcast_id = ${other} and rule_id = 'any-frame'`)).toHaveLength(3);
   });
 
   it('keeps the audit log append-only', async () => {

@@ -52,7 +52,8 @@ export function createEvaluateProcessor(deps: EvaluateDeps) {
     const policy = deps.policy();
     const span = lookbackSamples(policy, deps.sampleIntervalMs);
     const timeline = (await frameTimeline(db, sample.broadcastId, Math.max(0, sample.seq - span), sample.seq)).map(toSampleScores);
-    const decisions = evaluate({ policy, timeline, priorFirings: await ruleFirings(db, sample.broadcastId) });
+    const since = new Date(sample.capturedAt.getTime() - lookbackOf(policy).ms);
+    const decisions = evaluate({ policy, timeline, priorFirings: await ruleFirings(db, sample.broadcastId, since) });
     if (decisions.length) {
       const result = await enforcer.enforce(decisions, { broadcastId: broadcast.id, userId: broadcast.userId, sample: { id: sample.id, capturedAt: sample.capturedAt } });
       for (const a of result.actionsRecorded) metrics.actions.inc({ action: a.action, shadow: String(a.shadow) });

@@ -1,5 +1,5 @@
 /** Users, verifications and stream keys. */
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
 import { bans, streamKeys, users, verifications, type Role } from '../schema.ts';
 
@@ -53,10 +53,4 @@ export async function keyStanding(db: Tx, keyHash: string): Promise<KeyStanding 
   }).from(streamKeys).innerJoin(users, eq(users.id, streamKeys.userId)).where(eq(streamKeys.keyHash, keyHash)).limit(1);
   if (!row) return undefined;
   return { streamKeyId: row.streamKeyId, userId: row.userId, handle: row.handle, role: row.role, revoked: row.revokedAt !== null, verified: row.verified, banReason: row.banReason };
-}
-
-/** Active (not lifted, not expired) bans and suspensions of a user. */
-export async function activeBans(db: Tx, userId: string) {
-  return db.select().from(bans).where(and(eq(bans.userId, userId), isNull(bans.liftedAt),
-    or(isNull(bans.expiresAt), gt(bans.expiresAt, sql`now()`))));
 }

@@ -2,7 +2,7 @@
  * Writes of the moderation log: actions (append-only audit log), cases and their evidence, bans.
  * Only moderation/ calls these (it is the one writer of moderation history).
  */
-import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
 import { actions, bans, caseEvidence, cases, priorities, type Priority } from '../schema.ts';
 
@@ -17,10 +17,15 @@ export async function appendAction(db: Tx, a: ActionInsert): Promise<number | nu
   return row?.id ?? null;
 }
 
-/** Firings of rules on a broadcast (rule id and the capture time of the sample it fired on), for cooldowns. */
-export async function ruleFirings(db: Tx, broadcastId: string): Promise<{ ruleId: string; capturedAt: number }[]> {
+/**
+ * Firings of rules on a broadcast (rule id and the capture time of the sample it fired on) for samples captured
+ * at or after `since`, for cooldowns. Bounded by the policy's lookback so a long broadcast's history is not
+ * read on every evaluation.
+ */
+export async function ruleFirings(db: Tx, broadcastId: string, since: Date): Promise<{ ruleId: string; capturedAt: number }[]> {
   const rows = await db.selectDistinct({ ruleId: actions.ruleId, capturedAt: sql<string>`${actions.details}->>'capturedAt'` })
-    .from(actions).where(and(eq(actions.broadcastId, broadcastId), isNotNull(actions.ruleId)));
+    .from(actions).where(and(eq(actions.broadcastId, broadcastId), isNotNull(actions.ruleId),
+      sql`${actions.details}->>'capturedAt' >= ${since.toISOString()}`));
   return rows.filter((r) => r.ruleId && r.capturedAt).map((r) => ({ ruleId: r.ruleId!, capturedAt: Date.parse(r.capturedAt) }));
 }
 
@@ -61,9 +66,4 @@ export async function addEvidence(db: Tx, e: { caseId: string; sampleId: string 
 export async function insertBan(db: Tx, b: typeof bans.$inferInsert): Promise<{ id: string }> {
   const [row] = await db.insert(bans).values(b).returning({ id: bans.id });
   return row!;
-}
-
-/** The most recent actions, newest first (summaries, the demo, tests). */
-export async function recentActions(db: Tx, limit = 100) {
-  return db.select().from(actions).orderBy(desc(actions.id)).limit(limit);
 }

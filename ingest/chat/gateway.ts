@@ -14,7 +14,7 @@ import { hashToken } from '../../core/tokens.ts';
 import { activeChatRestrictions, roomConfig, roomOfBroadcast, sessionUser, userMessagesSince, type Db } from '../../db/index.ts';
 import type { ChatModeration, EnforcementMessage } from '../../moderation/index.ts';
 import { enforcementChannel } from '../../moderation/index.ts';
-import { decideMessage, followUpFor, type ChatVerdict, type Policy } from '../../rules/index.ts';
+import { decideMessage, followUpFor, type Policy } from '../../rules/index.ts';
 import type { TextAnalyzer } from '../../analyzer/text/index.ts';
 import { ChatLimits } from './limits.ts';
 import { parseClientMessage, type ServerMessage } from './protocol.ts';
@@ -184,7 +184,7 @@ export class ChatGateway {
         send(client.ws, { type: 'blocked', id: stored.id, message: `not sent: ${rules.join(', ')}`, categories: analysis.categories, rules });
       }
       if (analysis.categories.includes('self_harm')) send(client.ws, { type: 'support', message: SUPPORT_MESSAGE });
-      if (verdict === 'block' || verdict === 'hold') await this.followUp(client.user.userId, verdict);
+      if (verdict === 'block' || verdict === 'hold') await this.followUp(client.user.userId);
     } catch (err) {
       this.log.error({ err: errorText(err), broadcastId: client.broadcastId }, 'chat message failed');
       refuse('unavailable', 'chat is unavailable right now; your message was not sent');
@@ -192,7 +192,7 @@ export class ChatGateway {
   }
 
   /** Applies the policy's follow-ups (timeouts, bans) after a block or hold. */
-  private async followUp(userId: string, _verdict: ChatVerdict): Promise<void> {
+  private async followUp(userId: string): Promise<void> {
     const chat = this.deps.policy().chat;
     if (!chat.followUps.length) return;
     const window = Math.max(...chat.followUps.map((f) => f.withinMs));

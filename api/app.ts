@@ -1,16 +1,17 @@
 /**
- * The HTTP API (hono). This issue serves operations endpoints only; the console and its authentication come
- * later, and nothing here exposes case data.
+ * The HTTP API (hono): operations endpoints, a performer's room settings, and the media behind cases and
+ * broadcasts (evidence audio for moderators, captions for viewers). The console's API comes with its issue.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context, MiddlewareHandler } from 'hono';
 import { roomRoutes } from './rooms.ts';
+import { mediaRoutes } from './media.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 
 export interface ApiDeps {
-  ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger'>;
+  ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger' | 'config'>;
   /** Told when a performer changes their room's terms or slow mode (the chat gateway drops its cache). */
   onRoomChange?: (ownerId: string) => void;
 }
@@ -21,6 +22,7 @@ export function createApi({ ctx, onRoomChange }: ApiDeps): Hono {
   // state-changing requests must come from our own origin (Origin header check) and stay small
   app.use('/api/*', sameOrigin(), bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) }));
   app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange).onError(errorHandler(ctx.logger)));
+  app.route('/api', mediaRoutes(ctx.database.db, ctx.config.dataDir, ctx.logger).onError(errorHandler(ctx.logger)));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

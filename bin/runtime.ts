@@ -13,6 +13,8 @@ import { ChatModeration, enforcementChannel } from '../moderation/index.ts';
 import { FrameWorkerPool } from '../analyzer/pool.ts';
 import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
 import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
+import { createTranscribeProcessor } from '../analyzer/processors/transcribe-audio.ts';
+import { PocketsphinxTranscriber } from '../analyzer/audio/index.ts';
 import type { FrameOutcome } from '../analyzer/processors/analyze-frame.ts';
 
 export interface WardenRoles { api?: boolean; ingest?: boolean; workers?: boolean }
@@ -48,8 +50,17 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       const rules = runWorker('rules', createEvaluateProcessor({
         db: ctx.db, queues: ctx.queues, enforcer: ctx.enforcer, policy: ctx.policy,
         sampleIntervalMs: config.tap.sampleIntervalMs, metrics, logger: logger.child({ subsystem: 'rules' }),
+        audioStepMs: config.tap.audio ? config.tap.audio.chunkMs - config.tap.audio.overlapMs : config.tap.sampleIntervalMs,
       }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: 4, logger });
       stops.push(() => rules.close());
+      if (config.analyzer.audioConcurrency > 0) {
+        // transcription runs PocketSphinx child processes, so this process only waits on them
+        const audio = runWorker('audio', createTranscribeProcessor({
+          db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber: new PocketsphinxTranscriber(), analyzer: new TextAnalyzer(),
+          policy: ctx.policy, metrics, logger: logger.child({ subsystem: 'audio' }),
+        }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: config.analyzer.audioConcurrency, logger, closeTimeoutMs: 20_000 });
+        stops.push(() => audio.close());
+      }
       let frames: Closable;
       if (config.analyzer.workerProcesses === 0) {
         const w = await startFrameWorker({ config, db: ctx.db, queues: ctx.queues, connection: ctx.bullConnection, logger: logger.child({ subsystem: 'frames' }), onOutcome });

@@ -22,7 +22,8 @@ const usage = `usage: warden <command> [options]
   demo [--exit]         run the demo on a real stream (--exit: stop when done)
   check-image FILE...   score images with the frame model (one JSON line per file)
   check-text            check UTF-8 lines from stdin against the chat policy (one JSON line each)
-  transcribe FILE       transcript with word timings (JSON) [--keyphrase PHRASE]... to spot phrases
+  transcribe FILE       transcript with word timings and the policy's spoken watch-list hits (JSON)
+                        [--keyphrase PHRASE]... more phrases to spot; [--no-watch-list] only those
   rules test [POLICY]   replay stored signals against POLICY (default: the policy in force) [--since DAYS]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -56,13 +57,16 @@ async function main(argv: string[]): Promise<number> {
       return runCheckTextCommand(loadConfig());
     }
     case 'transcribe': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { keyphrase: { type: 'string', multiple: true } } });
+      const { values, positionals } = parseArgs({
+        args: rest, allowPositionals: true,
+        options: { keyphrase: { type: 'string', multiple: true }, 'no-watch-list': { type: 'boolean', default: false } },
+      });
       if (positionals.length !== 1) {
-        process.stderr.write('usage: warden transcribe FILE [--keyphrase PHRASE]...\n');
+        process.stderr.write('usage: warden transcribe FILE [--keyphrase PHRASE]... [--no-watch-list]\n');
         return 2;
       }
       const { runTranscribeCommand } = await import('./commands/transcribe.ts');
-      return runTranscribeCommand(positionals[0]!, values.keyphrase ?? []).catch((err: Error) => {
+      return runTranscribeCommand(loadConfig(), positionals[0]!, values.keyphrase ?? [], !values['no-watch-list']).catch((err: Error) => {
         process.stderr.write(`warden transcribe: ${err.message}\n`);
         return 1;
       });

@@ -22,6 +22,12 @@ export const envSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('warden'),
   /** Seconds between two frame samples of one broadcast (at most one sample per interval). */
   SAMPLE_INTERVAL_S: positive.default(2),
+  /** Length of the audio chunks the tap cuts for transcription, in seconds. */
+  AUDIO_CHUNK_S: positive.default(10),
+  /** Seconds each audio chunk repeats of the previous one, so a phrase across a boundary is heard whole. */
+  AUDIO_OVERLAP_S: z.coerce.number().min(0).default(2),
+  /** Audio chunks transcribed at once per process (each runs PocketSphinx processes); default: half the cores. */
+  AUDIO_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(Math.max(1, Math.floor(os.availableParallelism() / 2))),
   /** Hamming distance (of 64 bits) at or under which a frame is a duplicate of the last analysed one. */
   DUPLICATE_MAX_DISTANCE: z.coerce.number().int().min(0).max(64).default(4),
   /** Analyzer worker processes (`warden serve` and `warden worker`); default: one per core. */
@@ -45,8 +51,10 @@ export interface Config {
   /** Absolute path of the policy file. */
   policyFile: string;
   redisPrefix: string;
-  tap: { sampleIntervalMs: number; duplicateMaxDistance: number };
-  analyzer: { workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm' };
+  /** Frame sampling; audio chunking (`audio: null` turns the audio tap off). */
+  tap: { sampleIntervalMs: number; duplicateMaxDistance: number; audio: { chunkMs: number; overlapMs: number } | null };
+  /** `audioConcurrency` 0: this process transcribes nothing. */
+  analyzer: { workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number };
   nodeId: string;
   logLevel: string;
 }
@@ -69,6 +77,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.AUDIO_OVERLAP_S >= e.AUDIO_CHUNK_S / 2) {
+    throw new ConfigError(`invalid configuration:\n  AUDIO_OVERLAP_S: must be less than half of AUDIO_CHUNK_S (${e.AUDIO_CHUNK_S})`);
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -77,8 +88,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(e.DATA_DIR),
     policyFile: path.resolve(e.POLICY_FILE),
     redisPrefix: e.REDIS_PREFIX,
-    tap: { sampleIntervalMs: Math.round(e.SAMPLE_INTERVAL_S * 1000), duplicateMaxDistance: e.DUPLICATE_MAX_DISTANCE },
-    analyzer: { workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND },
+    tap: {
+      sampleIntervalMs: Math.round(e.SAMPLE_INTERVAL_S * 1000), duplicateMaxDistance: e.DUPLICATE_MAX_DISTANCE,
+      audio: { chunkMs: Math.round(e.AUDIO_CHUNK_S * 1000), overlapMs: Math.round(e.AUDIO_OVERLAP_S * 1000) },
+    },
+    analyzer: { workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, audioConcurrency: e.AUDIO_CONCURRENCY },
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,
     ...overrides,

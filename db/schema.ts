@@ -70,7 +70,8 @@ export const broadcasts = pgTable('broadcasts', {
   uniqueIndex('broadcasts_one_live_per_key').on(t.streamKeyId).where(sql`status = 'live'`),
 ]);
 
-export const sampleStatuses = ['queued', 'analysed', 'duplicate', 'failed'] as const;
+/** `silent`: an audio chunk the tap's speech detector found no speech in (kept for the record, not transcribed). */
+export const sampleStatuses = ['queued', 'analysed', 'duplicate', 'failed', 'silent'] as const;
 
 /** A frame (or audio chunk) taken from a broadcast. `filePath` is relative to the data directory. */
 export const samples = pgTable('samples', {
@@ -82,8 +83,11 @@ export const samples = pgTable('samples', {
   filePath: text('file_path').notNull(),
   width: integer('width'),
   height: integer('height'),
-  /** 64-bit difference hash, 16 hex digits. */
+  /** 64-bit difference hash, 16 hex digits (frames). */
   phash: text('phash'),
+  /** Audio chunks: length, and how much of its start repeats the end of the previous chunk (0: not contiguous). */
+  durationMs: integer('duration_ms'),
+  overlapMs: integer('overlap_ms'),
   status: text('status', { enum: sampleStatuses }).notNull().default('queued'),
   /** For a duplicate: the analysed sample whose signals stand for this one. */
   duplicateOf: uuid('duplicate_of'),
@@ -91,6 +95,28 @@ export const samples = pgTable('samples', {
   analysedAt: timestamp('analysed_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('samples_broadcast_seq').on(t.broadcastId, t.kind, t.seq)]);
+
+/**
+ * The transcript of one audio chunk: the recogniser's words (times in seconds from the chunk start), the
+ * watch-list phrases it spotted, and the findings (text categories with their time spans) that became signals.
+ */
+export const transcripts = pgTable('transcripts', {
+  sampleId: uuid('sample_id').primaryKey().references(() => samples.id),
+  broadcastId: uuid('broadcast_id').notNull().references(() => broadcasts.id),
+  engine: text('engine').notNull(),
+  engineVersion: text('engine_version').notNull(),
+  language: text('language').notNull(),
+  text: text('text').notNull(),
+  /** `[{ word, start, end, confidence }]`. */
+  words: jsonb('words').notNull(),
+  /** `[{ phrase, start, end }]`: watch-list phrases spotted by keyword search. */
+  keywords: jsonb('keywords').notNull(),
+  /** `[{ category, severity, source, rule, start, end, text }]`: what the text checks and keyword search found. */
+  findings: jsonb('findings').notNull(),
+  /** Wall-clock milliseconds the recogniser took. */
+  decodeMs: integer('decode_ms').notNull(),
+  createdAt: createdAt(),
+}, (t) => [index('transcripts_broadcast_idx').on(t.broadcastId)]);
 
 /** One analyzer's score for one label of one sample. */
 export const signals = pgTable('signals', {

@@ -1,6 +1,7 @@
 /**
  * The ingest node: runs the RTMP server, gates publishes, opens and closes broadcasts, taps each live
- * broadcast for sampled keyframes (stored as samples with their image file and a queued job), and kicks
+ * broadcast for sampled keyframes and audio chunks (stored as samples with their file and a queued job;
+ * chunks without speech are recorded as silent, with no file and no job), and kicks
  * publishers when enforcement says so (over Redis pub/sub, from whichever node decided).
  */
 import { EventEmitter } from 'node:events';
@@ -20,7 +21,8 @@ import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
 import { dHash, hammingDistance } from './phash.ts';
 import { keyPrefix } from './stream-keys.ts';
-import { StreamTap, type TapFrame } from './tap.ts';
+import { StreamTap, type AudioChunk, type TapFrame } from './tap.ts';
+import { encodeWav } from '../analyzer/audio/index.ts';
 
 export interface IngestDeps {
   config: Config;
@@ -162,6 +164,7 @@ export class IngestService {
         if (info.reason === 'gave-up') this.log.error({ broadcastId, ...info }, 'tap gave up: frames of this broadcast are no longer sampled');
       },
       logger: this.log.child({ broadcastId }),
+      ...(this.deps.config.tap.audio ? { audio: { ...this.deps.config.tap.audio, onChunk: (c: AudioChunk) => this.onAudio(b, c) } } : {}),
     });
     const b: LiveBroadcast = { broadcastId, userId: verdict.userId, session, tap, closed: false };
     this.live.set(broadcastId, b);
@@ -196,6 +199,27 @@ export class IngestService {
       metrics.samples.inc({ kind: 'frame', status: 'queued' });
       await queues.add('analyze-frame', { sampleId: sample.id });
     }
+  }
+
+  /**
+   * Stores an audio chunk: with speech, its WAV file, a sample row and a transcription job; without, a
+   * `silent` sample row only (nothing to transcribe). Also runs for the last chunk flushed after the
+   * broadcast closed: what was said just before the end counts too.
+   */
+  private async onAudio(b: LiveBroadcast, c: AudioChunk): Promise<void> {
+    const { db, queues, config, metrics } = this.deps;
+    const silent = !c.activity.speech;
+    const rel = path.join('samples', b.broadcastId, `audio-${String(c.seq).padStart(7, '0')}.wav`);
+    if (!silent) {
+      await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });
+      await writeFile(path.join(config.dataDir, rel), encodeWav(c.pcm));
+    }
+    const sample = await insertSample(db, {
+      broadcastId: b.broadcastId, kind: 'audio', seq: c.seq, capturedAt: c.startedAt, filePath: silent ? '' : rel,
+      durationMs: c.durationMs, overlapMs: c.overlapMs, status: silent ? 'silent' : 'queued',
+    });
+    metrics.samples.inc({ kind: 'audio', status: silent ? 'silent' : 'queued' });
+    if (!silent) await queues.add('transcribe-audio', { sampleId: sample.id });
   }
 
   private async close(b: LiveBroadcast, reason: string): Promise<void> {

@@ -7,6 +7,10 @@
  * stream's keyframes are further apart than the sampling interval, the tap restarts ffmpeg decoding every
  * frame and keeping one per interval ('interval' mode) and says so through `onModeChange`.
  *
+ * With `audio` set, a further output turns the first audio track into 16 kHz mono PCM on fd 4, cut into
+ * overlapping chunks (ingest/tap-audio.ts). A stream without audio makes ffmpeg refuse that output; the tap
+ * then runs on without it (`audioMissing`).
+ *
  * Keyframe spacing is measured in stream time, not wall-clock time: in keyframes mode ffmpeg has a second,
  * nearly free output, `-c:v copy -f framecrc` on fd 3, which lists every video packet's timestamps and
  * whether it is a keyframe, as the demuxer sees them. Network stalls therefore never look like sparse
@@ -23,7 +27,12 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
+import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts';
+import { buildTapArgs, redactInput } from './tap-args.ts';
 
+export { buildTapArgs, redactInput, type TapArgsOptions } from './tap-args.ts';
+
+export { type AudioChunk, type TapAudioOptions } from './tap-audio.ts';
 export { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
 
 /** One sampled frame. */
@@ -83,17 +92,8 @@ export interface TapOptions {
   mode?: TapMode;
   /** Frames that may wait while onFrame runs (default 2). */
   maxQueuedFrames?: number;
-}
-
-/** Inputs of {@link buildTapArgs}. */
-export interface TapArgsOptions {
-  input: string;
-  mode: TapMode;
-  sampleIntervalMs: number;
-  maxHeight: number;
-  realtime?: boolean;
-  /** Keyframes mode only: add the packet-timing output on fd 3 (default true). */
-  packetTimes?: boolean;
+  /** Also tap the audio as overlapping 16 kHz mono chunks (see {@link TapAudioOptions}); off when absent. */
+  audio?: TapAudioOptions;
 }
 
 /** A run counts as a quick failure when ffmpeg lived less than this. */
@@ -104,57 +104,6 @@ const MAX_RESTART_DELAY_MS = 10_000;
 const KILL_GRACE_MS = 2_000;
 
 /**
- * ffmpeg arguments for one tap run, as an array (no shell). Sections: global, input, video output; a later
- * audio output (16 kHz mono chunks on another pipe) slots in as a further output section.
- *
- * Keyframes mode puts `-skip_frame nokey` on the input so the decoder only decodes keyframes. Both modes
- * keep frames with `select` when at least the interval has passed since the last kept frame (keyframes
- * mode allows 5% early, so a keyframe that arrives a frame early by timestamp jitter is not dropped in
- * favour of one a whole GOP later), `-vsync vfr` (ffmpeg 4.1 has no -fps_mode) so nothing is duplicated,
- * scale to at most `maxHeight` (even width, square pixels), and write MJPEG to stdout via image2pipe.
- * Decoding is single-threaded: parallelism comes from running one tap per stream. In keyframes mode a
- * second output lists every video packet (`-c:v copy -f framecrc -flush_packets 1 pipe:3`: stream copy,
- * nothing decoded) so the tap can measure keyframe spacing in stream time; spawn with a pipe on fd 3.
- */
-export function buildTapArgs(o: TapArgsOptions): string[] {
-  const intervalS = o.sampleIntervalMs / 1000;
-  const minGapS = o.mode === 'keyframes' ? intervalS * 0.95 : Math.max(intervalS - 0.001, 0);
-  const global = ['-hide_banner', '-loglevel', 'error', '-nostats', '-nostdin'];
-  const input = [
-    ...(o.realtime ? ['-re'] : []),
-    '-threads', '1',
-    ...(o.mode === 'keyframes' ? ['-skip_frame', 'nokey'] : []),
-    '-i', o.input,
-  ];
-  const filters = [
-    `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${minGapS.toFixed(3)})'`,
-    `scale=-2:'min(ih\\,${Math.round(o.maxHeight)})'`,
-    'setsar=1',
-  ];
-  const video = [
-    '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-filter_threads', '1',
-    '-vf', filters.join(','),
-    '-vsync', 'vfr',
-    '-threads', '1', '-c:v', 'mjpeg', '-q:v', '3',
-    '-f', 'image2pipe', 'pipe:1',
-  ];
-  const packets =
-    o.mode === 'keyframes' && (o.packetTimes ?? true)
-      ? ['-map', '0:v:0', '-c:v', 'copy', '-an', '-sn', '-dn', '-f', 'framecrc', '-flush_packets', '1', 'pipe:3']
-      : [];
-  return [...global, ...input, ...video, ...packets];
-}
-
-
-/** Hides the stream key and query (signature) of a URL input, for logs. File paths are returned as they are. */
-export function redactInput(input: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(\/[^/?#]*)?/i.exec(input);
-  if (!m) return input;
-  return `${m[1]}${m[2] ?? ''}/***`;
-}
-
-/**
  * Samples frames from one live broadcast with one ffmpeg child (see the module docs). Create it, call
  * {@link StreamTap.start} once, and {@link StreamTap.stop} when the broadcast ends. ffmpeg exiting while
  * the tap runs (crash, kill, end of input) restarts it after `restartDelayMs`, backing off after quick
@@ -162,8 +111,10 @@ export function redactInput(input: string): string {
  * 'interval' mode the tap stays there until it is stopped.
  */
 export class StreamTap {
-  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode'>> &
+  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio'>> &
     Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime'>;
+  private readonly audio: TapAudio | undefined;
+  private _audioMissing = false;
   private readonly log: Logger;
   private _mode: TapMode;
   private _restarts = 0;
@@ -204,6 +155,12 @@ export class StreamTap {
     };
     this.log = opts.logger;
     this._mode = opts.mode ?? 'keyframes';
+    this.audio = opts.audio ? new TapAudio(opts.audio, opts.logger) : undefined;
+  }
+
+  /** True once ffmpeg reported that the stream has no audio track (the tap then runs without audio). */
+  get audioMissing(): boolean {
+    return this._audioMissing;
   }
 
   /** Current decoding mode. */
@@ -249,6 +206,7 @@ export class StreamTap {
     clearTimeout(this.restartTimer);
     this.stopPromise = (async () => {
       if (this.child) await this.killChild(this.child);
+      await this.audio?.close();
       this.log.info({ frames: this._framesEmitted, restarts: this._restarts }, 'tap stopped');
       if (this.started) this.reportExit({ ...this.lastExit, restarts: this._restarts, reason: 'stopped' });
     })();
@@ -262,8 +220,9 @@ export class StreamTap {
       sampleIntervalMs: this.opts.sampleIntervalMs,
       maxHeight: this.opts.maxHeight,
       realtime: this.opts.realtime,
+      audio: this.audio !== undefined && !this._audioMissing,
     });
-    const child = spawnFfmpeg(args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawnFfmpeg(args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.runStartedAt = Date.now();
     this.firstPacketS = undefined;
@@ -277,13 +236,26 @@ export class StreamTap {
         if (p && this.child === child) this.onPacket(p);
       });
     }
+    const audioPipe = child.stdio[4] as NodeJS.ReadableStream | null | undefined;
+    if (this.audio && !this._audioMissing && audioPipe) this.audio.attach(audioPipe);
     const splitter = new JpegSplitter();
     child.stdout?.on('data', (chunk: Buffer) => {
       for (const img of splitter.push(chunk)) this.onImage(img);
     });
     const secret = this.opts.input;
     const shown = redactInput(secret);
-    if (child.stderr) forEachLine(child.stderr, (line) => this.log.warn({ ffmpeg: line.split(secret).join(shown) }, 'ffmpeg'));
+    if (child.stderr) {
+      forEachLine(child.stderr, (line) => {
+        if (this.audio && !this._audioMissing && NO_AUDIO_STREAM.test(line)) {
+          // not a failure: the stream has no audio track; run again without the audio output
+          this._audioMissing = true;
+          this.switching = true;
+          this.log.info('stream has no audio track: tapping video only');
+          return;
+        }
+        this.log.warn({ ffmpeg: line.split(secret).join(shown) }, 'ffmpeg');
+      });
+    }
     this.childClosed = new Promise((resolve) => {
       let done = false;
       const finish = (code: number | null, signal: string | null): void => {
@@ -412,6 +384,7 @@ export class StreamTap {
     if (this.child !== child) return;
     this.child = undefined;
     this.lastExit = { code, signal };
+    this.audio?.runEnded();
     if (this.stopped) return;
     if (this.switching) {
       this.switching = false;

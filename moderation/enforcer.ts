@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import {
   addEvidence, appendAction, insertBan, openOrJoinCase, type Db, type Priority,
 } from '../db/index.ts';
-import type { Decision, PolicyAction } from '../rules/index.ts';
+import type { Decision, Evidence, PolicyAction } from '../rules/index.ts';
 import { mirrorRestriction } from './chat.ts';
 
 /** Minutes from a case's opening to its SLA due time, per priority (defaults; a later issue makes them configurable). */
@@ -29,6 +29,11 @@ export interface DecisionContext {
   broadcastId: string;
   userId: string;
   sample: { id: string; capturedAt: Date };
+  /**
+   * More to store with a piece of evidence on the case, merged into its details (for speech: the chunk's
+   * audio span, its URL and the words heard). Called inside the transaction; must not do I/O.
+   */
+  describe?: (e: Evidence) => Record<string, unknown>;
 }
 
 export interface EnforcerDeps {
@@ -76,7 +81,7 @@ export class Enforcer {
             if (c.opened) result.casesOpened.push({ id: c.id, reason: d.ruleId, priority: action.priority });
             else result.casesJoined.push(c.id);
             for (const e of d.evidence) {
-              await addEvidence(tx, { caseId: c.id, sampleId: e.sampleId, ruleId: d.ruleId, details: { label: e.label, score: e.score, reason: d.reason } });
+              await addEvidence(tx, { caseId: c.id, sampleId: e.sampleId, ruleId: d.ruleId, details: { label: e.label, score: e.score, reason: d.reason, ...ctx.describe?.(e) } });
             }
           }
           const id = await appendAction(tx, {

@@ -57,3 +57,11 @@ export {
   type TextCategoryName,
   type VerdictReason,
 } from './chat-policy.ts';
+export {
+  SPEECH_ANALYZER,
+  SPEECH_SEVERITY_SCORE,
+  speechScores,
+  type SpeechFinding,
+  type SpeechPolicy,
+  type WatchPhrase,
+} from './speech-policy.ts';

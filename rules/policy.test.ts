@@ -30,6 +30,10 @@ describe('the default policy', () => {
       'sexual_explicit.flag',
       'sexual_explicit.terminate',
       'suggestive.flag',
+      'spoken_threat.flag',
+      'spoken_contact.flag',
+      'spoken_minor.flag',
+      'spoken_abuse.flag',
       'explicit-burst',
       'suggestive-sustained',
     ]);

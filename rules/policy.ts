@@ -11,6 +11,8 @@ import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } fr
 import { z } from 'zod';
 import { duration, parseDuration } from './duration.ts';
 import { chatPolicySchema, normaliseChatPolicy, type ChatPolicy } from './chat-policy.ts';
+import { SPEECH_ANALYZER, normaliseSpeechPolicy, speechPolicySchema, type SpeechPolicy } from './speech-policy.ts';
+import { TEXT_CATEGORIES } from '../analyzer/text/types.ts';
 
 export { parseDuration };
 
@@ -78,6 +80,8 @@ export interface Policy {
   rules: Rule[];
   /** Live chat: limits, verdict per text category, follow-ups. */
   chat: ChatPolicy;
+  /** Live speech: the spoken watch-list that keyword search listens for. */
+  speech: SpeechPolicy;
   /** The file (or label) the policy was parsed from, for messages. */
   file: string;
 }
@@ -158,6 +162,7 @@ const policySchema = z.strictObject({
   categories: z.record(z.string(), categorySchema).optional(),
   rules: z.array(ruleSchema).optional(),
   chat: chatPolicySchema.optional(),
+  speech: speechPolicySchema.optional(),
 });
 
 type RawPolicy = z.output<typeof policySchema>;
@@ -255,8 +260,16 @@ function checkSemantics(raw: RawPolicy): Issue[] {
       ids.set(id, where);
     }
   };
+  const speechLabels = (labels: string[], path: Path) => {
+    for (const [i, l] of labels.entries()) {
+      if (!(TEXT_CATEGORIES as readonly string[]).includes(l)) {
+        issues.push({ path: [...path, i], message: `speech labels are text categories (${TEXT_CATEGORIES.join(', ')}); got "${l}"` });
+      }
+    }
+  };
   for (const [cat, c] of Object.entries(raw.categories ?? {})) {
     const at: Path = ['categories', cat];
+    if (c.analyzer === SPEECH_ANALYZER) speechLabels(c.labels, [...at, 'labels']);
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(cat)) {
       issues.push({ path: at, message: 'a category name uses lowercase letters, digits, "_" and "-"', atKey: true });
     }
@@ -278,6 +291,7 @@ function checkSemantics(raw: RawPolicy): Issue[] {
   }
   (raw.rules ?? []).forEach((r, i) => {
     checkWindow(r.when, ['rules', i, 'when'], issues);
+    if (r.when.analyzer === SPEECH_ANALYZER) speechLabels(r.when.labels, ['rules', i, 'when', 'labels']);
     claim(r.id, ['rules', i, 'id'], `rules[${i}]`);
   });
   return issues;
@@ -362,5 +376,5 @@ function normalise(raw: RawPolicy, file: string): Policy {
       actions: r.actions.map(toAction),
     });
   }
-  return { version: raw.version, onAnalysisFailure: raw.on_analysis_failure ?? 'hold', rules, chat: normaliseChatPolicy(raw.chat), file };
+  return { version: raw.version, onAnalysisFailure: raw.on_analysis_failure ?? 'hold', rules, chat: normaliseChatPolicy(raw.chat), speech: normaliseSpeechPolicy(raw.speech), file };
 }

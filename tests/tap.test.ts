@@ -9,7 +9,9 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { beforeAll, describe, it } from 'vitest';
 import { dHash, hammingDistance } from '../ingest/phash.ts';
-import { StreamTap, type TapFrame, type TapMode } from '../ingest/tap.ts';
+import { StreamTap, type AudioChunk, type TapAudioOptions, type TapFrame, type TapMode } from '../ingest/tap.ts';
+import { execFileSync } from 'node:child_process';
+import { ffmpegPath, runFfmpeg } from '../ingest/ffmpeg.ts';
 import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
 
 const MEDIA_DIR = join(tmpdir(), 'warden-media');
@@ -24,7 +26,8 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
 }
 
 /** A tap on `input` that records frames, mode changes, warnings and exit. */
-function recordingTap(input: string, extra: { maxHeight?: number } = {}) {
+function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'> } = {}) {
+  const chunks: AudioChunk[] = [];
   const frames: TapFrame[] = [];
   const modes: { mode: TapMode; note: string; at: number }[] = [];
   const warnings: string[] = [];
@@ -38,12 +41,38 @@ function recordingTap(input: string, extra: { maxHeight?: number } = {}) {
     sampleIntervalMs: 2000,
     realtime: true,
     logger,
-    ...extra,
+    maxHeight: extra.maxHeight,
+    audio: extra.audio && { ...extra.audio, onChunk: (c) => void chunks.push(c) },
     onFrame: (f) => void frames.push(f),
     onModeChange: (mode, note) => void modes.push({ mode, note, at: Date.now() }),
     onExit: (info) => void exits.push(info),
   });
-  return { tap, frames, modes, warnings, exits };
+  return { tap, frames, modes, warnings, exits, chunks };
+}
+
+/** Per-100 ms RMS envelope of s16le PCM at 16 kHz. */
+function envelope(pcm: Buffer): number[] {
+  const out: number[] = [];
+  for (let o = 0; o + 3200 <= pcm.length; o += 3200) {
+    let sum = 0;
+    for (let i = o; i < o + 3200; i += 2) sum += pcm.readInt16LE(i) ** 2;
+    out.push(Math.sqrt(sum / 1600));
+  }
+  return out;
+}
+
+/** Pearson correlation of two equally long series. */
+function correlation(a: number[], b: number[]): number {
+  const n = Math.min(a.length, b.length);
+  const ma = a.slice(0, n).reduce((s, x) => s + x, 0) / n;
+  const mb = b.slice(0, n).reduce((s, x) => s + x, 0) / n;
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += (a[i]! - ma) * (b[i]! - mb);
+    aa += (a[i]! - ma) ** 2;
+    bb += (b[i]! - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
 }
 
 describe('StreamTap on a real-time 720p30 H.264 stream', () => {
@@ -129,5 +158,43 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     expect(frames.length).toBe(after);
     expect(tap.framesEmitted).toBe(after);
     expect(exits).toEqual([expect.objectContaining({ reason: 'stopped', restarts: 1 })]);
+  });
+
+  it.concurrent('taps the audio track as overlapping 16 kHz mono chunks that match the source, speech detected', async ({ expect }) => {
+    const { tap, frames, chunks } = recordingTap(video, { audio: { chunkMs: 4000, overlapMs: 1000 } });
+    tap.start();
+    await waitFor(() => chunks.length >= 3, 20_000, 'three audio chunks');
+    await tap.stop();
+    expect(frames.length).toBeGreaterThan(0); // video sampling goes on beside the audio
+    expect(tap.audioMissing).toBe(false);
+    expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
+    expect(chunks.map((c) => c.overlapMs)).toEqual(chunks.map((_, i) => (i === 0 ? 0 : 1000)));
+    for (const c of chunks.slice(0, 3)) {
+      expect(c.durationMs).toBe(4000);
+      expect(c.pcm.length).toBe(4 * 16_000 * 2);
+      expect(c.activity.speech).toBe(true); // LibriVox speech throughout
+    }
+    // consecutive chunks share their overlap exactly; chunk starts are 3 s apart in wall time
+    expect(chunks[1]!.pcm.subarray(0, 32_000).equals(chunks[0]!.pcm.subarray(-32_000))).toBe(true);
+    const gap = chunks[2]!.startedAt.getTime() - chunks[1]!.startedAt.getTime();
+    expect(gap).toBeGreaterThan(2000);
+    expect(gap).toBeLessThan(4000);
+    // the first 11 s the tap heard are the file's audio: same loudness contour as ffmpeg decoding it directly
+    const reference = execFileSync(ffmpegPath(), ['-v', 'error', '-i', video, '-t', '11', '-ac', '1', '-ar', '16000', '-f', 's16le', 'pipe:1'], { maxBuffer: 1 << 24 });
+    const heard = Buffer.concat(chunks.slice(0, 3).map((c, i) => (i === 0 ? c.pcm : c.pcm.subarray(32_000))));
+    expect(correlation(envelope(heard), envelope(reference))).toBeGreaterThan(0.9);
+  });
+
+  it.concurrent('runs on without audio when the stream has no audio track', async ({ expect }) => {
+    const silentVideo = join(MEDIA_DIR, 'no-audio-12s.mp4');
+    await runFfmpeg(['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=12', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', silentVideo]);
+    const { tap, frames, chunks, warnings } = recordingTap(silentVideo, { audio: { chunkMs: 4000, overlapMs: 1000 } });
+    tap.start();
+    await waitFor(() => frames.length >= 3, 15_000, 'three frames');
+    await tap.stop();
+    expect(tap.audioMissing).toBe(true);
+    expect(tap.restarts).toBe(0); // not a failure
+    expect(chunks).toEqual([]);
+    expect(warnings.filter((w) => w.includes('restarting'))).toEqual([]);
   });
 });

@@ -1,14 +1,15 @@
-/** Samples (frames taken from broadcasts) and the signals analyzers wrote for them. */
+/** Samples (frames and audio chunks taken from broadcasts), the signals analyzers wrote for them, and transcripts. */
 import { and, asc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { samples, signals } from '../schema.ts';
+import { samples, signals, transcripts } from '../schema.ts';
 
 export type SampleRow = typeof samples.$inferSelect;
 
 /** Inserts a sample; a retry with the same (broadcast, kind, seq) returns the existing row's id. */
 export async function insertSample(db: Tx, s: {
   broadcastId: string; kind: 'frame' | 'audio'; seq: number; capturedAt: Date; filePath: string;
-  width?: number; height?: number; phash?: string; status?: 'queued' | 'duplicate'; duplicateOf?: string | null;
+  width?: number; height?: number; phash?: string; status?: 'queued' | 'duplicate' | 'silent'; duplicateOf?: string | null;
+  durationMs?: number; overlapMs?: number;
 }): Promise<{ id: string; inserted: boolean }> {
   const [row] = await db.insert(samples).values({ ...s, status: s.status ?? 'queued', duplicateOf: s.duplicateOf ?? null })
     .onConflictDoNothing({ target: [samples.broadcastId, samples.kind, samples.seq] }).returning({ id: samples.id });
@@ -35,7 +36,7 @@ export interface SignalInput { analyzer: string; label: string; score: number; m
 export async function recordSignals(db: Tx, sample: Pick<SampleRow, 'id' | 'broadcastId' | 'capturedAt'>, rows: SignalInput[]): Promise<boolean> {
   const now = new Date();
   const latencyMs = Math.max(0, now.getTime() - sample.capturedAt.getTime());
-  const inserted = await db.insert(signals)
+  const inserted = rows.length === 0 ? [] : await db.insert(signals)
     .values(rows.map((r) => ({ ...r, sampleId: sample.id, broadcastId: sample.broadcastId, latencyMs })))
     .onConflictDoNothing().returning({ id: signals.id });
   await db.update(samples).set({ status: 'analysed', analysedAt: now, error: null })
@@ -51,21 +52,22 @@ export async function markSampleFailed(db: Tx, id: string, error: string): Promi
 
 /** One sample in a rules timeline: its scores by analyzer and label (a duplicate carries its original's). */
 export interface TimelineRow {
-  sampleId: string; seq: number; capturedAt: Date; status: 'queued' | 'analysed' | 'duplicate' | 'failed';
+  sampleId: string; seq: number; capturedAt: Date; status: 'queued' | 'analysed' | 'duplicate' | 'failed' | 'silent';
   error: string | null; scores: { analyzer: string; label: string; score: number }[];
 }
 
 /**
- * The frames of a broadcast with seq in [fromSeq, toSeq], ordered by seq, each with its scores. A duplicate
- * frame carries the scores of the frame it duplicates (the scene is still on screen).
+ * The samples of one kind (frames, or audio chunks) of a broadcast with seq in [fromSeq, toSeq], ordered by
+ * seq, each with its scores. A duplicate frame carries the scores of the frame it duplicates (the scene is
+ * still on screen).
  */
-export async function frameTimeline(db: Tx, broadcastId: string, fromSeq: number, toSeq: number): Promise<TimelineRow[]> {
+export async function sampleTimeline(db: Tx, broadcastId: string, kind: 'frame' | 'audio', fromSeq: number, toSeq: number): Promise<TimelineRow[]> {
   const rows = await db.execute<{ sample_id: string; seq: number; captured_at: Date | string; status: TimelineRow['status']; error: string | null; orig_status: string | null; scores: { analyzer: string; label: string; score: number }[] | null }>(sql`
     select s.id as sample_id, s.seq, s.captured_at, s.status, coalesce(s.error, o.error) as error, o.status as orig_status,
       (select json_agg(json_build_object('analyzer', g.analyzer, 'label', g.label, 'score', g.score))
          from ${signals} g where g.sample_id = coalesce(s.duplicate_of, s.id)) as scores
     from ${samples} s left join ${samples} o on o.id = s.duplicate_of
-    where s.broadcast_id = ${broadcastId} and s.kind = 'frame' and s.seq between ${fromSeq} and ${toSeq}
+    where s.broadcast_id = ${broadcastId} and s.kind = ${kind} and s.seq between ${fromSeq} and ${toSeq}
     order by s.seq`);
   return rows.map((r) => ({
     sampleId: r.sample_id, seq: r.seq, capturedAt: new Date(r.captured_at), error: r.error, scores: r.scores ?? [],
@@ -74,10 +76,10 @@ export async function frameTimeline(db: Tx, broadcastId: string, fromSeq: number
   }));
 }
 
-/** Samples of a broadcast after `seq` (within `span`) that are settled, to re-evaluate when an earlier one completes late. */
-export async function settledFramesAfter(db: Tx, broadcastId: string, seq: number, span: number): Promise<string[]> {
+/** Samples of one kind after `seq` (within `span`) that are settled, to re-evaluate when an earlier one completes late. */
+export async function settledSamplesAfter(db: Tx, broadcastId: string, kind: 'frame' | 'audio', seq: number, span: number): Promise<string[]> {
   const rows = await db.select({ id: samples.id }).from(samples).where(and(
-    eq(samples.broadcastId, broadcastId), eq(samples.kind, 'frame'), gt(samples.seq, seq), lte(samples.seq, seq + span),
+    eq(samples.broadcastId, broadcastId), eq(samples.kind, kind), gt(samples.seq, seq), lte(samples.seq, seq + span),
     inArray(samples.status, ['analysed', 'duplicate', 'failed']))).orderBy(asc(samples.seq));
   return rows.map((r) => r.id);
 }
@@ -88,8 +90,45 @@ export async function duplicatesOf(db: Tx, sampleId: string): Promise<string[]> 
   return rows.map((r) => r.id);
 }
 
-/** Every frame timeline with seq ≥ fromSeq for `warden rules test` replays (all broadcasts, bounded by `since`). */
-export async function broadcastsWithFrames(db: Tx, since: Date): Promise<string[]> {
-  const rows = await db.selectDistinct({ id: samples.broadcastId }).from(samples).where(and(eq(samples.kind, 'frame'), gte(samples.capturedAt, since)));
-  return rows.map((r) => r.id);
+/** Broadcasts with samples captured since `since`, with the kinds they have, for `warden rules test` replays. */
+export async function broadcastsWithSamples(db: Tx, since: Date): Promise<{ id: string; kind: 'frame' | 'audio' }[]> {
+  return db.selectDistinct({ id: samples.broadcastId, kind: samples.kind }).from(samples).where(gte(samples.capturedAt, since));
+}
+
+export type TranscriptRow = typeof transcripts.$inferSelect;
+
+/**
+ * Stores a chunk's transcript and its `speech` signals and marks the sample analysed, in one transaction.
+ * Idempotent: a retried job keeps the first transcript and writes no second set of signals.
+ * @returns whether this call stored the transcript.
+ */
+export async function recordTranscript(db: Tx, sample: Pick<SampleRow, 'id' | 'broadcastId' | 'capturedAt'>, t: Omit<typeof transcripts.$inferInsert, 'sampleId' | 'broadcastId' | 'createdAt'>, rows: SignalInput[]): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const stored = await tx.insert(transcripts).values({ ...t, sampleId: sample.id, broadcastId: sample.broadcastId })
+      .onConflictDoNothing().returning({ id: transcripts.sampleId });
+    await recordSignals(tx, sample, rows);
+    return stored.length > 0;
+  });
+}
+
+/** Transcripts of the given samples, by sample id. */
+export async function transcriptsOf(db: Tx, sampleIds: readonly string[]): Promise<Map<string, TranscriptRow>> {
+  if (sampleIds.length === 0) return new Map();
+  const rows = await db.select().from(transcripts).where(inArray(transcripts.sampleId, [...sampleIds]));
+  return new Map(rows.map((r) => [r.sampleId, r]));
+}
+
+/** A transcribed audio chunk of a broadcast, for captions: the chunk's timing and its words. */
+export interface CaptionSource { seq: number; capturedAt: Date; durationMs: number; overlapMs: number; words: unknown }
+
+/**
+ * The transcribed audio chunks of a broadcast captured at or after `since`, in seq order (silent and
+ * untranscribed chunks are left out). Bounded by `limit` chunks (the most recent when more).
+ */
+export async function captionSources(db: Tx, broadcastId: string, since: Date, limit: number): Promise<CaptionSource[]> {
+  const rows = await db.select({ seq: samples.seq, capturedAt: samples.capturedAt, durationMs: samples.durationMs, overlapMs: samples.overlapMs, words: transcripts.words })
+    .from(transcripts).innerJoin(samples, eq(samples.id, transcripts.sampleId))
+    .where(and(eq(transcripts.broadcastId, broadcastId), gte(samples.capturedAt, since)))
+    .orderBy(sql`${samples.seq} desc`).limit(limit);
+  return rows.reverse().map((r) => ({ ...r, durationMs: r.durationMs ?? 0, overlapMs: r.overlapMs ?? 0 }));
 }

@@ -1,0 +1,81 @@
+/**
+ * The `transcribe-audio` job: transcribe one audio chunk (free decoding + keyword search for the policy's
+ * spoken watch-list), run the transcript through the text checks, and store the transcript with its
+ * findings and the chunk's `speech` signals in one transaction; then queue its rules evaluation.
+ * Idempotent: a chunk already transcribed (or failed) is not transcribed again; a retry only re-queues the
+ * evaluation. An unreadable or undecodable chunk marks the sample failed; a missing engine fails the job
+ * (retried with back-off) so nothing is silently skipped.
+ */
+import path from 'node:path';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { errorText } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import { getSample, markSampleFailed, recordTranscript, type Db } from '../../db/index.ts';
+import { SPEECH_ANALYZER, speechScores, type Policy } from '../../rules/index.ts';
+import { speechFindings } from '../audio/findings.ts';
+import type { Transcriber, Transcript } from '../audio/pocketsphinx.ts';
+import type { TextAnalyzer } from '../text/index.ts';
+import type { JobPayloads, Queues } from '../jobs.ts';
+
+export interface TranscribeDeps {
+  db: Db;
+  queues: Queues;
+  /** Absolute data directory; sample paths are relative to it. */
+  dataDir: string;
+  transcriber: Transcriber;
+  analyzer: TextAnalyzer;
+  /** The policy in force (its watch-list is spotted); a function so a reloaded policy applies to the next chunk. */
+  policy: () => Policy;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Errors that are the chunk's fault (retrying cannot help), as the transcriber words them. */
+const BAD_INPUT = /^cannot (read|decode) /;
+
+/** Builds the processor function for the `audio` queue. */
+export function createTranscribeProcessor(deps: TranscribeDeps) {
+  const { db, queues, transcriber, analyzer, metrics, logger } = deps;
+  let checkedFor: Policy | undefined;
+  return async function processTranscription(job: Job<JobPayloads['transcribe-audio']>): Promise<void> {
+    const sample = await getSample(db, job.data.sampleId);
+    if (!sample) throw new UnrecoverableError(`no sample ${job.data.sampleId}`);
+    if (sample.kind !== 'audio') throw new UnrecoverableError(`sample ${sample.id} is a ${sample.kind}, not audio`);
+    if (sample.status === 'queued') {
+      const policy = deps.policy();
+      if (checkedFor !== policy) {
+        checkedFor = policy;
+        const unknown = await transcriber.unknownWords(policy.speech.watchList.map((w) => w.phrase));
+        if (unknown.length) logger.warn({ words: unknown, engine: transcriber.engine }, 'watch-list words the recogniser does not know: phrases with them are never spotted');
+      }
+      const started = Date.now();
+      let transcript: Transcript;
+      try {
+        // filePath is written by the tap from ids and sequence numbers, never from user input
+        transcript = await transcriber.transcribe(path.join(deps.dataDir, sample.filePath), { keyphrases: policy.speech.watchList });
+      } catch (err) {
+        const message = errorText(err);
+        if (!BAD_INPUT.test(message)) throw err;
+        await markSampleFailed(db, sample.id, message);
+        metrics.analysisFailures.inc({ analyzer: SPEECH_ANALYZER });
+        logger.warn({ sampleId: sample.id, broadcastId: sample.broadcastId, error: message }, 'transcription failed');
+        await queues.add('evaluate-sample', { sampleId: sample.id, cascade: true });
+        return;
+      }
+      const decodeMs = Date.now() - started;
+      const findings = speechFindings(analyzer, { words: transcript.words, keywords: transcript.keywords, watchList: policy.speech.watchList, overlapMs: sample.overlapMs ?? 0 });
+      const engineVersion = await transcriber.version();
+      const rows = [...speechScores(findings)].map(([label, score]) => ({
+        analyzer: SPEECH_ANALYZER, label, score, model: transcriber.engine, modelVersion: engineVersion, backend: 'cpu',
+      }));
+      const stored = await recordTranscript(db, sample, {
+        engine: transcriber.engine, engineVersion, language: transcriber.language, text: transcript.text,
+        words: transcript.words, keywords: transcript.keywords, findings, decodeMs,
+      }, rows);
+      if (stored && rows.length) metrics.signals.inc({ analyzer: SPEECH_ANALYZER, backend: 'cpu' }, rows.length);
+      logger.debug({ sampleId: sample.id, words: transcript.words.length, findings: findings.length, decodeMs }, 'chunk transcribed');
+    }
+    await queues.add('evaluate-sample', { sampleId: sample.id, cascade: true });
+  };
+}

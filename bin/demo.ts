@@ -1,13 +1,14 @@
 /**
  * `warden demo`: migrates, starts Warden (api + ingest + workers), seeds a verified and an unverified
- * performer, builds a real 720p30 H.264/AAC stream from real photographs and recorded speech, tries two
+ * performer, builds a real 720p30 H.264/AAC stream from real photographs and recorded speech (with
+ * watch-list phrases spoken by espeak-ng), tries two
  * publishes that must be refused, publishes the real stream over RTMP at real-time speed (as OBS would),
  * waits until every sample is analysed and prints a summary, then one JSON line of the figures.
  */
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { createContext } from '../core/context.ts';
-import { broadcastReport, pendingFrames, publishRefusalsSince, redactUrl, type BroadcastReport } from '../db/index.ts';
+import { broadcastReport, pendingSamples, publishRefusalsSince, redactUrl, type BroadcastReport } from '../db/index.ts';
 import type { PublishEvent } from '../ingest/index.ts';
 import { buildDemoVideo, publishRtmp } from './demo-media.ts';
 import { startWarden } from './runtime.ts';
@@ -15,6 +16,9 @@ import { seedPerformer } from './seed.ts';
 import { runDemoChat } from './demo-chat.ts';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+
+/** Watch-list phrases (a threat, two requests for contact details) said in the demo stream between the recordings. */
+const DEMO_PHRASES = ['i will kill you', 'add me on snapchat', 'what is your phone number'];
 
 /** Waits for the first publish event matching `pred`, or rejects after `ms`. */
 function nextPublishEvent(events: NodeJS.EventEmitter, pred: (e: PublishEvent) => boolean, ms: number): Promise<PublishEvent> {
@@ -42,8 +46,8 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     const unverified = await seedPerformer(ctx.db, 'demo-unverified', { verified: false });
     out('  seeded performers: demo-performer (verified), demo-unverified (no verification)');
 
-    out('  building the demo stream (720p30 H.264/AAC: sample photos + test pattern, LibriVox speech)...');
-    const video = await buildDemoVideo({ dir: path.join(config.dataDir, 'demo-media'), seconds: opts.seconds ?? 36 });
+    out(`  building the demo stream (720p30 H.264/AAC: sample photos + test pattern, LibriVox speech with ${DEMO_PHRASES.map((p) => `"${p}"`).join(', ')} spoken by espeak-ng)...`);
+    const video = await buildDemoVideo({ dir: path.join(config.dataDir, 'demo-media'), seconds: opts.seconds ?? 36, spoken: DEMO_PHRASES });
 
     for (const [label, key] of [['an invalid stream key', 'wk_not-a-real-key-0000000000000000'], ['the unverified performer\'s key', unverified.streamKey]] as const) {
       const refused = nextPublishEvent(ingest.events, (e) => e.type !== 'ended', 15_000);
@@ -64,8 +68,8 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     await publisher.exited;
     await ended;
     const deadline = Date.now() + 90_000;
-    while ((await pendingFrames(ctx.db, broadcastId)) > 0 || Object.values(await ctx.queues.depth()).some((n) => n > 0)) {
-      if (Date.now() > deadline) throw new Error('samples were not analysed within 90 s of the stream ending');
+    while ((await pendingSamples(ctx.db, broadcastId)) > 0 || Object.values(await ctx.queues.depth()).some((n) => n > 0)) {
+      if (Date.now() > deadline) throw new Error('samples were not analysed and transcribed within 90 s of the stream ending');
       await new Promise((r) => setTimeout(r, 250));
     }
     const report = await broadcastReport(ctx.db, broadcastId);
@@ -82,6 +86,11 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
       duplicateFrames: report.samples.duplicate ?? 0,
       failedFrames: report.samples.failed ?? 0,
       signals: signalCount,
+      audioChunks: Object.values(report.audio.chunks).reduce((a, b) => a + b, 0),
+      transcripts: report.audio.transcripts,
+      transcriptWords: report.audio.words,
+      spokenPhrases: report.audio.phrases,
+      speechCases: report.cases.filter((c) => c.audioUrl).map((c) => c.reason),
       signalsByClass: Object.fromEntries(Object.entries(report.signals).map(([k, v]) => [k, v.count])),
       cases: report.cases.length,
       caseReasons: report.cases.map((c) => c.reason),
@@ -94,11 +103,12 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
       tapMode: report.tap.mode,
       elapsedS: Math.round((Date.now() - started.getTime()) / 100) / 10,
     }));
-    if (opts.exit) return report.cases.length > 0 && refusals.length >= 2 && (report.samples.analysed ?? 0) > 0 ? 0 : 1;
+    if (opts.exit) return report.cases.length > 0 && refusals.length >= 2 && (report.samples.analysed ?? 0) > 0 && report.audio.transcripts > 0 ? 0 : 1;
     out('');
     out('Warden keeps running. Look at:');
     out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
     out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);
+    out(`  captions: curl -H 'authorization: Bearer <session token>' ${warden.httpUrl}/api/broadcasts/${broadcastId}/captions.vtt`);
     out(`  chat: ws://127.0.0.1:${new URL(warden.httpUrl!).port}/chat/${broadcastId} (read-only without a session)`);
     out(`  publish your own stream: ffmpeg -re -i FILE -c copy -f flv ${rtmpBase}/${verified.streamKey}`);
     out('  Ctrl-C to stop.');
@@ -115,11 +125,14 @@ function printSummary(r: BroadcastReport, refusals: { reason: string; keyPrefix:
   out('');
   out(`Broadcast ${broadcastId} (${r.tap.status}: ${r.tap.endReason ?? '-'})`);
   out(`  tap: ${r.tap.mode ?? '-'}${r.tap.note ? ` (${r.tap.note})` : ''}; duplicate frames skipped: ${r.tap.duplicateFrames}`);
-  out(`  samples: ${Object.entries(r.samples).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+  out(`  frames: ${Object.entries(r.samples).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+  out(`  audio chunks: ${Object.entries(r.audio.chunks).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}; ${r.audio.transcripts} transcripts, ${r.audio.words} words; watch-list phrases heard: ${r.audio.phrases.map((p) => `"${p}"`).join(', ') || 'none'}`);
   out('  signals by class (count, mean, max):');
   for (const [label, s] of Object.entries(r.signals)) out(`    ${label.padEnd(8)} ${String(s.count).padStart(4)}  ${pct(s.mean).padStart(6)}  ${pct(s.max).padStart(6)}`);
   out(`  cases: ${r.cases.length}`);
-  for (const c of r.cases) out(`    [${c.priority}] ${c.reason}: ${c.evidence} evidence frame(s), capture to case ${c.captureToCaseMs ?? '-'} ms (policy ${c.policyVersion})`);
+  for (const c of r.cases) {
+    out(`    [${c.priority}] ${c.reason}: ${c.evidence} evidence sample(s), capture to case ${c.captureToCaseMs ?? '-'} ms (policy ${c.policyVersion})${c.audioUrl ? `, audio ${c.audioUrl}` : ''}`);
+  }
   out(`  actions: ${Object.entries(r.actions).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
   out(`  refused publishes: ${refusals.length}`);
   for (const f of refusals) out(`    ${f.reason} (key ${f.keyPrefix}…${f.handle ? `, ${f.handle}` : ''})`);

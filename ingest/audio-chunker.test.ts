@@ -125,6 +125,10 @@ describe('AudioChunker', () => {
     chunker.push(ramp((RATE * 250) / 1000));
     const tail = chunker.flush();
     expect(tail && [tail.seq, tail.overlapMs, tail.durationMs]).toEqual([1, 0, 250]);
+    // a tail of 3945.625 ms (63130 samples) reports whole ms, as the samples table stores them
+    const whole = new AudioChunker();
+    whole.push(ramp(63_130));
+    expect(whole.flush()!.durationMs).toBe(3946);
   });
 
   it('dates chunks from the run start, which a burst of buffered audio at the start does not skew', () => {

@@ -93,7 +93,7 @@ export interface AudioChunk {
    * times are spaced exactly by the audio between them).
    */
   startedAt: Date;
-  /** Length of `pcm` in ms (samples / sampleRate × 1000). */
+  /** Length of `pcm` in whole ms (samples / sampleRate × 1000, rounded). */
   durationMs: number;
   /** How many ms at the start repeat the end of the previous chunk: 0 for the first chunk of a run. */
   overlapMs: number;
@@ -243,8 +243,8 @@ export class AudioChunker {
       seq: this.seq++,
       pcm,
       startedAt: new Date(Math.round(this.runStartedAt + this.msOf(start))),
-      durationMs: this.msOf(end - start),
-      overlapMs: this.msOf(overlap),
+      durationMs: Math.round(this.msOf(end - start)),
+      overlapMs: Math.round(this.msOf(overlap)),
       activity: detectSpeech(pcm, this.speech),
     };
   }

@@ -1,13 +1,15 @@
 // Speech to text on real recorded speech (Debian pocketsphinx-testdata: LibriVox clips with reference
 // transcripts), keyword spotting, and the `warden transcribe` command.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PocketsphinxTranscriber, wordErrorRate } from '../analyzer/audio/index.ts';
 import { runFfmpeg } from '../ingest/ffmpeg.ts';
+import { synthesiseSpeech } from '../bin/demo-media.ts';
+import { DEFAULT_POLICY_FILE, loadPolicySync } from '../rules/index.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = '/usr/share/pocketsphinx/test/data/librivox/';
@@ -17,6 +19,7 @@ const references = readFileSync(path.join(dir, 'transcription'), 'utf8').trim().
   return { text: m[1]!, file: path.join(dir, `${m[2]}.wav`) };
 });
 const transcriber = new PocketsphinxTranscriber();
+const watchList = loadPolicySync(DEFAULT_POLICY_FILE).speech.watchList.map((w) => ({ phrase: w.phrase, threshold: w.threshold }));
 
 describe('transcription', () => {
   it('unit: word error rate is word-level edit distance over the reference length', () => {
@@ -68,5 +71,38 @@ describe('transcription', () => {
     const missing = spawnSync(path.join(root, 'bin/warden'), ['transcribe', path.join(tmp, 'nope.wav')], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('cannot read');
+  }, 60_000);
+
+  it('hears no watch-list phrase in plain speech (the LibriVox clips)', async () => {
+    for (const r of references) {
+      const t = await transcriber.transcribe(r.file, { keyphrases: watchList });
+      expect(t.keywords, r.file).toEqual([]);
+    }
+  }, 120_000);
+
+  it('warden transcribe listens for the policy watch-list by default: a phrase spoken between real sentences', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'warden-asr-test-'));
+    const phrase = path.join(tmp, 'phrase.wav');
+    await synthesiseSpeech('i will kill you', phrase);
+    const list = path.join(tmp, 'list.txt');
+    writeFileSync(list, [clip('0870'), phrase, clip('0880')].map((f) => `file '${f}'`).join('\n'));
+    const mix = path.join(tmp, 'mix.wav');
+    await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c:a', 'pcm_s16le', '-y', mix]);
+    const r = spawnSync(path.join(root, 'bin/warden'), ['transcribe', mix], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { keywords: { phrase: string; start: number; end: number; category?: string }[]; engineVersion: string };
+    expect(out.engineVersion).toMatch(/^0\.8/); // Debian's pocketsphinx package version
+    const hit = out.keywords.find((k) => k.phrase === 'i will kill you');
+    expect(hit).toMatchObject({ category: 'threat' });
+    expect(hit!.start).toBeGreaterThan(6.8); // the phrase starts after the 7.1 s sentence
+    expect(hit!.end).toBeLessThan(9);
+    expect(out.keywords.filter((k) => k !== hit)).toEqual([]);
+    // --no-watch-list: only what is asked for
+    const plain = JSON.parse(spawnSync(path.join(root, 'bin/warden'), ['transcribe', mix, '--no-watch-list'], { encoding: 'utf8' }).stdout) as { keywords: unknown[] };
+    expect(plain.keywords).toEqual([]);
+    // a keyphrase with a word the dictionary lacks could never be spotted: refused
+    const unknown = spawnSync(path.join(root, 'bin/warden'), ['transcribe', mix, '--keyphrase', 'add me on zzqxgram'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('zzqxgram');
   }, 60_000);
 });

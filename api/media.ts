@@ -42,7 +42,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  */
 export function mediaRoutes(db: Db, dataDir: string, logger: Logger): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
-  app.use('*', authenticate(db));
+  // only these routes: an unknown /api path stays a 404, not a 401
+  for (const route of ['/samples/:id/audio', '/broadcasts/:id/captions.vtt']) app.use(route, authenticate(db));
 
   app.get('/samples/:id/audio', requireRole('moderator', 'senior_moderator', 'admin'), async (c) => {
     const id = parse(uuid, c.req.param('id'), 'id');

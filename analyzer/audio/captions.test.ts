@@ -22,6 +22,16 @@ describe('captionCues', () => {
     expect(cues.at(-1)!.end).toBeCloseTo(11.3, 6);
   });
 
+  it('drops a word both chunks claim when their timings straddle the ownership line', () => {
+    // chunk 0 hears "was" ending at 8.95 s (midpoint 8.8: its own); chunk 1 hears it at 9.0–9.3 s (midpoint 9.15: its own)
+    const c0 = chunk(0, 0, 0, [...words('he', 8.2, 0.4, 0.3), { word: 'was', start: 8.65, end: 8.95, confidence: 1 }]);
+    const c1 = chunk(1, 8, 2000, [{ word: 'was', start: 1.0, end: 1.3, confidence: 1 }, ...words('not an', 1.4)]);
+    expect(captionCues([c0, c1], T0).map((c) => c.text).join(' ')).toBe('he was not an');
+    // a real repetition further apart is kept
+    const c2 = chunk(1, 8, 2000, [{ word: 'was', start: 1.5, end: 1.8, confidence: 1 }]);
+    expect(captionCues([c0, c2], T0).map((c) => c.text).join(' ')).toBe('he was was');
+  });
+
   it('keeps every word of chunks that do not overlap (a restart), and drops recogniser fillers and variant marks', () => {
     const c0 = chunk(0, 0, 0, words('one two', 9));
     const c1 = chunk(1, 20, 0, [...words('<s> three(2) [NOISE] <sil>', 0), ...words('++breath++ four', 3)]);

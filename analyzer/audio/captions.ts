@@ -37,6 +37,9 @@ export interface CaptionOptions {
 /** Recogniser tokens that are not words: sentence marks, silence, noise. */
 const FILLER = /^(<.*>|\[.*\]|\+\+.*\+\+)$/;
 
+/** A chunk's first word equal to the previous chunk's last, starting within this many seconds of its end, is the same word. */
+const REPEAT_S = 0.3;
+
 interface TimedWord { word: string; start: number; end: number }
 
 /** The words each chunk owns, in broadcast time (seconds from `broadcastStart`), ordered and monotone. */
@@ -50,12 +53,16 @@ function ownedWords(chunks: readonly CaptionChunk[], broadcastStart: Date): Time
     const from = c.overlapMs / 2000;
     const until = next && next.seq === c.seq + 1 && next.overlapMs > 0 ? (c.durationMs - next.overlapMs / 2) / 1000 : Infinity;
     const offset = (c.startedAt.getTime() - broadcastStart.getTime()) / 1000;
+    const firstOfChunk = out.length;
     for (const w of c.words) {
       const mid = (w.start + w.end) / 2;
       if (mid < from || mid >= until) continue;
       const word = w.word.replace(/\(\d+\)$/, '');
       if (!word || FILLER.test(word)) continue;
       // chunk start times are wall clock and may jitter: keep the output moving forward
+      // both chunks may own one word when their timings differ a little at the ownership line: said once
+      const prev = out[out.length - 1];
+      if (out.length === firstOfChunk && prev && prev.word === word && offset + w.start < prev.end + REPEAT_S) continue;
       const start = Math.max(0, last, offset + w.start);
       const end = Math.max(start, offset + w.end);
       out.push({ word, start, end });

@@ -40,6 +40,12 @@ const FILLER = /^(<.*>|\[.*\]|\+\+.*\+\+)$/;
 /** A chunk's first word equal to the previous chunk's last, starting within this many seconds of its end, is the same word. */
 const REPEAT_S = 0.3;
 
+/**
+ * Shortest time a word occupies (seconds). Words pulled forward to keep the output monotone (chunk start
+ * times jitter) would otherwise have no duration, and a cue made of them none either.
+ */
+const MIN_WORD_S = 0.01;
+
 interface TimedWord { word: string; start: number; end: number }
 
 /** The words each chunk owns, in broadcast time (seconds from `broadcastStart`), ordered and monotone. */
@@ -64,7 +70,7 @@ function ownedWords(chunks: readonly CaptionChunk[], broadcastStart: Date): Time
       const prev = out[out.length - 1];
       if (out.length === firstOfChunk && prev && prev.word === word && offset + w.start < prev.end + REPEAT_S) continue;
       const start = Math.max(0, last, offset + w.start);
-      const end = Math.max(start, offset + w.end);
+      const end = Math.max(start + MIN_WORD_S, offset + w.end);
       out.push({ word, start, end });
       last = end;
     }
@@ -137,12 +143,13 @@ function timestamp(s: number): string {
 
 /**
  * A WebVTT file: the `WEBVTT` header, then one block per cue. Text is escaped (`&`, `<`, `>`) so it cannot
- * carry markup or the `-->` separator, and blank lines (which would end a cue) are dropped.
+ * carry markup or the `-->` separator, and blank lines (which would end a cue; CR, LF and CRLF all end a line
+ * in WebVTT) are dropped; a cue left with no text is left out.
  */
 export function formatWebVtt(cues: readonly CaptionCue[]): string {
   let out = 'WEBVTT\n\n';
   for (const c of cues) {
-    const text = c.text.split('\n').map((l) => l.trim()).filter(Boolean).join('\n')
+    const text = c.text.split(/\r\n|\r|\n/).map((l) => l.trim()).filter(Boolean).join('\n')
       .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     if (!text) continue;
     out += `${timestamp(c.start)} --> ${timestamp(c.end)}\n${text}\n\n`;

@@ -1,28 +1,71 @@
 /**
- * The HTTP API (hono): operations endpoints, a performer's room settings, and the media behind cases and
- * broadcasts (evidence audio for moderators, captions for viewers). The console's API comes with its issue.
+ * The HTTP API (hono): operations endpoints, the moderation API the review console uses (declared routes with
+ * role checks and zod validation, documented at /api/openapi.json), a performer's room settings, the media
+ * behind cases and broadcasts, and the console itself at /console.
  */
+import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context, MiddlewareHandler } from 'hono';
 import { roomRoutes } from './rooms.ts';
 import { mediaRoutes } from './media.ts';
+import { authenticate, type AuthEnv } from './auth.ts';
+import { ApiRouter } from './route.ts';
+import { caseRoutes } from './cases.ts';
+import { broadcastRoutes } from './broadcasts.ts';
+import { peopleRoutes } from './people.ts';
+import { CaseEventHub, insightRoutes } from './insights.ts';
+import { consoleRoutes } from './console.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
+import { Intake, ReviewService } from '../moderation/index.ts';
 
 export interface ApiDeps {
-  ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger' | 'config'>;
+  ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger' | 'config' | 'policy'>;
   /** Told when a performer changes their room's terms or slow mode (the chat gateway drops its cache). */
   onRoomChange?: (ownerId: string) => void;
+  /** Live case events (one per process; built here when not given, and started by the first console). */
+  events?: CaseEventHub;
+  /** The built review console (default review-console/dist). */
+  consoleDir?: string;
 }
 
-/** Builds the hono app. Errors are `{ error: { code, message } }` with the code's status. */
-export function createApi({ ctx, onRoomChange }: ApiDeps): Hono {
+/** Where `npm run build:console` puts the console. */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../review-console/dist', import.meta.url));
+
+/**
+ * Builds the hono app; `specs` are the moderation API's declared routes (OpenAPI, role-matrix test).
+ * Errors are `{ error: { code, message } }` with the code's status.
+ */
+export function createApi({ ctx, onRoomChange, events, consoleDir }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
   const app = new Hono();
+  const onError = errorHandler(ctx.logger);
   // state-changing requests must come from our own origin (Origin header check) and stay small
   app.use('/api/*', sameOrigin(), bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) }));
-  app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange).onError(errorHandler(ctx.logger)));
-  app.route('/api', mediaRoutes(ctx.database.db, ctx.config.dataDir, ctx.logger).onError(errorHandler(ctx.logger)));
+  app.use('/api/*', async (c, next) => {
+    await next();
+    c.header('cache-control', c.res.headers.get('cache-control') ?? 'no-store');
+    c.header('x-content-type-options', 'nosniff');
+  });
+  app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange).onError(onError));
+  app.route('/api', mediaRoutes(ctx.database.db, ctx.config.dataDir, ctx.logger).onError(onError));
+
+  const { db } = ctx.database;
+  const policy = ctx.policy;
+  const review = new ReviewService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger.child({ subsystem: 'review' }), policy, review: ctx.config.review });
+  const intake = new Intake({ db, policy, review: ctx.config.review });
+  const hub = events ?? new CaseEventHub(ctx.database, ctx.logger);
+  const api = new Hono<AuthEnv>();
+  const router = new ApiRouter(api, authenticate(db));
+  caseRoutes(router, { db, review, policy, undoMs: ctx.config.review.undoMs });
+  broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
+  peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });
+  insightRoutes(router, { database: ctx.database, review, events: hub, policy });
+  api.onError(onError);
+  app.route('/api', api);
+
+  app.route('/', consoleRoutes(consoleDir ?? DEFAULT_CONSOLE_DIR));
+  app.get('/', (c) => c.redirect('/console/'));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -49,14 +92,17 @@ export function createApi({ ctx, onRoomChange }: ApiDeps): Hono {
   });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
-  app.onError(errorHandler(ctx.logger));
-  return app;
+  app.onError(onError);
+  return Object.assign(app, { specs: router.specs });
 }
 
 /** Renders errors as `{ error: { code, message } }`: a WardenError with its status, anything else as 500. */
 export function errorHandler(logger: AppContext['logger']) {
   return (err: Error, c: Context) => {
-    if (err instanceof WardenError) return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
+    if (err instanceof WardenError) {
+      if (err.code === 'rate_limited' && 'retryAfterS' in err) c.header('retry-after', String((err as WardenError & { retryAfterS: number }).retryAfterS));
+      return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
+    }
     logger.error({ err: errorText(err), path: c.req.path }, 'unhandled API error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   };
@@ -65,7 +111,8 @@ export function errorHandler(logger: AppContext['logger']) {
 /**
  * CSRF protection for cookie-authenticated routes: a state-changing request whose Origin (or Fetch Metadata)
  * says it comes from another site is refused. Bodies must also be JSON (415 otherwise), which a cross-site
- * form cannot send without a CORS preflight that Warden never grants.
+ * form cannot send without a CORS preflight that Warden never grants. (The session's CSRF token is checked on
+ * top of this by `authenticate`.)
  */
 function sameOrigin(): MiddlewareHandler {
   return async function checkSameOrigin(c, next) {

@@ -10,7 +10,7 @@ import { hashToken } from '../core/tokens.ts';
 import { sessionUser, type Db, type Role } from '../db/index.ts';
 
 /** The signed-in user, set on the context by {@link authenticate}. */
-export interface AuthUser { userId: string; handle: string; role: Role }
+export interface AuthUser { userId: string; handle: string; role: Role; permissions?: string[] }
 export type AuthEnv = { Variables: { user: AuthUser } };
 
 /** Resolves the session; a route behind it always has `c.get('user')`. @throws 401 without a live session. */

@@ -1,2 +1,5 @@
 /** api/: the hono app. */
 export { createApi, type ApiDeps } from './app.ts';
+export { CaseEventHub, type CaseEvent } from './insights.ts';
+export { openApiDocument } from './openapi.ts';
+export type { RouteSpec, Access } from './route.ts';

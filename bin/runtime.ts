@@ -5,11 +5,11 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AppContext } from '../core/context.ts';
 import { connectRedis } from '../core/redis.ts';
-import { createApi } from '../api/index.ts';
+import { CaseEventHub, createApi } from '../api/index.ts';
 import { IngestService } from '../ingest/index.ts';
 import { ChatGateway } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
-import { ChatModeration, enforcementChannel } from '../moderation/index.ts';
+import { ChatModeration, enforcementChannel, queueOfReason } from '../moderation/index.ts';
 import { FrameWorkerPool } from '../analyzer/pool.ts';
 import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
 import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
@@ -90,13 +90,18 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       stops.push(async () => { chatSub.disconnect(); });
       const chat = new ChatGateway({
         db: ctx.db, redis: ctx.redis, subscriber: chatSub, prefix: config.redisPrefix, policy: ctx.policy,
-        analyzer: new TextAnalyzer(), moderation: new ChatModeration({ db: ctx.db, redis: ctx.redis, prefix: config.redisPrefix, logger }), logger,
+        analyzer: new TextAnalyzer(), moderation: new ChatModeration({
+          db: ctx.db, redis: ctx.redis, prefix: config.redisPrefix, logger, slaMinutes: config.review.slaMinutes,
+          queueOf: (reason) => queueOfReason(ctx.policy().moderation, reason),
+        }), logger,
       });
       await chat.start();
       stops.push(() => chat.stop());
       handle.chat = chat;
+      const events = new CaseEventHub(ctx.database, logger);
+      stops.push(() => events.stop());
       const app = createApi({
-        ctx,
+        ctx, events,
         onRoomChange: (ownerId) => {
           chat.invalidateRoom(ownerId);
           void ctx.redis.publish(enforcementChannel(config.redisPrefix), JSON.stringify({ type: 'room_changed', ownerId })).catch(() => {});

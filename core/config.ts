@@ -37,6 +37,29 @@ export const envSchema = z.object({
   /** Frame model backend: auto picks tfjs-node when it loads, else wasm. */
   FRAME_BACKEND: z.enum(['auto', 'tfjs-node', 'wasm']).default('auto'),
   NODE_ID: z.string().min(1).default(os.hostname()),
+  /** Minutes without a request after which a session ends. */
+  SESSION_IDLE_MIN: positive.default(30),
+  /** Hours after sign-in at which a session ends however active it is. */
+  SESSION_MAX_H: positive.default(12),
+  /** Failed sign-ins allowed per account, and per client IP, in LOGIN_WINDOW_MIN minutes (then 429). */
+  LOGIN_MAX_FAILURES_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  LOGIN_MAX_FAILURES_IP: z.coerce.number().int().min(1).default(30),
+  LOGIN_WINDOW_MIN: positive.default(15),
+  /** Trust X-Forwarded-For / X-Forwarded-Proto (only behind a proxy that sets them). */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /** Minutes from a case's opening to its SLA due time, per priority: critical=5,urgent=15,high=60,normal=240,low=1440. */
+  SLA_MINUTES: z.string().default('critical=5,urgent=15,high=60,normal=240,low=1440'),
+  /** Seconds a claim lasts without activity on the case (each action on it renews the claim). */
+  CLAIM_IDLE_S: positive.default(300),
+  /** Seconds during which the moderator who decided a case can undo the decision. */
+  UNDO_S: z.coerce.number().min(0).default(10),
+  /** Days after a statement of reasons during which the user may appeal. */
+  APPEAL_WINDOW_DAYS: positive.default(14),
+  /** Distinct reporters that raise a reported subject's case by one priority step. */
+  REPORTS_PER_STEP: z.coerce.number().int().min(1).default(3),
+  /** Outbound webhooks: comma-separated URLs that receive every audit-log entry, signed with WEBHOOK_SECRET. */
+  WEBHOOK_URLS: z.string().default(''),
+  WEBHOOK_SECRET: z.string().default(''),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -57,6 +80,28 @@ export interface Config {
   analyzer: { workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number };
   nodeId: string;
   logLevel: string;
+  /** Sign-in sessions and login throttling. */
+  auth: { sessionIdleMs: number; sessionMaxMs: number; maxFailuresPerAccount: number; maxFailuresPerIp: number; loginWindowMs: number; trustProxy: boolean };
+  /** The review queue: SLA per priority (minutes), claim idle time, undo window, appeals, report escalation. */
+  review: { slaMinutes: Record<Priority, number>; claimIdleMs: number; undoMs: number; appealWindowMs: number; reportsPerStep: number };
+  /** Outbound webhooks (none when `urls` is empty). */
+  webhooks: { urls: string[]; secret: string };
+}
+
+const priorityNames = ['critical', 'urgent', 'high', 'normal', 'low'] as const;
+type Priority = (typeof priorityNames)[number];
+
+/** Parses `critical=5,urgent=15,…` (every priority, minutes > 0). @returns the map, or a message naming the problem. */
+function parseSla(text: string): Record<Priority, number> | string {
+  const out: Partial<Record<Priority, number>> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = part.match(/^([a-z]+)=(\d+(?:\.\d+)?)$/);
+    if (!m || !(priorityNames as readonly string[]).includes(m[1]!)) return `"${part}" is not priority=minutes (priorities: ${priorityNames.join(', ')})`;
+    if (Number(m[2]) <= 0) return `${m[1]} must be more than 0 minutes`;
+    out[m[1] as Priority] = Number(m[2]);
+  }
+  const missing = priorityNames.filter((p) => out[p] === undefined);
+  return missing.length ? `missing ${missing.join(', ')}` : out as Record<Priority, number>;
 }
 
 /** Thrown when the environment does not validate; the message names every bad variable. */
@@ -80,6 +125,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.AUDIO_OVERLAP_S >= e.AUDIO_CHUNK_S / 2) {
     throw new ConfigError(`invalid configuration:\n  AUDIO_OVERLAP_S: must be less than half of AUDIO_CHUNK_S (${e.AUDIO_CHUNK_S})`);
   }
+  const sla = parseSla(e.SLA_MINUTES);
+  if (typeof sla === 'string') throw new ConfigError(`invalid configuration:\n  SLA_MINUTES: ${sla}`);
+  const webhookUrls = e.WEBHOOK_URLS.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of webhookUrls) {
+    if (!/^https?:\/\/[^\s]+$/.test(u)) throw new ConfigError(`invalid configuration:\n  WEBHOOK_URLS: "${u}" is not an http(s) URL`);
+  }
+  if (webhookUrls.length && e.WEBHOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: at least 16 characters are needed when WEBHOOK_URLS is set');
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -95,6 +147,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     analyzer: { workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, audioConcurrency: e.AUDIO_CONCURRENCY },
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,
+    auth: {
+      sessionIdleMs: Math.round(e.SESSION_IDLE_MIN * 60_000), sessionMaxMs: Math.round(e.SESSION_MAX_H * 3_600_000),
+      maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_ACCOUNT, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_IP,
+      loginWindowMs: Math.round(e.LOGIN_WINDOW_MIN * 60_000), trustProxy: e.TRUST_PROXY === 'true',
+    },
+    review: {
+      slaMinutes: sla, claimIdleMs: Math.round(e.CLAIM_IDLE_S * 1000), undoMs: Math.round(e.UNDO_S * 1000),
+      appealWindowMs: Math.round(e.APPEAL_WINDOW_DAYS * 86_400_000), reportsPerStep: e.REPORTS_PER_STEP,
+    },
+    webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     ...overrides,
   };
 }

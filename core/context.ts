@@ -9,7 +9,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { connectRedis } from './redis.ts';
 import { connectDatabase, ensureDatabase, runMigrations, type Database, type Db } from '../db/index.ts';
 import { Queues } from '../analyzer/jobs.ts';
-import { Enforcer } from '../moderation/index.ts';
+import { Enforcer, queueOfReason } from '../moderation/index.ts';
 import { loadPolicy, type Policy } from '../rules/index.ts';
 
 export interface AppContext {
@@ -52,7 +52,9 @@ export async function createContext(config: Config, opts: { logger?: Logger; mig
     closers.push(() => queues.close());
     const metrics = createMetrics();
     metrics.sources.queueDepth = () => queues.depth();
-    const enforcer = new Enforcer({ db: database.db, redis, prefix: config.redisPrefix, logger: logger.child({ subsystem: 'moderation' }) });
+    const enforcer = new Enforcer({ db: database.db, redis, prefix: config.redisPrefix, logger: logger.child({ subsystem: 'moderation' }), slaMinutes: config.review.slaMinutes, queueOf: (reason) => queueOfReason(policy.moderation, reason),
+      moderation: () => policy.moderation, appealWindowMs: config.review.appealWindowMs,
+    });
     return {
       config, logger, database, db: database.db, redis, bullConnection, queues, metrics, enforcer,
       policy: () => policy,

@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, date, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex, uuid,
+  bigint, bigserial, boolean, date, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const id = () => uuid('id').primaryKey().defaultRandom();
@@ -20,6 +20,10 @@ export const users = pgTable('users', {
   email: text('email').unique(),
   role: text('role', { enum: roles }).notNull().default('viewer'),
   passwordHash: text('password_hash'),
+  /** Extra grants beyond the role, e.g. `queue:minor_safety` (see moderation/queues.ts). */
+  permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
+  /** A disabled account cannot sign in and its sessions stop working. */
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
   createdAt: createdAt(),
 });
 
@@ -140,15 +144,17 @@ export const signals = pgTable('signals', {
 export const priorities = ['critical', 'urgent', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof priorities)[number];
 export const caseStatuses = ['open', 'claimed', 'resolved'] as const;
+export const caseSubjectTypes = ['broadcast', 'user', 'message', 'verification', 'alert', 'report', 'appeal'] as const;
+export type CaseSubjectType = (typeof caseSubjectTypes)[number];
 
 /** An item in the review queue. At most one unresolved case per (subject, reason). */
 export const cases = pgTable('cases', {
   id: id(),
-  subjectType: text('subject_type', { enum: ['broadcast', 'user', 'message', 'verification', 'alert', 'report'] }).notNull(),
+  subjectType: text('subject_type', { enum: caseSubjectTypes }).notNull(),
   subjectId: text('subject_id').notNull(),
   broadcastId: uuid('broadcast_id').references(() => broadcasts.id),
   userId: uuid('user_id').references(() => users.id),
-  reasonType: text('reason_type', { enum: ['rule', 'report'] }).notNull(),
+  reasonType: text('reason_type', { enum: ['rule', 'report', 'appeal'] }).notNull(),
   /** The rule id (or report category) that opened the case. */
   reason: text('reason').notNull(),
   priority: text('priority', { enum: priorities }).notNull(),
@@ -156,6 +162,16 @@ export const cases = pgTable('cases', {
   slaDueAt: timestamp('sla_due_at', { withTimezone: true }).notNull(),
   policyVersion: text('policy_version'),
   claimedBy: uuid('claimed_by').references(() => users.id),
+  /** A claim lapses at this time unless the moderator keeps working the case (each action renews it). */
+  claimExpiresAt: timestamp('claim_expires_at', { withTimezone: true }),
+  /** The review queue the case sits in (moderation/queues.ts); some queues need a permission. */
+  queue: text('queue').notNull().default('general'),
+  /** Distinct viewer reports joined to this case. */
+  reportCount: integer('report_count').notNull().default(0),
+  decision: text('decision'),
+  reasonCode: text('reason_code'),
+  decisionNote: text('decision_note'),
+  decidedBy: uuid('decided_by').references(() => users.id),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   resolvedAt: timestamp('resolved_at', { withTimezone: true }),
@@ -195,8 +211,16 @@ export const actions = pgTable('actions', {
   idempotencyKey: text('idempotency_key').unique(),
   details: jsonb('details').notNull().default({}),
   createdAt: createdAt(),
+  /** Position in the hash chain (1, 2, …), assigned under a lock at insert: the audit log's true order. */
+  chainSeq: bigint('chain_seq', { mode: 'number' }).unique(),
+  /** SHA-256 (hex) of the entry before (64 zeros for the first). */
+  prevHash: text('prev_hash'),
+  /** SHA-256 (hex) over `prevHash` and this entry's canonical content (db/queries/audit.ts). */
+  hash: text('hash'),
 }, (t) => [
   index('actions_broadcast_idx').on(t.broadcastId),
+  index('actions_user_idx').on(t.userId, t.createdAt),
+  index('actions_case_idx').on(t.caseId),
   index('actions_rule_idx').on(t.ruleId, t.broadcastId),
 ]);
 
@@ -215,6 +239,7 @@ export const bans = pgTable('bans', {
   expiresAt: timestamp('expires_at', { withTimezone: true }),
   liftedAt: timestamp('lifted_at', { withTimezone: true }),
   createdAt: createdAt(),
+  liftedBy: text('lifted_by'),
 }, (t) => [index('bans_user_idx').on(t.userId)]);
 
 /** Chat messages with the verdict they were given before fan-out. */
@@ -236,8 +261,113 @@ export const sessions = pgTable('sessions', {
   userId: uuid('user_id').notNull().references(() => users.id),
   tokenHash: text('token_hash').notNull().unique(),
   createdAt: createdAt(),
+  /** Absolute expiry: the session ends then however active it is. */
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  /** Last request; the session ends after the configured idle time without one. */
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  ip: text('ip'),
+  userAgent: text('user_agent'),
+}, (t) => [index('sessions_user_idx').on(t.userId)]);
+
+export const reportSubjectTypes = ['broadcast', 'message', 'user'] as const;
+
+/** A viewer's report of a broadcast, a chat message or a user. Reports on one subject join one case. */
+export const reports = pgTable('reports', {
+  id: id(),
+  reporterId: uuid('reporter_id').notNull().references(() => users.id),
+  subjectType: text('subject_type', { enum: reportSubjectTypes }).notNull(),
+  subjectId: text('subject_id').notNull(),
+  /** The reported user (the performer of a broadcast, the author of a message). */
+  userId: uuid('user_id').references(() => users.id),
+  broadcastId: uuid('broadcast_id').references(() => broadcasts.id),
+  category: text('category').notNull(),
+  note: text('note'),
+  caseId: uuid('case_id').notNull().references(() => cases.id),
+  /** Set when the case is decided and the reporter has been told. */
+  outcome: text('outcome'),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('reports_one_per_reporter_case').on(t.reporterId, t.caseId),
+  index('reports_case_idx').on(t.caseId),
+]);
+
+/**
+ * A statement of reasons (EU Digital Services Act Art. 17 in spirit): what was decided about a user, the facts
+ * and the ground, whether detection and decision were automated, and how to seek redress.
+ */
+export const statements = pgTable('statements', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  caseId: uuid('case_id').references(() => cases.id),
+  /** The audit-log entry of the decision. */
+  actionId: bigint('action_id', { mode: 'number' }),
+  decision: text('decision').notNull(),
+  reasonCode: text('reason_code').notNull(),
+  /** Plain-language facts and circumstances. */
+  facts: text('facts').notNull(),
+  /** `{ rule, policyVersion, reasonCode, description }`. */
+  ground: jsonb('ground').notNull(),
+  automatedDetection: boolean('automated_detection').notNull(),
+  automatedDecision: boolean('automated_decision').notNull(),
+  /** Restriction the decision imposed, if any, and until when. */
+  restriction: jsonb('restriction'),
+  redress: text('redress').notNull(),
+  appealableUntil: timestamp('appealable_until', { withTimezone: true }),
+  /** Set when the decision was undone or overturned on appeal. */
+  withdrawnAt: timestamp('withdrawn_at', { withTimezone: true }),
+  withdrawnReason: text('withdrawn_reason'),
+  createdAt: createdAt(),
+}, (t) => [index('statements_user_idx').on(t.userId, t.createdAt), index('statements_case_idx').on(t.caseId)]);
+
+export const appealStatuses = ['open', 'upheld', 'overturned'] as const;
+
+/** An appeal against a statement of reasons, decided by a senior moderator other than the one who decided. */
+export const appeals = pgTable('appeals', {
+  id: id(),
+  statementId: uuid('statement_id').notNull().unique().references(() => statements.id),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  body: text('body').notNull(),
+  status: text('status', { enum: appealStatuses }).notNull().default('open'),
+  caseId: uuid('case_id').references(() => cases.id),
+  decidedBy: uuid('decided_by').references(() => users.id),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  decisionNote: text('decision_note'),
+  createdAt: createdAt(),
+});
+
+/** A strike against a user: weighted by the policy's severity for the reason, expiring after the policy's window. */
+export const strikes = pgTable('strikes', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  caseId: uuid('case_id').references(() => cases.id),
+  statementId: uuid('statement_id').references(() => statements.id),
+  reasonCode: text('reason_code').notNull(),
+  weight: integer('weight').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  /** Set when the decision behind it was undone or overturned. */
+  removedAt: timestamp('removed_at', { withTimezone: true }),
+}, (t) => [index('strikes_user_idx').on(t.userId, t.expiresAt)]);
+
+/** Messages to a user: a report's outcome, a statement of reasons, an appeal's result. */
+export const notifications = pgTable('notifications', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  kind: text('kind', { enum: ['report_outcome', 'statement', 'appeal_outcome'] }).notNull(),
+  title: text('title').notNull(),
+  body: jsonb('body').notNull().default({}),
+  readAt: timestamp('read_at', { withTimezone: true }),
+  createdAt: createdAt(),
+}, (t) => [index('notifications_user_idx').on(t.userId, t.createdAt)]);
+
+/** How far each outbound webhook endpoint has been sent the audit log (by chain position). */
+export const webhookCursors = pgTable('webhook_cursors', {
+  endpoint: text('endpoint').primaryKey(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull().default(0),
+  failures: integer('failures').notNull().default(0),
+  lastError: text('last_error'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 /** A performer's room settings (their chat, across broadcasts). */

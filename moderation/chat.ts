@@ -39,7 +39,11 @@ function casePriority(categories: string[]): Priority {
 }
 
 export class ChatModeration {
-  constructor(private readonly deps: { db: Db; redis: Redis; prefix: string; logger: Logger }) {}
+  constructor(private readonly deps: {
+    db: Db; redis: Redis; prefix: string; logger: Logger;
+    /** Minutes to the SLA due time per priority, and the queue of a case reason (defaults: built-in SLAs, general). */
+    slaMinutes?: Record<Priority, number>; queueOf?: (reason: string) => string;
+  }) {}
 
   /**
    * Stores a message with its verdict in one transaction; a block is also an action in the audit log; a hold
@@ -61,7 +65,8 @@ export class ChatModeration {
         const priority = casePriority(m.categories);
         const c = await openOrJoinCase(tx, {
           subjectType: 'user', subjectId: m.userId, userId: m.userId, broadcastId: m.broadcastId, reasonType: 'rule', reason,
-          priority, slaDueAt: new Date(Date.now() + defaultSlaMinutes[priority] * 60_000), policyVersion: m.policyVersion,
+          priority, slaDueAt: new Date(Date.now() + (this.deps.slaMinutes ?? defaultSlaMinutes)[priority] * 60_000), policyVersion: m.policyVersion,
+          queue: this.deps.queueOf?.(reason),
         });
         caseId = c.id;
       }

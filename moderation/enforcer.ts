@@ -10,6 +10,8 @@ import {
 } from '../db/index.ts';
 import type { Decision, Evidence, PolicyAction } from '../rules/index.ts';
 import { mirrorRestriction } from './chat.ts';
+import { reasonCodeFor, type ModerationPolicy } from '../rules/moderation-policy.ts';
+import { issueStatement, type DecisionAction } from './outcomes.ts';
 
 /** Minutes from a case's opening to its SLA due time, per priority (defaults; a later issue makes them configurable). */
 export const defaultSlaMinutes: Record<Priority, number> = { critical: 5, urgent: 15, high: 60, normal: 240, low: 1440 };
@@ -43,6 +45,11 @@ export interface EnforcerDeps {
   prefix: string;
   logger: Logger;
   slaMinutes?: Record<Priority, number>;
+  /** The review queue a case with this reason goes to (default: general). */
+  queueOf?: (reason: string) => string;
+  /** The moderation policy in force: with it, automated end_stream / ban / suspend issue a statement of reasons. */
+  moderation?: () => ModerationPolicy;
+  appealWindowMs?: number;
 }
 
 /** What enforcing a set of decisions did (for metrics, logs and tests). */
@@ -76,6 +83,7 @@ export class Enforcer {
               subjectType: 'broadcast', subjectId: ctx.broadcastId, broadcastId: ctx.broadcastId, userId: ctx.userId,
               reasonType: 'rule', reason: d.ruleId, priority: action.priority,
               slaDueAt: new Date(Date.now() + this.sla[action.priority] * 60_000), policyVersion: d.policyVersion,
+              queue: this.deps.queueOf?.(d.ruleId),
             });
             caseId = c.id;
             if (c.opened) result.casesOpened.push({ id: c.id, reason: d.ruleId, priority: action.priority });
@@ -91,6 +99,17 @@ export class Enforcer {
             details: { reason: d.reason, sampleId: ctx.sample.id, capturedAt: ctx.sample.capturedAt.toISOString(), evidence: d.evidence, ...actionDetails(action) },
           });
           if (id !== null) result.actionsRecorded.push({ action: action.type, shadow: d.shadow });
+          // an automated restriction is explained to the performer like a moderator's (DSA Art. 17: automated means)
+          if (id !== null && !d.shadow && ['end_stream', 'ban', 'suspend'].includes(action.type) && this.deps.moderation) {
+            const policy = this.deps.moderation();
+            const reasonCode = reasonCodeFor(policy, d.ruleId) ?? policy.reasonCodes.find((r) => r.code === 'other')!;
+            const until = 'durationMs' in action && action.durationMs ? new Date(Date.now() + action.durationMs).toISOString() : null;
+            await issueStatement(tx, {
+              userId: ctx.userId, decision: action.type as DecisionAction, reasonCode, note: null, actionId: id, automatedDecision: true,
+              facts: { caseId, subjectType: 'broadcast', reason: d.ruleId, reasonType: 'rule', policyVersion: d.policyVersion, observations: [`Rule ${d.ruleId}: ${d.reason}.`] },
+              restriction: { kind: action.type === 'suspend' ? 'suspension' : action.type, until }, appealWindowMs: this.deps.appealWindowMs ?? 14 * 86_400_000,
+            });
+          }
           if (action.type === 'end_stream' && !d.shadow) endStream = true;
           if ((action.type === 'ban' || action.type === 'suspend') && !d.shadow && id !== null) {
             await insertBan(tx, {

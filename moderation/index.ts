@@ -1,3 +1,7 @@
 /** moderation/: the only writer of cases, actions (the audit log) and enforcement. */
 export { Enforcer, defaultSlaMinutes, enforcementChannel, type EnforcementMessage, type DecisionContext, type EnforcementResult } from './enforcer.ts';
 export { ChatModeration, mirrorRestriction, restrictionKey, type ChatMessageRecord, type Restriction } from './chat.ts';
+export { ReviewService, conflictError, isSenior, type DecisionInput, type DecisionResult, type ReviewDeps } from './review.ts';
+export { Intake, type ReportInput } from './intake.ts';
+export { DECISIONS, APPEAL_DECISIONS, suggestReasonCode, type DecisionAction } from './outcomes.ts';
+export { allQueues, accessibleQueues, mayAccessQueue, queueOfReason, GENERAL_QUEUE, APPEALS_QUEUE, type Moderator } from './queues.ts';

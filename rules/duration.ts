@@ -1,10 +1,10 @@
-/** Durations in policy files: "500ms", "30s", "5m", "2h" or a number of seconds. */
+/** Durations in policy files: "500ms", "30s", "5m", "2h", "90d" or a number of seconds. */
 import { z } from 'zod';
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Parses "500ms", "30s", "5m", "2h" or a number of seconds to milliseconds; null when malformed. */
+/** Parses "500ms", "30s", "5m", "2h", "90d" or a number of seconds to milliseconds; null when malformed. */
 export function parseDuration(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null;
   if (typeof value !== 'string') return null;

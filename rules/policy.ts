@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { duration, parseDuration } from './duration.ts';
 import { chatPolicySchema, normaliseChatPolicy, type ChatPolicy } from './chat-policy.ts';
 import { SPEECH_ANALYZER, normaliseSpeechPolicy, speechPolicySchema, type SpeechPolicy } from './speech-policy.ts';
+import { checkModerationPolicy, moderationPolicySchema, normaliseModerationPolicy, type ModerationPolicy } from './moderation-policy.ts';
 import { TEXT_CATEGORIES } from '../analyzer/text/types.ts';
 
 export { parseDuration };
@@ -82,6 +83,8 @@ export interface Policy {
   chat: ChatPolicy;
   /** Live speech: the spoken watch-list that keyword search listens for. */
   speech: SpeechPolicy;
+  /** Review: reason codes and their strike weights, queues, the strike escalation ladder. */
+  moderation: ModerationPolicy;
   /** The file (or label) the policy was parsed from, for messages. */
   file: string;
 }
@@ -163,6 +166,7 @@ const policySchema = z.strictObject({
   rules: z.array(ruleSchema).optional(),
   chat: chatPolicySchema.optional(),
   speech: speechPolicySchema.optional(),
+  moderation: moderationPolicySchema.optional(),
 });
 
 type RawPolicy = z.output<typeof policySchema>;
@@ -249,7 +253,7 @@ function checkWindow(w: RawWindow, path: Path, issues: Issue[]): void {
 
 /** Cross-field checks that the schema cannot express; run only once the shapes are valid. */
 function checkSemantics(raw: RawPolicy): Issue[] {
-  const issues: Issue[] = [];
+  const issues: Issue[] = [...checkModerationPolicy(raw.moderation)];
   const ids = new Map<string, string>();
   const claim = (id: string, path: Path, where: string) => {
     if (id === ANALYSIS_FAILURE_RULE_ID) {
@@ -376,5 +380,5 @@ function normalise(raw: RawPolicy, file: string): Policy {
       actions: r.actions.map(toAction),
     });
   }
-  return { version: raw.version, onAnalysisFailure: raw.on_analysis_failure ?? 'hold', rules, chat: normaliseChatPolicy(raw.chat), speech: normaliseSpeechPolicy(raw.speech), file };
+  return { version: raw.version, onAnalysisFailure: raw.on_analysis_failure ?? 'hold', rules, chat: normaliseChatPolicy(raw.chat), speech: normaliseSpeechPolicy(raw.speech), moderation: normaliseModerationPolicy(raw.moderation), file };
 }

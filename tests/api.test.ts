@@ -39,8 +39,11 @@ describe('api', () => {
     expect(text).toMatch(/warden_queue_depth\{queue="rules"\} 1/);
   });
 
-  it('unknown routes get a JSON 404, and no case data is served', async () => {
-    for (const p of ['/api/cases', '/cases', '/api/samples']) {
+  it('unknown routes get a JSON 404; case data needs a session', async () => {
+    const cases = await createApi({ ctx: env.ctx }).request('http://localhost/api/cases');
+    expect(cases.status).toBe(401);
+    expect(await cases.json()).toMatchObject({ error: { code: 'unauthenticated' } });
+    for (const p of ['/api/nothing-here', '/cases', '/api/samples']) {
       const res = await createApi({ ctx: env.ctx }).request(`http://localhost${p}`);
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });

@@ -1,7 +1,7 @@
 /** Broadcasts: opened by an accepted publish, closed with the reason they ended. */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { broadcasts } from '../schema.ts';
+import { broadcasts, cases, samples, users } from '../schema.ts';
 
 /**
  * Opens a broadcast for an accepted publish. A broadcast still marked live for the same key (its node died
@@ -42,4 +42,25 @@ export async function endOrphanedBroadcasts(db: Tx, ingestNode: string, reason: 
   const rows = await db.update(broadcasts).set({ status: 'ended', endedAt: sql`now()`, endReason: reason })
     .where(and(eq(broadcasts.ingestNode, ingestNode), eq(broadcasts.status, 'live'))).returning({ id: broadcasts.id });
   return rows.length;
+}
+
+/**
+ * Broadcasts for the console, newest first: the performer's handle, the latest analysed frame (thumbnail) and
+ * the count of unresolved cases.
+ */
+export async function listBroadcasts(db: Tx, f: { status?: 'live' | 'ended'; userId?: string; page: number; perPage: number }) {
+  const conds = [f.status ? eq(broadcasts.status, f.status) : undefined, f.userId ? eq(broadcasts.userId, f.userId) : undefined].filter(Boolean);
+  const where = conds.length ? and(...conds) : undefined;
+  const [rows, [total]] = await Promise.all([
+    db.select({
+      id: broadcasts.id, userId: broadcasts.userId, handle: users.handle, status: broadcasts.status, startedAt: broadcasts.startedAt,
+      endedAt: broadcasts.endedAt, endReason: broadcasts.endReason,
+      latestFrame: sql<{ sampleId: string; capturedAt: string } | null>`(select json_build_object('sampleId', s.id, 'capturedAt', s.captured_at) from ${samples} s
+        where s.broadcast_id = ${broadcasts.id} and s.kind = 'frame' and s.status = 'analysed' order by s.seq desc limit 1)`,
+      openCases: sql<number>`(select count(*)::int from ${cases} c where c.broadcast_id = ${broadcasts.id} and c.status <> 'resolved')`,
+    }).from(broadcasts).innerJoin(users, eq(users.id, broadcasts.userId)).where(where)
+      .orderBy(desc(broadcasts.startedAt)).limit(f.perPage).offset((f.page - 1) * f.perPage),
+    db.select({ n: sql<number>`count(*)::int` }).from(broadcasts).where(where),
+  ]);
+  return { rows, total: total?.n ?? 0 };
 }

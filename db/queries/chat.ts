@@ -10,8 +10,8 @@ export async function insertSession(db: Tx, s: { userId: string; tokenHash: stri
 }
 
 /** The user of a live session (not revoked, not expired), or undefined. */
-export async function sessionUser(db: Tx, tokenHash: string): Promise<{ userId: string; handle: string; role: Role } | undefined> {
-  const [row] = await db.select({ userId: users.id, handle: users.handle, role: users.role }).from(sessions)
+export async function sessionUser(db: Tx, tokenHash: string): Promise<{ userId: string; handle: string; role: Role; permissions: string[] } | undefined> {
+  const [row] = await db.select({ userId: users.id, handle: users.handle, role: users.role, permissions: users.permissions }).from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.tokenHash, tokenHash), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`))).limit(1);
   return row;

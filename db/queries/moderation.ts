@@ -4,18 +4,7 @@
  */
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { actions, bans, caseEvidence, cases, priorities, type Priority } from '../schema.ts';
-
-export type ActionInsert = typeof actions.$inferInsert;
-
-/**
- * Appends an action to the audit log. With an idempotency key, a second call with the same key writes nothing.
- * @returns the new row's id, or null when the key was already recorded.
- */
-export async function appendAction(db: Tx, a: ActionInsert): Promise<number | null> {
-  const [row] = await db.insert(actions).values(a).onConflictDoNothing({ target: actions.idempotencyKey }).returning({ id: actions.id });
-  return row?.id ?? null;
-}
+import { actions, bans, caseEvidence, cases, priorities, type CaseSubjectType, type Priority } from '../schema.ts';
 
 /**
  * Firings of rules on a broadcast (rule id and the capture time of the sample it fired on) for samples captured
@@ -37,9 +26,11 @@ const priorityRank = sql.raw(`array['${priorities.join("','")}']::text[]`);
  * @returns the case id and whether it was opened by this call.
  */
 export async function openOrJoinCase(db: Tx, c: {
-  subjectType: 'broadcast' | 'user' | 'message' | 'verification' | 'alert' | 'report'; subjectId: string;
-  broadcastId?: string | null; userId?: string | null; reasonType: 'rule' | 'report'; reason: string;
+  subjectType: CaseSubjectType; subjectId: string;
+  broadcastId?: string | null; userId?: string | null; reasonType: 'rule' | 'report' | 'appeal'; reason: string;
   priority: Priority; slaDueAt: Date; policyVersion?: string | null;
+  /** The review queue (moderation/queues.ts); default `general`. */
+  queue?: string;
 }): Promise<{ id: string; opened: boolean }> {
   const [row] = await db.insert(cases).values({ ...c, status: 'open' })
     .onConflictDoUpdate({

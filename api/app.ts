@@ -16,6 +16,7 @@ import { broadcastRoutes } from './broadcasts.ts';
 import { peopleRoutes } from './people.ts';
 import { CaseEventHub, insightRoutes } from './insights.ts';
 import { consoleRoutes } from './console.ts';
+import { authRoutes } from './auth-routes.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 import { Intake, ReviewService } from '../moderation/index.ts';
@@ -56,7 +57,8 @@ export function createApi({ ctx, onRoomChange, events, consoleDir }: ApiDeps): H
   const intake = new Intake({ db, policy, review: ctx.config.review });
   const hub = events ?? new CaseEventHub(ctx.database, ctx.logger);
   const api = new Hono<AuthEnv>();
-  const router = new ApiRouter(api, authenticate(db));
+  const router = new ApiRouter(api, authenticate(db, { idleMs: ctx.config.auth.sessionIdleMs }));
+  authRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth });
   caseRoutes(router, { db, review, policy, undoMs: ctx.config.review.undoMs });
   broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
   peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });

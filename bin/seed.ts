@@ -1,5 +1,6 @@
 /** Seeding performers for the demo and tests: a user, optionally an approved verification, and a fresh stream key. */
-import { insertSession, insertStreamKey, insertVerification, upsertUser, type Db, type Role } from '../db/index.ts';
+import { createAccount, findAccountByEmail, insertSession, insertStreamKey, insertVerification, upsertUser, type Db, type Role } from '../db/index.ts';
+import { hashPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
 import { generateStreamKey, hashStreamKey, keyPrefix } from '../ingest/index.ts';
 
@@ -19,12 +20,24 @@ export async function seedPerformer(db: Db, handle: string, opts: { verified: bo
 }
 
 /**
- * Creates (or reuses, by handle) a user with a new session, as a login would (the login flow arrives with the
- * review console). @returns the user id and the session token (the `warden_session` cookie's value).
+ * Creates (or reuses, by handle) a user with a new session, as a sign-in would, without a password (tests and
+ * the demo's scripted clients). @returns the user id and the session token (the `warden_session` cookie's value).
  */
 export async function seedSession(db: Db, handle: string, role: Role = 'viewer', ttlMs = 12 * 3600_000): Promise<{ userId: string; token: string }> {
   const { id: userId } = await upsertUser(db, { handle, role });
   const token = randomToken();
   await insertSession(db, { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + ttlMs) });
   return { userId, token };
+}
+
+/**
+ * Creates an account that signs in with e-mail and password (argon2id), or returns the existing one with that
+ * e-mail (the password is then left as it is). @returns the user id.
+ */
+export async function seedAccount(db: Db, a: { email: string; password: string; role: Role; handle?: string }): Promise<{ userId: string }> {
+  const existing = await findAccountByEmail(db, a.email);
+  if (existing) return { userId: existing.id };
+  const created = await createAccount(db, { email: a.email, handle: a.handle ?? a.email.split('@')[0]!, role: a.role, passwordHash: await hashPassword(a.password) });
+  if (!created) throw new Error(`could not create ${a.email}: handle taken`);
+  return { userId: created.id };
 }

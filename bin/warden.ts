@@ -24,7 +24,12 @@ const usage = `usage: warden <command> [options]
   check-text            check UTF-8 lines from stdin against the chat policy (one JSON line each)
   transcribe FILE       transcript with word timings and the policy's spoken watch-list hits (JSON)
                         [--keyphrase PHRASE]... more phrases to spot; [--no-watch-list] only those
-  rules test [POLICY]   replay stored signals against POLICY (default: the policy in force) [--since DAYS]`;
+  rules test [POLICY]   replay stored signals against POLICY (default: the policy in force) [--since DAYS]
+  users create --email E --password P|- --role R [--handle H]
+  users set-role --email E --role R      (revokes the user's sessions)
+  users grant|revoke --email E --permission queue:NAME
+  users disable|enable --email E;  users list
+  audit verify          check the audit log's hash chain (exit 1 naming the first broken entry)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -84,6 +89,23 @@ async function main(argv: string[]): Promise<number> {
       }
       const { runRulesTest } = await import('./commands/rules-test.ts');
       return runRulesTest(loadConfig(), positionals[1], days);
+    }
+    case 'users': {
+      const { values, positionals } = parseArgs({
+        args: rest, allowPositionals: true,
+        options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, handle: { type: 'string' }, permission: { type: 'string' } },
+      });
+      const { runUsersCommand } = await import('./commands/users.ts');
+      return runUsersCommand(loadConfig(), positionals[0], values);
+    }
+    case 'audit': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+      if (positionals[0] !== 'verify' || positionals.length > 1) {
+        process.stderr.write('usage: warden audit verify\n');
+        return 2;
+      }
+      const { runAuditVerify } = await import('./commands/audit.ts');
+      return runAuditVerify(loadConfig());
     }
     case undefined:
     case 'help':

@@ -12,3 +12,4 @@ export * from './queries/review.ts';
 export * from './queries/people.ts';
 export * from './queries/stats.ts';
 export * from './queries/audit.ts';
+export * from './queries/sessions.ts';

@@ -1,6 +1,7 @@
 // A performer's room terms and slow mode over the API: authentication, role checks, validation, CSRF.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../api/index.ts';
+import { csrfTokenFor } from '../api/auth.ts';
 import { roomConfig } from '../db/index.ts';
 import { seedSession } from '../bin/seed.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
@@ -24,7 +25,8 @@ afterAll(async () => env?.cleanup());
 const call = (method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}) =>
   app.request(`http://localhost${path}`, {
     method,
-    headers: { ...(token ? { cookie: `warden_session=${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    // a browser session: the cookie, and on state changes the session's CSRF token (tests/auth.test.ts checks the refusals)
+    headers: { ...(token ? { cookie: `warden_session=${token}`, ...(method === 'GET' ? {} : { 'x-csrf-token': csrfTokenFor(token) }) } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
 

@@ -1,21 +1,7 @@
-/** Chat: sessions, rooms (a performer's chat across broadcasts), room settings and terms, messages. */
+/** Chat: rooms (a performer's chat across broadcasts), room settings and terms, messages. */
 import { and, desc, eq, gt, gte, isNull, or, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { bans, broadcasts, chatMessages, roomSettings, roomTerms, sessions, users, type Role } from '../schema.ts';
-
-/** Stores a session (token hashed by the caller). */
-export async function insertSession(db: Tx, s: { userId: string; tokenHash: string; expiresAt: Date }): Promise<{ id: string }> {
-  const [row] = await db.insert(sessions).values(s).returning({ id: sessions.id });
-  return row!;
-}
-
-/** The user of a live session (not revoked, not expired), or undefined. */
-export async function sessionUser(db: Tx, tokenHash: string): Promise<{ userId: string; handle: string; role: Role; permissions: string[] } | undefined> {
-  const [row] = await db.select({ userId: users.id, handle: users.handle, role: users.role, permissions: users.permissions }).from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.tokenHash, tokenHash), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`))).limit(1);
-  return row;
-}
+import { bans, broadcasts, chatMessages, roomSettings, roomTerms } from '../schema.ts';
 
 /** The room of a broadcast: its performer (room owner) and whether it is live. */
 export async function roomOfBroadcast(db: Tx, broadcastId: string): Promise<{ ownerId: string; live: boolean } | undefined> {

@@ -9,7 +9,7 @@ import { CaseEventHub, createApi } from '../api/index.ts';
 import { IngestService } from '../ingest/index.ts';
 import { ChatGateway } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
-import { ChatModeration, enforcementChannel, queueOfReason } from '../moderation/index.ts';
+import { ChatModeration, WebhookDispatcher, enforcementChannel, queueOfReason } from '../moderation/index.ts';
 import { FrameWorkerPool } from '../analyzer/pool.ts';
 import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
 import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
@@ -98,6 +98,11 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       await chat.start();
       stops.push(() => chat.stop());
       handle.chat = chat;
+      if (config.webhooks.urls.length > 0) {
+        const webhooks = new WebhookDispatcher({ db: ctx.db, urls: config.webhooks.urls, secret: config.webhooks.secret, logger: logger.child({ subsystem: 'webhooks' }) });
+        webhooks.start();
+        stops.push(() => webhooks.stop());
+      }
       const events = new CaseEventHub(ctx.database, logger);
       stops.push(() => events.stop());
       const app = createApi({

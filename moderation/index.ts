@@ -5,3 +5,4 @@ export { ReviewService, conflictError, isSenior, type DecisionInput, type Decisi
 export { Intake, type ReportInput } from './intake.ts';
 export { DECISIONS, APPEAL_DECISIONS, suggestReasonCode, type DecisionAction } from './outcomes.ts';
 export { allQueues, accessibleQueues, mayAccessQueue, queueOfReason, GENERAL_QUEUE, APPEALS_QUEUE, type Moderator } from './queues.ts';
+export { WebhookDispatcher, verifyWebhookSignature, webhookSignature, type WebhookDeps } from './webhooks.ts';

@@ -6,7 +6,7 @@
  */
 import { WardenError } from '../core/errors.ts';
 import {
-  addEvidence, appendAction, escalateCase, getBroadcast, getCase, getChatMessage, getStatement, getUser, insertAppeal, insertReport,
+  addEvidence, appendAction, escalateCase, getBroadcast, getCase, getChatMessage, getStatement, getUser, insertAppeal, insertReport, latestFrames,
   openOrJoinCase, reportCount, setAppealCase, setCaseQueue, type Db, type Priority,
 } from '../db/index.ts';
 import { PRIORITIES } from '../rules/index.ts';
@@ -63,6 +63,12 @@ export class Intake {
       const priority = PRIORITIES[rank]!;
       await escalateCase(tx, c.id, priority, this.sla(priority), count);
       if (queue !== GENERAL_QUEUE) await setCaseQueue(tx, c.id, queue);
+      if (r.subjectType === 'broadcast') {
+        // what the viewer was looking at: the broadcast's latest analysed frames become evidence on the case
+        for (const f of await latestFrames(tx, r.subjectId, 2)) {
+          await addEvidence(tx, { caseId: c.id, sampleId: f.id, ruleId: null, details: { reported: true, reportId: id, category: code.code } });
+        }
+      }
       if (r.subjectType === 'message' && subject.message) {
         await addEvidence(tx, { caseId: c.id, sampleId: null, details: { messageId: subject.message.id, body: subject.message.body, reported: true } });
       }

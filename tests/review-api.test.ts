@@ -168,6 +168,9 @@ describe('reports, appeals and strikes', () => {
     const c = (await as(staff.moderator).get(`/api/cases/${caseId}`)).body;
     expect(c).toMatchObject({ reportCount: 6, priority: 'urgent' }); // normal → high at 3 reporters → urgent at 6
     expect(c.reports).toHaveLength(6);
+    // what the viewers saw: the broadcast's latest frame is evidence, once however many reported it
+    expect(c.evidence.filter((e: { kind: string }) => e.kind === 'frame')).toHaveLength(1);
+    expect(c.evidence[0]).toMatchObject({ sampleId: b.sampleId, imageUrl: `/api/samples/${b.sampleId}/image` });
     expect((await as(reporters[0]!).post('/api/reports', { subjectType: 'broadcast', subjectId: '00000000-0000-4000-8000-000000000000', category: 'spam' })).status).toBe(404);
     expect((await as(reporters[0]!).post('/api/reports', { subjectType: 'broadcast', subjectId: b.broadcastId, category: 'bad-vibes' })).status).toBe(400);
 

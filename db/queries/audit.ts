@@ -31,9 +31,13 @@ interface Hashed {
   shadow: boolean; idempotencyKey: string | null; details: unknown; createdAt: Date;
 }
 
-/** SHA-256 (hex) of the previous hash, a newline and the entry's canonical content. */
+/** SHA-256 (hex) of the previous hash, a newline and the entry's canonical content (only the {@link Hashed} fields). */
 export function entryHash(prevHash: string, e: Hashed): string {
-  const content = canonicalJson({ ...e, details: JSON.parse(JSON.stringify(e.details ?? {})), createdAt: e.createdAt.toISOString() });
+  const content = canonicalJson({
+    chainSeq: e.chainSeq, action: e.action, actorType: e.actorType, actorId: e.actorId, subjectType: e.subjectType, subjectId: e.subjectId,
+    broadcastId: e.broadcastId, userId: e.userId, caseId: e.caseId, ruleId: e.ruleId, policyVersion: e.policyVersion, shadow: e.shadow,
+    idempotencyKey: e.idempotencyKey, details: JSON.parse(JSON.stringify(e.details ?? {})), createdAt: e.createdAt.toISOString(),
+  });
   return createHash('sha256').update(`${prevHash}\n${content}`, 'utf8').digest('hex');
 }
 

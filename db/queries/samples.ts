@@ -1,5 +1,5 @@
 /** Samples (frames and audio chunks taken from broadcasts), the signals analyzers wrote for them, and transcripts. */
-import { and, asc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
 import { samples, signals, transcripts } from '../schema.ts';
 
@@ -131,4 +131,11 @@ export async function captionSources(db: Tx, broadcastId: string, since: Date, l
     .where(and(eq(transcripts.broadcastId, broadcastId), gte(samples.capturedAt, since)))
     .orderBy(sql`${samples.seq} desc`).limit(limit);
   return rows.reverse().map((r) => ({ ...r, durationMs: r.durationMs ?? 0, overlapMs: r.overlapMs ?? 0 }));
+}
+
+/** The latest analysed frames of a broadcast (newest first): what a viewer saw when they reported it. */
+export async function latestFrames(db: Tx, broadcastId: string, limit = 3): Promise<{ id: string; capturedAt: Date }[]> {
+  return db.select({ id: samples.id, capturedAt: samples.capturedAt }).from(samples)
+    .where(and(eq(samples.broadcastId, broadcastId), eq(samples.kind, 'frame'), eq(samples.status, 'analysed')))
+    .orderBy(desc(samples.seq)).limit(limit);
 }

@@ -2,18 +2,21 @@
  * `warden demo`: migrates, starts Warden (api + ingest + workers), seeds a verified and an unverified
  * performer, builds a real 720p30 H.264/AAC stream from real photographs and recorded speech (with
  * watch-list phrases spoken by espeak-ng), tries two
- * publishes that must be refused, publishes the real stream over RTMP at real-time speed (as OBS would),
- * waits until every sample is analysed and prints a summary, then one JSON line of the figures.
+ * publishes that must be refused, publishes the real stream over RTMP at real-time speed (as OBS would), has
+ * a moderator sign in and ban the performer near the end (timing how fast the stream is cut), publishes again
+ * (refused: banned), waits until every sample is analysed and prints a summary, then one JSON line of the figures.
  */
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { createContext } from '../core/context.ts';
-import { broadcastReport, pendingSamples, publishRefusalsSince, redactUrl, type BroadcastReport } from '../db/index.ts';
+import { broadcastReport, liftBans, pendingSamples, publishRefusalsSince, redactUrl, type BroadcastReport } from '../db/index.ts';
 import type { PublishEvent } from '../ingest/index.ts';
 import { buildDemoVideo, publishRtmp } from './demo-media.ts';
 import { startWarden } from './runtime.ts';
 import { seedPerformer } from './seed.ts';
 import { runDemoChat } from './demo-chat.ts';
+import { DEMO_ACCOUNTS, runDemoReview, seedDemoAccounts } from './demo-review.ts';
+import { randomBytes } from 'node:crypto';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -43,6 +46,9 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     out(`  api ${warden.httpUrl}, rtmp ${rtmpBase}, frame model on ${warden.frameBackend} in ${config.analyzer.workerProcesses || 'the main'} process(es)`);
 
     const verified = await seedPerformer(ctx.db, 'demo-performer', { verified: true });
+    await liftBans(ctx.db, { userId: verified.userId }, 'demo: a new run'); // an earlier demo run banned them
+    const password = randomBytes(12).toString('base64url');
+    await seedDemoAccounts(ctx.db, password);
     const unverified = await seedPerformer(ctx.db, 'demo-unverified', { verified: false });
     out('  seeded performers: demo-performer (verified), demo-unverified (no verification)');
 
@@ -63,10 +69,20 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     const first = await accepted;
     if (first.type !== 'accepted') throw new Error(`the verified performer's publish was ${first.type}: ${'reason' in first ? first.reason : ''}`);
     const broadcastId = first.broadcastId;
+    const acceptedAt = Date.now();
     const ended = nextPublishEvent(ingest.events, (e) => e.type === 'ended' && e.broadcastId === broadcastId, (opts.seconds ?? 36) * 1000 + 30_000);
     const chat = await runDemoChat(ctx.db, warden.httpUrl!, broadcastId, out);
+    // near the end of the stream, a moderator works the queue and bans the performer: the stream is cut
+    const banAt = acceptedAt + ((opts.seconds ?? 36) - 8) * 1000;
+    if (Date.now() < banAt) await new Promise((r) => setTimeout(r, banAt - Date.now()));
+    const review = await runDemoReview(ctx.db, warden.httpUrl!, password, broadcastId, ingest.events, out);
     await publisher.exited;
     await ended;
+    const again = nextPublishEvent(ingest.events, (e) => e.type !== 'ended', 15_000);
+    const retry = publishRtmp(video, `${rtmpBase}/${verified.streamKey}`);
+    const retried = await again;
+    await retry.stop();
+    out(`  publish again as the banned performer: ${retried.type}${retried.type === 'refused' ? ` (${retried.reason})` : ''}`);
     const deadline = Date.now() + 90_000;
     while ((await pendingSamples(ctx.db, broadcastId)) > 0 || Object.values(await ctx.queues.depth()).some((n) => n > 0)) {
       if (Date.now() > deadline) throw new Error('samples were not analysed and transcribed within 90 s of the stream ending');
@@ -96,6 +112,9 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
       caseReasons: report.cases.map((c) => c.reason),
       actions: report.actions,
       chat,
+      review: { caseReason: review.reason, decision: review.decision, streamCutMs: review.streamCutMs, statementId: review.statementId },
+      auditChain: review.auditChain,
+      republishAfterBan: retried.type === 'refused' ? retried.reason : retried.type,
       refusedPublishes: refusals.length,
       refusalReasons: refusals.map((r) => r.reason),
       captureToCaseMs: latencies.length ? Math.min(...latencies) : null,
@@ -103,9 +122,16 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
       tapMode: report.tap.mode,
       elapsedS: Math.round((Date.now() - started.getTime()) / 100) / 10,
     }));
-    if (opts.exit) return report.cases.length > 0 && refusals.length >= 2 && (report.samples.analysed ?? 0) > 0 && report.audio.transcripts > 0 ? 0 : 1;
+    if (opts.exit) {
+      const ok = report.cases.length > 0 && refusals.length >= 2 && (report.samples.analysed ?? 0) > 0 && report.audio.transcripts > 0
+        && review.decision === 'ban' && review.streamCutMs !== null && review.auditChain.ok && retried.type === 'refused';
+      return ok ? 0 : 1;
+    }
     out('');
     out('Warden keeps running. Look at:');
+    out(`  the review console: ${warden.httpUrl}/console/  (password for all three: ${password})`);
+    for (const a of DEMO_ACCOUNTS) out(`    ${a.email.padEnd(30)} ${a.role}`);
+    out(`  the API: ${warden.httpUrl}/api/openapi.json`);
     out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
     out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);
     out(`  captions: curl -H 'authorization: Bearer <session token>' ${warden.httpUrl}/api/broadcasts/${broadcastId}/captions.vtt`);

@@ -86,3 +86,9 @@ export async function listAccounts(db: Tx) {
   return db.select({ id: users.id, email: users.email, handle: users.handle, role: users.role, permissions: users.permissions, disabledAt: users.disabledAt })
     .from(users).where(sql`${users.email} is not null`).orderBy(users.email);
 }
+
+/** Replaces a user's password hash. @returns the user id, or undefined when no such e-mail. */
+export async function setPasswordHash(db: Tx, email: string, passwordHash: string): Promise<string | undefined> {
+  const [row] = await db.update(users).set({ passwordHash }).where(eq(users.email, email.trim().toLowerCase())).returning({ id: users.id });
+  return row?.id;
+}

@@ -1,4 +1,4 @@
-# Warden: api + ingest + analyzer workers. Runs TypeScript with tsx (no build step).
+# Warden: api + ingest + analyzer workers. Runs TypeScript with tsx (only the console is built).
 FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends pocketsphinx pocketsphinx-en-us espeak-ng ca-certificates \
@@ -7,6 +7,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
+RUN bash scripts/build-console.sh --force   # the review console at /console
 ENV HTTP_HOST=0.0.0.0 RTMP_HOST=0.0.0.0 DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080 1935

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.ts';
 import { WardenError } from '../core/errors.ts';
 import {
   activeRestrictions, appendAction, caseEvidenceRows, caseReports, claimCase, decideAppeal, deleteCaseNotifications, getAppeal,
-  getCase, getStatement, insertBan, insertNotification, liftBans, releaseCase, removeStrikesOfCase, reopenAppeal, reopenCase,
+  getCase, getStatement, insertBan, insertNotification, liftBans, releaseCase, removeCaseMessages, removeStrikesOfCase, reopenAppeal, reopenCase,
   resolveCase, setReportOutcome, withdrawStatements, type CaseConflict, type CaseRow, type Db, type Priority, type Role, type Tx,
 } from '../db/index.ts';
 import type { ModerationPolicy } from '../rules/moderation-policy.ts';
@@ -83,7 +83,9 @@ export class ReviewService {
   allowedDecisions(user: Moderator, row: CaseRow): string[] {
     if (row.status === 'resolved') return [];
     if (row.subjectType === 'appeal') return isSenior(user.role) ? [...APPEAL_DECISIONS] : [];
-    return DECISIONS.filter((d) => (d !== 'end_stream' || row.broadcastId) && (!['timeout', 'suspend', 'ban', 'warn'].includes(d) || row.userId));
+    const hasMessage = row.subjectType === 'message' || row.reason.startsWith('chat.');
+    return DECISIONS.filter((d) => (d !== 'end_stream' || row.broadcastId) && (d !== 'remove' || hasMessage)
+      && (!['timeout', 'suspend', 'ban', 'warn'].includes(d) || row.userId));
   }
 
   /**
@@ -198,6 +200,11 @@ export class ReviewService {
   /** Writes what a decision imposes (inside the transaction) and queues its messages. @returns the restriction. */
   private async enforce(tx: Tx, user: Moderator, row: CaseRow, action: string, reasonCode: string, hours: number | null, effects: Effect[]): Promise<{ kind: string; until: string | null } | null> {
     const reason = `moderator decision: ${reasonCode}`;
+    if (action === 'remove') {
+      // held messages were never delivered; removal keeps them out of every record shown to viewers
+      const n = await removeCaseMessages(tx, row.id, `moderator:${user.userId}`);
+      return n ? { kind: 'content_removed', until: null } : null;
+    }
     if (action === 'end_stream' && row.broadcastId) {
       effects.push({ type: 'end_stream', broadcastId: row.broadcastId, reason });
       return { kind: 'end_stream', until: null };

@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { createApi } from '../api/index.ts';
 import { connectRedis } from '../core/redis.ts';
 import { enforcementChannel, restrictionKey } from '../moderation/index.ts';
+import { addEvidence, insertChatMessage, openOrJoinCase } from '../db/index.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 import { seedSession } from '../bin/seed.ts';
 import { client, seedBroadcast, seedCase, seedStaff, type Staff } from './review-fixtures.ts';
@@ -152,6 +153,26 @@ describe('review queue', () => {
     expect((await as(staff.moderator).post(`/api/cases/${id}/decision`, { action: 'overturn', reasonCode: 'other' })).status).toBe(400);
     expect((await as(staff.moderator).post(`/api/cases/${id}/decision`, { action: 'nuke', reasonCode: 'other' })).status).toBe(400);
     expect((await as(staff.moderator).post(`/api/cases/${id}/decision`, 'not an object')).status).toBe(400);
+    expect((await as(staff.moderator).post(`/api/cases/${id}/decision`, { action: 'remove', reasonCode: 'other' })).status).toBe(400); // no message to remove
+  });
+
+  it('removing a held chat message marks it removed, with a statement to its author', async () => {
+    const b = await seedBroadcast(env.ctx.db, env.config.dataDir, 'perf-chat');
+    const author = { handle: 'chat-author', ...(await seedSession(env.ctx.db, 'chat-author', 'viewer')) };
+    const msg = await insertChatMessage(env.ctx.db, { broadcastId: b.broadcastId, userId: author.userId, body: 'you are going to regret this', verdict: 'hold' });
+    const c = await openOrJoinCase(env.ctx.db, { subjectType: 'user', subjectId: author.userId, userId: author.userId, broadcastId: b.broadcastId, reasonType: 'rule', reason: 'chat.threat', priority: 'urgent', slaDueAt: new Date(Date.now() + 60_000) });
+    await addEvidence(env.ctx.db, { caseId: c.id, sampleId: null, details: { messageId: msg.id, body: 'you are going to regret this' } });
+    const detail = (await as(staff.moderator).get(`/api/cases/${c.id}`)).body;
+    expect(detail.allowedDecisions).toContain('remove');
+    expect(detail.suggestedReasonCode).toBe('violent_threat');
+    expect(detail.chat.find((m: { highlight: boolean }) => m.highlight)).toMatchObject({ id: msg.id, handle: 'chat-author' });
+    const res = await as(staff.moderator).post(`/api/cases/${c.id}/decision`, { action: 'remove', reasonCode: 'violent_threat' });
+    expect(res.status).toBe(200);
+    const [row] = await env.ctx.database.sql`select details from chat_messages where id = ${msg.id}`;
+    expect((row!.details as { removedBy?: string }).removedBy).toBe(`moderator:${staff.moderator.userId}`);
+    const statement = (await as(author).get(`/api/statements/${res.body.statementId}`)).body;
+    expect(statement).toMatchObject({ decision: 'remove', restriction: { kind: 'content_removed' } });
+    expect(statement.facts).toContain('you are going to regret this');
   });
 });
 

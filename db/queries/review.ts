@@ -250,3 +250,10 @@ export async function nextCaseId(db: Tx, userId: string, queues: string[]): Prom
     .orderBy(sql`array_position(${priorityRank}, ${cases.priority})`, asc(cases.slaDueAt), asc(cases.createdAt)).limit(1);
   return row?.id;
 }
+
+/** Marks the chat messages a case holds as evidence removed (by whom, when). @returns how many. */
+export async function removeCaseMessages(db: Tx, caseId: string, by: string): Promise<number> {
+  const rows = await db.execute<{ id: string }>(sql`update ${chatMessages} set details = details || ${JSON.stringify({ removedBy: by, removedAt: new Date().toISOString() })}::jsonb
+    where id in (select (details->>'messageId')::uuid from ${caseEvidence} where case_id = ${caseId} and details ? 'messageId') returning id`);
+  return rows.length;
+}

@@ -5,6 +5,7 @@
  *   text:   chat verdict latency (p50, p99) and messages per second per core, next to obscenity alone
  *   chat:   fan-out p50/p99 from send to receipt for 1,000 viewers on loopback
  *   audio:  transcription real-time factor, live audio streams per core, WER on the LibriVox reference clips
+ *   review: hash-chained audit appends per second (vs plain inserts), queue listing and decision latency
  * Prints readable lines, then one JSON line with every figure.
  */
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { benchTap } from './tap.ts';
 import { benchText } from './text.ts';
 import { benchChat } from './chat.ts';
 import { benchAudio } from './audio.ts';
+import { benchReview } from './review.ts';
 
 const started = Date.now();
 console.log(`warden bench on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
@@ -28,12 +30,15 @@ console.log('\n== chat fan-out (1,000 viewers on loopback) ==');
 const chat = await benchChat({});
 console.log('\n== transcription (PocketSphinx) ==');
 const audio = await benchAudio();
+console.log('\n== review (audit chain, queue, decisions on Postgres) ==');
+const review = await benchReview();
 const batchRatio = live.singleFps > 0 ? Math.max(...Object.values(live.batchedFps)) / live.singleFps : Number.NaN;
 console.log('\n== summary ==');
 console.log(`frames  backend=${frames.backend}  640x360 frames: single ${live.singleFps.toFixed(1)} fps/core, best batched ${Math.max(...Object.values(live.batchedFps)).toFixed(1)} fps/core (batch ${live.bestBatch}), batched/single ${batchRatio.toFixed(2)}x; model alone ${frames.modelOnly.singleFps.toFixed(1)} fps/core`);
 console.log(`tap     keyframes-only ${tap.keyframesCpuSPerMin.toFixed(2)} CPU s/min  every frame ${tap.allFramesCpuSPerMin.toFixed(2)} CPU s/min  ratio ${tap.ratio.toFixed(1)}x`);
 console.log(`text    p50 ${text.p50Us.toFixed(0)} µs, p99 ${text.p99Us.toFixed(0)} µs, ${Math.round(text.msgsPerSecPerCore)} msgs/s/core; obscenity alone p99 ${text.obscenityAlone.p99Us.toFixed(0)} µs, ${Math.round(text.obscenityAlone.msgsPerSec)} msgs/s (cost ratio ${text.ratio.toFixed(2)})`);
 console.log(`chat    fan-out to ${chat.viewers} viewers: p50 ${chat.p50Ms} ms, p99 ${chat.p99Ms} ms`);
+console.log(`review  audit ${review.auditAppendsPerS.serial} appends/s serial, ${review.auditAppendsPerS.concurrent8}/s with 8 writers (chain costs ${review.auditAppendsPerS.chainCostRatio}x a plain insert); queue p50 ${review.queueListMs.p50} ms over ${review.queueListMs.cases} cases; decision p50 ${review.decisionMs.p50} ms`);
 console.log(`audio   real-time factor ${audio.realTimeFactor} (≈ ${audio.streamsPerCore} streams/core), WER ${(audio.wer * 100).toFixed(1)}%`);
 console.log(JSON.stringify({
   cores: os.cpus().length,
@@ -46,5 +51,6 @@ console.log(JSON.stringify({
   text,
   chat,
   audio,
+  review,
   elapsedS: Math.round((Date.now() - started) / 1000),
 }));

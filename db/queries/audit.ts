@@ -49,15 +49,15 @@ export function entryHash(prevHash: string, e: Hashed): string {
  */
 export async function appendAction(db: Tx, a: ActionInsert): Promise<number | null> {
   return db.transaction(async (tx) => {
+    // one round trip: take the chain lock, then (under it) read whether the key is recorded and the chain's head
     await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`);
-    if (a.idempotencyKey) {
-      const [dup] = await tx.select({ id: actions.id }).from(actions).where(eq(actions.idempotencyKey, a.idempotencyKey)).limit(1);
-      if (dup) return null;
-    }
-    const [head] = await tx.select({ seq: actions.chainSeq, hash: actions.hash }).from(actions)
-      .where(sql`${actions.chainSeq} is not null`).orderBy(desc(actions.chainSeq)).limit(1);
+    const [head] = await tx.execute<{ dup: boolean; seq: string | null; hash: string | null }>(sql`select
+      ${a.idempotencyKey ? sql`exists (select 1 from ${actions} where idempotency_key = ${a.idempotencyKey})` : sql`false`} as dup,
+      h.chain_seq as seq, h.hash from (select 1) one left join lateral
+      (select chain_seq, hash from ${actions} where chain_seq is not null order by chain_seq desc limit 1) h on true`);
+    if (head?.dup) return null;
     const e: Hashed = {
-      chainSeq: (head?.seq ?? 0) + 1, action: a.action, actorType: a.actorType, actorId: a.actorId, subjectType: a.subjectType,
+      chainSeq: Number(head?.seq ?? 0) + 1, action: a.action, actorType: a.actorType, actorId: a.actorId, subjectType: a.subjectType,
       subjectId: a.subjectId, broadcastId: a.broadcastId ?? null, userId: a.userId ?? null, caseId: a.caseId ?? null, ruleId: a.ruleId ?? null,
       policyVersion: a.policyVersion ?? null, shadow: a.shadow ?? false, idempotencyKey: a.idempotencyKey ?? null,
       details: JSON.parse(JSON.stringify(a.details ?? {})), createdAt: new Date(),

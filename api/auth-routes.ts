@@ -13,7 +13,8 @@ import type { Config } from '../core/config.ts';
 import { WardenError } from '../core/errors.ts';
 import { verifyPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
-import { appendAction, findAccountByEmail, getUser, insertSession, revokeSession, type Db } from '../db/index.ts';
+import { findAccountByEmail, getUser, insertSession, revokeSession, type Db } from '../db/index.ts';
+import { auditAccountEvent } from '../moderation/index.ts';
 import { roles } from '../db/schema.ts';
 import { SESSION_COOKIE, csrfTokenFor } from './auth.ts';
 import { isoTime, type ApiRouter } from './route.ts';
@@ -86,9 +87,9 @@ export function authRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     const ok = await verifyPassword(account?.passwordHash, body.password) && account && !account.disabledAt;
     if (!ok || !account) {
       await throttle.fail(body.email, ip);
-      await appendAction(db, {
-        action: 'login_failed', actorType: 'system', actorId: 'auth', subjectType: account ? 'user' : 'email',
-        subjectId: account?.id ?? createHash('sha256').update(body.email).digest('hex').slice(0, 16), userId: account?.id ?? null,
+      await auditAccountEvent(db, {
+        action: 'login_failed', actor: { type: 'system', id: 'auth' }, userId: account?.id ?? null,
+        subject: { type: account ? 'user' : 'email', id: account?.id ?? createHash('sha256').update(body.email).digest('hex').slice(0, 16) },
         details: { ip, reason: !account ? 'unknown account' : account.disabledAt ? 'disabled' : 'wrong password' },
       });
       throw new WardenError('unauthenticated', 'wrong e-mail or password');
@@ -97,7 +98,7 @@ export function authRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     const token = randomToken();
     const expiresAt = new Date(Date.now() + auth.sessionMaxMs);
     const session = await insertSession(db, { userId: account.id, tokenHash: hashToken(token), expiresAt, ip, userAgent: c.req.header('user-agent') ?? null });
-    await appendAction(db, { action: 'login', actorType: 'user', actorId: account.id, subjectType: 'user', subjectId: account.id, userId: account.id, details: { ip, sessionId: session.id } });
+    await auditAccountEvent(db, { action: 'login', actor: { type: 'user', id: account.id }, userId: account.id, details: { ip, sessionId: session.id } });
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: isTls(c as unknown as Context, auth.trustProxy), maxAge: Math.floor(auth.sessionMaxMs / 1000) });
     return c.json({
       user: { id: account.id, handle: account.handle, email: account.email, role: account.role, permissions: account.permissions },
@@ -109,7 +110,7 @@ export function authRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     method: 'post', path: '/auth/logout', tag: 'auth', access: 'signed-in', status: 204, summary: 'Signs out: the session is revoked server-side and the cookie cleared',
   }, async ({ c, user }) => {
     if (user.sessionId) await revokeSession(db, user.sessionId);
-    await appendAction(db, { action: 'logout', actorType: 'user', actorId: user.userId, subjectType: 'user', subjectId: user.userId, userId: user.userId, details: { sessionId: user.sessionId } });
+    await auditAccountEvent(db, { action: 'logout', actor: { type: 'user', id: user.userId }, userId: user.userId, details: { sessionId: user.sessionId } });
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isTls(c as unknown as Context, auth.trustProxy) });
     return c.body(null, 204);
   });

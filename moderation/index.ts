@@ -6,3 +6,4 @@ export { Intake, type ReportInput } from './intake.ts';
 export { DECISIONS, APPEAL_DECISIONS, suggestReasonCode, type DecisionAction } from './outcomes.ts';
 export { allQueues, accessibleQueues, mayAccessQueue, queueOfReason, GENERAL_QUEUE, APPEALS_QUEUE, type Moderator } from './queues.ts';
 export { WebhookDispatcher, verifyWebhookSignature, webhookSignature, type WebhookDeps } from './webhooks.ts';
+export { auditAccountEvent, type AccountActor } from './accounts.ts';

@@ -10,9 +10,10 @@
 import type { Config } from '../../core/config.ts';
 import { hashPassword, passwordProblem } from '../../core/passwords.ts';
 import {
-  appendAction, changePermission, connectDatabase, createAccount, listAccounts, revokeUserSessions, setDisabled, setRoleByEmail, type Db,
+  changePermission, connectDatabase, createAccount, listAccounts, revokeUserSessions, setDisabled, setRoleByEmail, type Db,
 } from '../../db/index.ts';
 import { roles, type Role } from '../../db/schema.ts';
+import { auditAccountEvent } from '../../moderation/index.ts';
 
 /** A problem with the command's input: printed, exit 1. */
 export class UsageError extends Error {}
@@ -36,7 +37,7 @@ async function readStdin(): Promise<string> {
 }
 
 const audit = (db: Db, action: string, userId: string, details: Record<string, unknown>) =>
-  appendAction(db, { action, actorType: 'system', actorId: 'cli', subjectType: 'user', subjectId: userId, userId, details });
+  auditAccountEvent(db, { action, actor: { type: 'system', id: 'cli' }, userId, details });
 
 /** Runs a `users` subcommand. @returns the exit code. */
 export async function runUsersCommand(config: Config, sub: string | undefined, v: Record<string, string | undefined>): Promise<number> {

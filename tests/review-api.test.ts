@@ -45,6 +45,33 @@ describe('review queue', () => {
     expect(bad.body.error.message).toMatch(/priority/);
   });
 
+  it('streams case changes as server-sent events, only from queues the moderator may see', async () => {
+    const res = await app.request('http://localhost/api/events', { headers: { authorization: `Bearer ${staff.moderator.token}` } });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (pred: (t: string) => boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!pred(text) && Date.now() < deadline) {
+        const { value, done } = await Promise.race([reader.read(), new Promise<{ value: undefined; done: true }>((r) => setTimeout(() => r({ value: undefined, done: true }), 500))]);
+        if (value) text += new TextDecoder().decode(value);
+        if (done && !value) continue;
+      }
+      return pred(text);
+    };
+    try {
+      expect(await until((t) => t.includes('event: ready'))).toBe(true);
+      const b = await seedBroadcast(env.ctx.db, env.config.dataDir, 'perf-sse');
+      const hidden = await seedCase(env.ctx.db, b, 'spoken_minor.flag', 'critical', 'minor_safety');
+      const shown = await seedCase(env.ctx.db, b, 'sexual_explicit.flag', 'high');
+      expect(await until((t) => t.includes(shown))).toBe(true);
+      expect(text).toMatch(/event: case\ndata: \{"id":"[^"]+","status":"open","priority":"high","queue":"general"/);
+      expect(text).not.toContain(hidden);
+    } finally {
+      await reader.cancel();
+    }
+  });
+
   it('a claim is exclusive, renewable, releasable, and lapses when its holder goes idle', async () => {
     const b = await seedBroadcast(env.ctx.db, env.config.dataDir, 'perf-claim');
     const id = await seedCase(env.ctx.db, b);

@@ -222,7 +222,15 @@ async function caseDetail(db: Db, review: ReviewService, m: Moderator, row: Case
     statement: statement ? statementOut(statement) : null,
     appeal,
     allowedDecisions: review.allowedDecisions(m, row),
-    suggestedReasonCode: suggestReasonCode(deps.policy().moderation, row.reason.replace(/^manual\./, 'report.')),
+    suggestedReasonCode: row.reasonType === 'report' && reports.length ? mostCommon(reports.map((r) => r.category))
+      : suggestReasonCode(deps.policy().moderation, row.reason.replace(/^manual\./, 'report.')),
     undoUntil,
   };
+}
+
+/** The most frequent value (the first among equals). */
+function mostCommon(values: string[]): string {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
 }

@@ -17,9 +17,10 @@ import { peopleRoutes } from './people.ts';
 import { CaseEventHub, insightRoutes } from './insights.ts';
 import { consoleRoutes } from './console.ts';
 import { authRoutes } from './auth-routes.ts';
+import { AlertHub, alertRoutes } from './alerts.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
-import { Intake, ReviewService } from '../moderation/index.ts';
+import { AlertService, Intake, ReviewService } from '../moderation/index.ts';
 
 export interface ApiDeps {
   ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger' | 'config' | 'policy'>;
@@ -29,6 +30,18 @@ export interface ApiDeps {
   events?: CaseEventHub;
   /** The built review console (default review-console/dist). */
   consoleDir?: string;
+  /** Panic alerts and their fan-out (built here when not given; the runtime starts the escalation loop). */
+  alerts?: AlertService;
+  alertHub?: AlertHub;
+}
+
+/** The alert service of a context (its escalation loop is started by whoever runs it). */
+export function createAlertService(ctx: Pick<AppContext, 'database' | 'redis' | 'logger' | 'config'>): AlertService {
+  const c = ctx.config;
+  return new AlertService({
+    db: ctx.database.db, redis: ctx.redis, prefix: c.redisPrefix, logger: ctx.logger.child({ subsystem: 'alerts' }), ackMs: c.alerts.ackMs,
+    maxEscalations: c.alerts.maxEscalations, escalationUrl: c.alerts.escalationUrl, webhookSecret: c.webhooks.secret, slaMinutes: c.review.slaMinutes,
+  });
 }
 
 /** Where `npm run build:console` puts the console. */
@@ -38,7 +51,7 @@ export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../review-console/dist
  * Builds the hono app; `specs` are the moderation API's declared routes (OpenAPI, role-matrix test).
  * Errors are `{ error: { code, message } }` with the code's status.
  */
-export function createApi({ ctx, onRoomChange, events, consoleDir }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
+export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alertHub }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
   const app = new Hono();
   const onError = errorHandler(ctx.logger);
   // state-changing requests must come from our own origin (Origin header check) and stay small
@@ -63,6 +76,8 @@ export function createApi({ ctx, onRoomChange, events, consoleDir }: ApiDeps): H
   broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
   peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });
   insightRoutes(router, { database: ctx.database, review, events: hub, policy });
+  const alertService = alerts ?? createAlertService(ctx);
+  alertRoutes(router, { db, alerts: alertService, hub: alertHub ?? new AlertHub(ctx.redis, alertService.channel, ctx.logger), logger: ctx.logger });
   api.onError(onError);
   app.route('/api', api);
 

@@ -1,5 +1,6 @@
 /** api/: the hono app. */
-export { createApi, type ApiDeps } from './app.ts';
+export { createApi, createAlertService, type ApiDeps } from './app.ts';
+export { AlertHub } from './alerts.ts';
 export { CaseEventHub, type CaseEvent } from './insights.ts';
 export { openApiDocument } from './openapi.ts';
 export type { RouteSpec, Access } from './route.ts';

@@ -5,7 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AppContext } from '../core/context.ts';
 import { connectRedis } from '../core/redis.ts';
-import { CaseEventHub, createApi } from '../api/index.ts';
+import { AlertHub, CaseEventHub, createAlertService, createApi } from '../api/index.ts';
 import { IngestService } from '../ingest/index.ts';
 import { ChatGateway } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
@@ -105,8 +105,13 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       }
       const events = new CaseEventHub(ctx.database, logger);
       stops.push(() => events.stop());
+      const alerts = createAlertService(ctx);
+      alerts.start(); // escalations and alerts waiting for Postgres, polled on every API node
+      stops.push(() => alerts.stop());
+      const alertHub = new AlertHub(ctx.redis, alerts.channel, logger);
+      stops.push(() => alertHub.stop());
       const app = createApi({
-        ctx, events,
+        ctx, events, alerts, alertHub,
         onRoomChange: (ownerId) => {
           chat.invalidateRoom(ownerId);
           void ctx.redis.publish(enforcementChannel(config.redisPrefix), JSON.stringify({ type: 'room_changed', ownerId })).catch(() => {});

@@ -60,6 +60,12 @@ export const envSchema = z.object({
   /** Outbound webhooks: comma-separated URLs that receive every audit-log entry, signed with WEBHOOK_SECRET. */
   WEBHOOK_URLS: z.string().default(''),
   WEBHOOK_SECRET: z.string().default(''),
+  /** Seconds a panic alert may stay unacknowledged before it escalates (and again after each escalation). */
+  ALERT_ACK_S: positive.default(30),
+  /** Escalations of one alert at most (each re-notifies moderators and calls the on-call webhook). */
+  ALERT_MAX_ESCALATIONS: z.coerce.number().int().min(1).max(20).default(3),
+  /** On-call service that receives escalations (signed with WEBHOOK_SECRET); none when empty. */
+  ALERT_ESCALATION_URL: z.string().default(''),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -86,6 +92,8 @@ export interface Config {
   review: { slaMinutes: Record<Priority, number>; claimIdleMs: number; undoMs: number; appealWindowMs: number; reportsPerStep: number };
   /** Outbound webhooks (none when `urls` is empty). */
   webhooks: { urls: string[]; secret: string };
+  /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
+  alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
 }
 
 const priorityNames = ['critical', 'urgent', 'high', 'normal', 'low'] as const;
@@ -131,7 +139,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const u of webhookUrls) {
     if (!/^https?:\/\/[^\s]+$/.test(u)) throw new ConfigError(`invalid configuration:\n  WEBHOOK_URLS: "${u}" is not an http(s) URL`);
   }
-  if (webhookUrls.length && e.WEBHOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: at least 16 characters are needed when WEBHOOK_URLS is set');
+  if (e.ALERT_ESCALATION_URL && !/^https?:\/\/[^\s]+$/.test(e.ALERT_ESCALATION_URL)) throw new ConfigError(`invalid configuration:\n  ALERT_ESCALATION_URL: "${e.ALERT_ESCALATION_URL}" is not an http(s) URL`);
+  if ((webhookUrls.length || e.ALERT_ESCALATION_URL) && e.WEBHOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: at least 16 characters are needed when WEBHOOK_URLS or ALERT_ESCALATION_URL is set');
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -157,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       appealWindowMs: Math.round(e.APPEAL_WINDOW_DAYS * 86_400_000), reportsPerStep: e.REPORTS_PER_STEP,
     },
     webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
+    alerts: { ackMs: Math.round(e.ALERT_ACK_S * 1000), maxEscalations: e.ALERT_MAX_ESCALATIONS, escalationUrl: e.ALERT_ESCALATION_URL || null },
     ...overrides,
   };
 }

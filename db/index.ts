@@ -13,3 +13,4 @@ export * from './queries/people.ts';
 export * from './queries/stats.ts';
 export * from './queries/audit.ts';
 export * from './queries/sessions.ts';
+export * from './queries/alerts.ts';

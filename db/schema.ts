@@ -386,3 +386,32 @@ export const roomTerms = pgTable('room_terms', {
   action: text('action', { enum: ['flag', 'hold', 'block'] }).notNull(),
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('room_terms_owner_term').on(t.ownerId, sql`lower(${t.term})`)]);
+
+export const alertStatuses = ['open', 'acknowledged', 'resolved'] as const;
+
+/**
+ * A performer's panic alert. The id is chosen by the API when the alert is raised (before it is stored), so an
+ * alert raised while Postgres is down keeps its id when it is persisted later.
+ */
+export const alerts = pgTable('alerts', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  broadcastId: uuid('broadcast_id').references(() => broadcasts.id),
+  kind: text('kind', { enum: ['panic'] }).notNull().default('panic'),
+  status: text('status', { enum: alertStatuses }).notNull().default('open'),
+  /** What the performer asked for: none, freeze_chat, end_broadcast. */
+  protection: text('protection').notNull().default('none'),
+  message: text('message'),
+  caseId: uuid('case_id').references(() => cases.id),
+  /** `{ chat: [...], frames: [...] }`: the minutes before the alert. */
+  evidence: jsonb('evidence').notNull().default({}),
+  raisedAt: timestamp('raised_at', { withTimezone: true }).notNull(),
+  escalations: integer('escalations').notNull().default(0),
+  lastEscalatedAt: timestamp('last_escalated_at', { withTimezone: true }),
+  acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+  acknowledgedBy: uuid('acknowledged_by').references(() => users.id),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  resolvedBy: uuid('resolved_by').references(() => users.id),
+  resolution: text('resolution'),
+  createdAt: createdAt(),
+}, (t) => [index('alerts_status_idx').on(t.status, t.raisedAt)]);

@@ -13,7 +13,7 @@ import type { ChatVerdict, VerdictReason } from '../rules/index.ts';
 import { defaultSlaMinutes, enforcementChannel, type EnforcementMessage } from './enforcer.ts';
 
 /** A restriction as the chat gateway checks it (mirrored in Redis). `until` null = permanent. */
-export interface Restriction { kind: 'ban' | 'suspension' | 'timeout' | 'mute'; until: string | null; reason: string }
+export interface Restriction { kind: 'ban' | 'suspension' | 'timeout' | 'mute' | 'freeze'; until: string | null; reason: string }
 
 /** The Redis key of a user's restriction in a scope ('platform' or 'room:<owner id>'). */
 export const restrictionKey = (prefix: string, scope: string, userId: string) => `${prefix}:restrict:${scope}:${userId}`;

@@ -7,3 +7,4 @@ export { DECISIONS, APPEAL_DECISIONS, suggestReasonCode, type DecisionAction } f
 export { allQueues, accessibleQueues, mayAccessQueue, queueOfReason, GENERAL_QUEUE, APPEALS_QUEUE, type Moderator } from './queues.ts';
 export { WebhookDispatcher, verifyWebhookSignature, webhookSignature, type WebhookDeps } from './webhooks.ts';
 export { auditAccountEvent, type AccountActor } from './accounts.ts';
+export { AlertService, PROTECTIONS, frozenRoomKey, type AlertDeps, type AlertEvent, type LiveAlert, type Protection } from './alerts.ts';

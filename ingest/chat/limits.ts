@@ -1,15 +1,17 @@
 /**
- * The per-message gate in Redis, one round trip (a Lua script), shared by every node: restrictions (ban,
- * timeout, mute) platform-wide and in the room, slow mode, duplicate text, and burst and sustained rate
+ * The per-message gate in Redis, one round trip (a Lua script), shared by every node: a room frozen by the
+ * performer's panic alert, restrictions (ban, timeout, mute) platform-wide and in the room, slow mode, duplicate text, and burst and sustained rate
  * limits (fixed windows starting at the first message).
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ChatPolicy } from '../../rules/index.ts';
-import { restrictionKey, type Restriction } from '../../moderation/index.ts';
+import { frozenRoomKey, restrictionKey, type Restriction } from '../../moderation/index.ts';
 
 const script = `
-local r = redis.call('GET', KEYS[1])
+local r = redis.call('GET', KEYS[7])
+if r then return {'restricted', r} end
+r = redis.call('GET', KEYS[1])
 if r then return {'restricted', r} end
 r = redis.call('GET', KEYS[2])
 if r then return {'restricted', r} end
@@ -34,7 +36,7 @@ export type GateAnswer =
 
 export class ChatLimits {
   constructor(private readonly redis: Redis, private readonly prefix: string) {
-    redis.defineCommand('wardenChatGate', { numberOfKeys: 6, lua: script });
+    redis.defineCommand('wardenChatGate', { numberOfKeys: 7, lua: script });
   }
 
   /**
@@ -47,6 +49,7 @@ export class ChatLimits {
     const keys = [
       restrictionKey(p, 'platform', userId), restrictionKey(p, `room:${ownerId}`, userId),
       `${p}:rl:burst:${userId}`, `${p}:rl:sustained:${userId}`, `${p}:slow:${ownerId}:${userId}`, `${p}:dup:${userId}:${dup}`,
+      frozenRoomKey(p, ownerId),
     ];
     const args = [chat.rateLimit.burst.count, chat.rateLimit.burst.perMs, chat.rateLimit.sustained.count, chat.rateLimit.sustained.perMs, slowModeS * 1000, chat.duplicateWithinMs];
     const [code, value] = await (this.redis as Redis & { wardenChatGate(...a: (string | number)[]): Promise<[string, string]> }).wardenChatGate(...keys, ...args);

@@ -1,0 +1,120 @@
+/**
+ * Panic alerts over HTTP: a performer raises one (`POST /api/alerts/panic`, never rate-limited), every online
+ * moderator receives it on `GET /api/alerts/stream` (server-sent events fed by Redis pub/sub, so an alert raised
+ * on any node reaches consoles on every node), moderators acknowledge and resolve it.
+ */
+import type { Redis } from 'ioredis';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { Logger } from '../core/logger.ts';
+import { errorText } from '../core/errors.ts';
+import { listAlerts, listBroadcasts, type Db } from '../db/index.ts';
+import { PROTECTIONS, type AlertEvent, type AlertService } from '../moderation/index.ts';
+import { MODERATORS, idParams, iso, isoTime, uuid, type ApiRouter } from './route.ts';
+
+/** Fans out alert events from Redis to this process's SSE streams (one subscriber connection, opened on first use). */
+export class AlertHub {
+  private readonly subscribers = new Set<(e: AlertEvent) => void>();
+  private sub: Redis | null = null;
+  private starting: Promise<void> | null = null;
+  constructor(private readonly redis: Redis, private readonly channel: string, private readonly logger: Logger) {}
+
+  private start(): Promise<void> {
+    this.starting ??= (async () => {
+      const sub = this.redis.duplicate({ connectionName: 'warden-alerts-sub' });
+      sub.on('message', (_ch, message: string) => {
+        let e: AlertEvent;
+        try { e = JSON.parse(message) as AlertEvent; } catch { return; }
+        for (const s of this.subscribers) s(e);
+      });
+      sub.on('error', (err) => this.logger.error({ err: errorText(err) }, 'alert subscriber error'));
+      await sub.subscribe(this.channel);
+      this.sub = sub;
+    })();
+    return this.starting;
+  }
+
+  /** Calls `fn` for every alert event from now on. @returns the unsubscribe function. */
+  async subscribe(fn: (e: AlertEvent) => void): Promise<() => void> {
+    await this.start();
+    this.subscribers.add(fn);
+    return () => { this.subscribers.delete(fn); };
+  }
+
+  async stop(): Promise<void> {
+    this.subscribers.clear();
+    this.sub?.disconnect();
+  }
+}
+
+const alertSchema = z.object({
+  id: z.string(), userId: z.string(), handle: z.string(), broadcastId: z.string().nullable(), protection: z.enum(PROTECTIONS),
+  message: z.string().nullable(), status: z.enum(['open', 'acknowledged', 'resolved']), raisedAt: isoTime, escalations: z.int(),
+  acknowledgedBy: z.object({ id: z.string(), handle: z.string() }).nullable(), resolvedBy: z.object({ id: z.string(), handle: z.string() }).nullable(),
+});
+
+/** Declares the alert routes. */
+export function alertRoutes(router: ApiRouter, deps: { db: Db; alerts: AlertService; hub: AlertHub; logger: Logger }): void {
+  const { db, alerts, hub } = deps;
+
+  router.add({
+    method: 'post', path: '/alerts/panic', tag: 'alerts', access: ['performer'], status: 202,
+    body: z.strictObject({
+      broadcastId: uuid.nullish(), protection: z.enum(PROTECTIONS).default('none'), message: z.string().max(500).nullish(),
+    }),
+    summary: 'A performer\'s panic button: every online moderator is alerted at once; the chosen protection (freeze chat, end the broadcast) applies; escalates if nobody acknowledges',
+    response: z.object({ alert: alertSchema, stored: z.boolean() }),
+  }, async ({ c, body, user }) => {
+    let broadcastId = body.broadcastId ?? null;
+    if (!broadcastId) {
+      // the performer's live broadcast, if Postgres can say; the alert goes out regardless
+      broadcastId = await listBroadcasts(db, { status: 'live', userId: user.userId, page: 1, perPage: 1 }).then((r) => r.rows[0]?.id ?? null).catch(() => null);
+    }
+    const r = await alerts.raise({ userId: user.userId, handle: user.handle }, { broadcastId, protection: body.protection, message: body.message });
+    return c.json(r, 202);
+  });
+
+  router.add({
+    method: 'get', path: '/alerts', tag: 'alerts', access: MODERATORS, summary: 'Recent alerts, newest first',
+    query: z.strictObject({ status: z.enum(['open', 'acknowledged', 'resolved', 'unresolved']).optional() }),
+  }, async ({ c, query }) => c.json((await listAlerts(db, { status: query.status })).map(({ alert: a, handle }) => ({
+    id: a.id, userId: a.userId, handle, broadcastId: a.broadcastId, protection: a.protection, message: a.message, status: a.status,
+    raisedAt: a.raisedAt.toISOString(), escalations: a.escalations, caseId: a.caseId, acknowledgedAt: iso(a.acknowledgedAt), resolvedAt: iso(a.resolvedAt), resolution: a.resolution,
+  }))));
+
+  router.add({
+    method: 'get', path: '/alerts/stream', tag: 'alerts', access: MODERATORS, produces: 'text/event-stream',
+    summary: 'Server-sent events: `alert` for every raised, escalated, acknowledged or resolved alert (data: { type, alert, at }), `ping` every 15 s',
+  }, ({ c }) => streamSSE(c, async (stream) => {
+    let closed = false;
+    const queue: AlertEvent[] = [];
+    let wake: (() => void) | null = null;
+    const unsubscribe = await hub.subscribe((e) => { queue.push(e); wake?.(); });
+    stream.onAbort(() => { closed = true; wake?.(); });
+    try {
+      await stream.writeSSE({ event: 'ready', data: String(Date.now()) });
+      while (!closed) {
+        if (queue.length === 0) {
+          await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 15_000).unref(); });
+          wake = null;
+          if (closed) break;
+          if (queue.length === 0) await stream.writeSSE({ event: 'ping', data: String(Date.now()) });
+        }
+        for (const e of queue.splice(0)) await stream.writeSSE({ event: 'alert', data: JSON.stringify(e), id: `${e.alert.id}:${e.type}:${e.alert.escalations}` });
+      }
+    } finally {
+      unsubscribe();
+    }
+  }));
+
+  router.add({
+    method: 'post', path: '/alerts/:id/ack', tag: 'alerts', access: MODERATORS, params: idParams, response: alertSchema,
+    summary: 'Acknowledges an alert (escalation stops); audited',
+  }, async ({ c, params, user }) => c.json(await alerts.acknowledge({ userId: user.userId, handle: user.handle }, params.id)));
+
+  router.add({
+    method: 'post', path: '/alerts/:id/resolve', tag: 'alerts', access: MODERATORS, params: idParams,
+    body: z.strictObject({ resolution: z.string().trim().min(1, 'say what was done').max(2000) }), response: alertSchema,
+    summary: 'Resolves an alert with what was done (chat unfrozen); audited',
+  }, async ({ c, params, body, user }) => c.json(await alerts.resolve({ userId: user.userId, handle: user.handle }, params.id, body.resolution)));
+}

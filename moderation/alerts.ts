@@ -1,0 +1,271 @@
+/**
+ * Panic alerts. A performer's panic press is first put where every API node hears it — Redis: the alert's state,
+ * its escalation deadline and a pub/sub message, in one round trip — and only then stored in Postgres (with a
+ * critical case, the minutes of chat and frames before it as evidence, and an audit entry). So delivery to
+ * moderators never waits on Postgres or the analyzer queues, and an alert raised while Postgres is down is
+ * delivered at once and stored when it returns (a pending list every node drains).
+ *
+ * Unacknowledged alerts escalate: a sorted set of deadlines that every node polls, each deadline taken by exactly
+ * one node (ZREM), re-notifies moderators and POSTs a signed webhook to the on-call service, up to a maximum.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.ts';
+import { WardenError, errorText } from '../core/errors.ts';
+import {
+  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, getBroadcast, insertAlert, openOrJoinCase, recordEscalation, resolveAlert,
+  type Db, type Priority,
+} from '../db/index.ts';
+import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
+import { webhookSignature } from './webhooks.ts';
+
+export const PROTECTIONS = ['none', 'freeze_chat', 'end_broadcast'] as const;
+export type Protection = (typeof PROTECTIONS)[number];
+
+/** An alert as moderators receive it. Times are ISO strings. */
+export interface LiveAlert {
+  id: string;
+  userId: string;
+  handle: string;
+  broadcastId: string | null;
+  protection: Protection;
+  message: string | null;
+  status: 'open' | 'acknowledged' | 'resolved';
+  raisedAt: string;
+  escalations: number;
+  acknowledgedBy: { id: string; handle: string } | null;
+  resolvedBy: { id: string; handle: string } | null;
+}
+
+/** A change to an alert, as published and streamed. `at`: ms since the epoch when it was published. */
+export interface AlertEvent { type: 'raised' | 'escalated' | 'acknowledged' | 'resolved'; alert: LiveAlert; at: number }
+
+export interface AlertDeps {
+  db: Db;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  ackMs: number;
+  maxEscalations: number;
+  escalationUrl: string | null;
+  webhookSecret: string;
+  slaMinutes: Record<Priority, number>;
+  fetch?: typeof fetch;
+}
+
+/** Minutes of chat and frames before an alert kept as its evidence. */
+const SNAPSHOT_MS = 5 * 60_000;
+const STATE_TTL_S = 7 * 86_400;
+
+/** The Redis key of a room frozen by a panic alert (the chat gate refuses every post while it exists). */
+export const frozenRoomKey = (prefix: string, ownerId: string) => `${prefix}:frozen:${ownerId}`;
+
+export class AlertService {
+  private timers: NodeJS.Timeout[] = [];
+  private busy = false;
+  constructor(private readonly deps: AlertDeps) {}
+
+  get channel(): string { return `${this.deps.prefix}:alerts`; }
+  private stateKey(id: string) { return `${this.deps.prefix}:alert:${id}`; }
+  private get dueKey() { return `${this.deps.prefix}:alerts:due`; }
+  private get pendingKey() { return `${this.deps.prefix}:alerts:pending`; }
+
+  /**
+   * Raises a panic alert for a performer: delivered to every online moderator first, then protected, then stored.
+   * @param input.broadcastId the performer's live broadcast (needed for protection and evidence)
+   * @returns the alert and whether it is already stored (false while Postgres is unavailable).
+   */
+  async raise(performer: { userId: string; handle: string }, input: { broadcastId?: string | null; protection?: Protection; message?: string | null }): Promise<{ alert: LiveAlert; stored: boolean }> {
+    const alert: LiveAlert = {
+      id: randomUUID(), userId: performer.userId, handle: performer.handle, broadcastId: input.broadcastId ?? null,
+      protection: input.protection ?? 'none', message: input.message?.trim() || null, status: 'open', raisedAt: new Date().toISOString(),
+      escalations: 0, acknowledgedBy: null, resolvedBy: null,
+    };
+    const { redis } = this.deps;
+    await redis.multi()
+      .set(this.stateKey(alert.id), JSON.stringify(alert), 'EX', STATE_TTL_S)
+      .zadd(this.dueKey, Date.now() + this.deps.ackMs, alert.id)
+      .publish(this.channel, JSON.stringify({ type: 'raised', alert, at: Date.now() } satisfies AlertEvent))
+      .exec();
+    this.deps.logger.warn({ alertId: alert.id, userId: alert.userId, broadcastId: alert.broadcastId, protection: alert.protection }, 'panic alert raised');
+    let stored = false;
+    try {
+      await this.protect(alert);
+      stored = await this.persist(alert);
+    } catch (err) {
+      this.deps.logger.error({ alertId: alert.id, err: errorText(err) }, 'panic alert not stored yet (will retry)');
+      await redis.rpush(this.pendingKey, JSON.stringify(alert));
+    }
+    return { alert, stored };
+  }
+
+  /** Applies the performer's chosen protection to their own live broadcast. */
+  private async protect(alert: LiveAlert): Promise<void> {
+    if (alert.protection === 'none' || !alert.broadcastId) return;
+    const b = await getBroadcast(this.deps.db, alert.broadcastId);
+    if (!b || b.userId !== alert.userId) throw new WardenError('forbidden', 'that is not your broadcast');
+    if (b.status !== 'live') return;
+    if (alert.protection === 'end_broadcast') {
+      await this.deps.redis.publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'end_stream', broadcastId: b.id, reason: `panic alert ${alert.id}` } satisfies EnforcementMessage));
+    } else {
+      await this.deps.redis.set(frozenRoomKey(this.deps.prefix, b.userId), JSON.stringify({ kind: 'freeze', until: null, reason: 'the performer paused chat' }), 'EX', 3600);
+    }
+  }
+
+  /** Stores an alert with its critical case, evidence and audit entry (idempotent by id). @returns true once stored. */
+  private async persist(alert: LiveAlert): Promise<boolean> {
+    return this.deps.db.transaction(async (tx) => {
+      const raisedAt = new Date(alert.raisedAt);
+      const snapshot = alert.broadcastId ? await alertSnapshot(tx, alert.broadcastId, new Date(raisedAt.getTime() - SNAPSHOT_MS)) : { chat: [], frames: [] };
+      const c = await openOrJoinCase(tx, {
+        subjectType: 'alert', subjectId: alert.id, userId: alert.userId, broadcastId: alert.broadcastId, reasonType: 'rule', reason: 'panic',
+        priority: 'critical', slaDueAt: new Date(raisedAt.getTime() + this.deps.slaMinutes.critical * 60_000),
+      });
+      const isNew = await insertAlert(tx, {
+        id: alert.id, userId: alert.userId, broadcastId: alert.broadcastId, protection: alert.protection, message: alert.message,
+        caseId: c.id, evidence: snapshot, raisedAt,
+      });
+      if (!isNew) return true;
+      for (const f of snapshot.frames.slice(-10)) await addEvidence(tx, { caseId: c.id, sampleId: f.id, details: { alertId: alert.id, panic: true } });
+      await addEvidence(tx, { caseId: c.id, sampleId: null, details: { alertId: alert.id, message: alert.message, protection: alert.protection, context: snapshot.chat.slice(-30) } });
+      await appendAction(tx, {
+        action: 'panic', actorType: 'user', actorId: alert.userId, subjectType: 'alert', subjectId: alert.id, userId: alert.userId,
+        broadcastId: alert.broadcastId, caseId: c.id, idempotencyKey: `panic/${alert.id}`, details: { protection: alert.protection, message: alert.message },
+      });
+      return true;
+    });
+  }
+
+  private async state(id: string): Promise<LiveAlert | null> {
+    const raw = await this.deps.redis.get(this.stateKey(id));
+    return raw ? JSON.parse(raw) as LiveAlert : null;
+  }
+
+  private async publish(type: AlertEvent['type'], alert: LiveAlert): Promise<void> {
+    await this.deps.redis.multi()
+      .set(this.stateKey(alert.id), JSON.stringify(alert), 'EX', STATE_TTL_S)
+      .publish(this.channel, JSON.stringify({ type, alert, at: Date.now() } satisfies AlertEvent))
+      .exec();
+  }
+
+  /** A moderator acknowledges an alert: escalation stops; audited. @throws 404 unknown, 409 not open. */
+  async acknowledge(mod: { userId: string; handle: string }, id: string): Promise<LiveAlert> {
+    const alert = await this.state(id);
+    if (!alert) throw new WardenError('not_found', 'no such alert (or it is older than 7 days)');
+    if (alert.status !== 'open') throw new WardenError('conflict', `the alert is already ${alert.status}${alert.acknowledgedBy ? ` (by @${alert.acknowledgedBy.handle})` : ''}`);
+    await this.deps.redis.zrem(this.dueKey, id);
+    const next: LiveAlert = { ...alert, status: 'acknowledged', acknowledgedBy: { id: mod.userId, handle: mod.handle } };
+    await this.publish('acknowledged', next);
+    await this.deps.db.transaction(async (tx) => {
+      await acknowledgeAlert(tx, id, mod.userId, new Date());
+      await appendAction(tx, { action: 'acknowledge_alert', actorType: 'moderator', actorId: mod.userId, subjectType: 'alert', subjectId: id, userId: alert.userId, broadcastId: alert.broadcastId, details: { raisedAt: alert.raisedAt, escalations: alert.escalations, responseMs: Date.now() - Date.parse(alert.raisedAt) } });
+    });
+    return next;
+  }
+
+  /** A moderator resolves an alert with what was done; the room is unfrozen; audited. */
+  async resolve(mod: { userId: string; handle: string }, id: string, resolution: string): Promise<LiveAlert> {
+    const alert = await this.state(id);
+    if (!alert) throw new WardenError('not_found', 'no such alert (or it is older than 7 days)');
+    if (alert.status === 'resolved') throw new WardenError('conflict', 'the alert is already resolved');
+    await this.deps.redis.multi().zrem(this.dueKey, id).del(frozenRoomKey(this.deps.prefix, alert.userId)).exec();
+    const next: LiveAlert = { ...alert, status: 'resolved', resolvedBy: { id: mod.userId, handle: mod.handle }, acknowledgedBy: alert.acknowledgedBy ?? { id: mod.userId, handle: mod.handle } };
+    await this.publish('resolved', next);
+    await this.deps.db.transaction(async (tx) => {
+      if (alert.status === 'open') await acknowledgeAlert(tx, id, mod.userId, new Date());
+      await resolveAlert(tx, id, mod.userId, resolution);
+      await appendAction(tx, { action: 'resolve_alert', actorType: 'moderator', actorId: mod.userId, subjectType: 'alert', subjectId: id, userId: alert.userId, broadcastId: alert.broadcastId, details: { resolution } });
+    });
+    return next;
+  }
+
+  /** Starts the escalation poll (every 200 ms) and the pending-alert drain (every 2 s). */
+  start(): void {
+    this.timers.push(setInterval(() => { void this.tick(); }, 200), setInterval(() => { void this.drainPending(); }, 2000));
+    for (const t of this.timers) t.unref();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.escalateDue();
+    } catch (err) {
+      this.deps.logger.error({ err: errorText(err) }, 'alert escalation failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Escalates every alert past its deadline that this node takes. @returns how many it escalated. */
+  async escalateDue(): Promise<number> {
+    const { redis } = this.deps;
+    const due = await redis.zrangebyscore(this.dueKey, '-inf', Date.now(), 'LIMIT', 0, 20);
+    let n = 0;
+    for (const id of due) {
+      if ((await redis.zrem(this.dueKey, id)) !== 1) continue; // another node took it
+      const alert = await this.state(id);
+      if (!alert || alert.status !== 'open') continue;
+      const next: LiveAlert = { ...alert, escalations: alert.escalations + 1 };
+      await this.publish('escalated', next);
+      if (next.escalations < this.deps.maxEscalations) await redis.zadd(this.dueKey, Date.now() + this.deps.ackMs, id);
+      n++;
+      this.deps.logger.warn({ alertId: id, escalations: next.escalations }, 'panic alert unacknowledged: escalated');
+      await Promise.all([this.callOnCall(next), this.recordEscalation(next)]);
+    }
+    return n;
+  }
+
+  private async recordEscalation(alert: LiveAlert): Promise<void> {
+    try {
+      await recordEscalation(this.deps.db, alert.id, alert.escalations);
+      await appendAction(this.deps.db, {
+        action: 'escalate_alert', actorType: 'system', actorId: 'alerts', subjectType: 'alert', subjectId: alert.id, userId: alert.userId,
+        broadcastId: alert.broadcastId, idempotencyKey: `escalate/${alert.id}/${alert.escalations}`, details: { escalations: alert.escalations, onCall: this.deps.escalationUrl !== null },
+      });
+    } catch (err) {
+      this.deps.logger.error({ alertId: alert.id, err: errorText(err) }, 'escalation not recorded');
+    }
+  }
+
+  /** POSTs the escalation to the on-call service, signed like every Warden webhook. */
+  private async callOnCall(alert: LiveAlert): Promise<void> {
+    if (!this.deps.escalationUrl) return;
+    const body = JSON.stringify({ type: 'alert.escalated', alert });
+    const ts = Math.floor(Date.now() / 1000);
+    try {
+      const res = await (this.deps.fetch ?? fetch)(this.deps.escalationUrl, {
+        method: 'POST', body, signal: AbortSignal.timeout(5000),
+        headers: { 'content-type': 'application/json', 'webhook-id': `${alert.id}/${alert.escalations}`, 'warden-timestamp': String(ts), 'warden-signature': `v1=${webhookSignature(this.deps.webhookSecret, ts, body)}` },
+      });
+      await res.body?.cancel();
+      if (!res.ok) this.deps.logger.error({ alertId: alert.id, status: res.status }, 'on-call webhook refused the escalation');
+    } catch (err) {
+      this.deps.logger.error({ alertId: alert.id, err: errorText(err) }, 'on-call webhook failed');
+    }
+  }
+
+  /** Stores alerts raised while Postgres was unavailable. @returns how many were stored. */
+  async drainPending(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const raw = await this.deps.redis.lpop(this.pendingKey);
+      if (!raw) return n;
+      const alert = JSON.parse(raw) as LiveAlert;
+      try {
+        await this.protect(alert).catch(() => {});
+        await this.persist(alert);
+        n++;
+        this.deps.logger.info({ alertId: alert.id }, 'pending panic alert stored');
+      } catch {
+        await this.deps.redis.lpush(this.pendingKey, raw); // still unavailable: keep it first in line
+        return n;
+      }
+    }
+  }
+}

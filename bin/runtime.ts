@@ -86,6 +86,9 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       handle.ingest = ingest;
     }
     if (roles.api) {
+      const alerts = createAlertService(ctx);
+      alerts.start(); // escalations and alerts waiting for Postgres, polled on every API node
+      stops.push(() => alerts.stop());
       const chatSub = await connectRedis(config.redisUrl, { name: 'warden-chat-sub' });
       stops.push(async () => { chatSub.disconnect(); });
       const chat = new ChatGateway({
@@ -94,6 +97,10 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
           db: ctx.db, redis: ctx.redis, prefix: config.redisPrefix, logger, slaMinutes: config.review.slaMinutes,
           queueOf: (reason) => queueOfReason(ctx.policy().moderation, reason),
         }), logger,
+        onPanic: async (p) => {
+          const r = await alerts.raise({ userId: p.userId, handle: p.handle }, { broadcastId: p.broadcastId, protection: p.protection, message: p.message });
+          return { alertId: r.alert.id, stored: r.stored };
+        },
       });
       await chat.start();
       stops.push(() => chat.stop());
@@ -105,9 +112,6 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       }
       const events = new CaseEventHub(ctx.database, logger);
       stops.push(() => events.stop());
-      const alerts = createAlertService(ctx);
-      alerts.start(); // escalations and alerts waiting for Postgres, polled on every API node
-      stops.push(() => alerts.stop());
       const alertHub = new AlertHub(ctx.redis, alerts.channel, logger);
       stops.push(() => alertHub.stop());
       const app = createApi({

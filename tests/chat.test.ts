@@ -212,4 +212,23 @@ describe('chat gateway', () => {
     expect(await onB.next('refused')).toMatchObject({ code: 'restricted' });
     await waitFor(async () => (await env.ctx.db.select().from(schema.chatMessages).where(sql`user_id = ${s.userId}`)).length === 0, 'nothing stored');
   });
+
+  it('the performer\'s panic button on the room socket raises an alert and freezes the chat on every node', async () => {
+    const fan = await viewer('fan-before-panic');
+    fan.post('hello there');
+    await fan.next('ack');
+    const impostor = await viewer('not-the-performer');
+    impostor.ws.send(JSON.stringify({ type: 'panic', protection: 'end_broadcast' }));
+    expect(await impostor.next('refused')).toMatchObject({ code: 'forbidden' });
+    const owner = await seedSession(env.ctx.db, 'chat-performer', 'performer'); // the room's performer, by handle
+    const socket = await connectChat(nodeB.httpUrl, broadcastId, owner.token);
+    clients.push(socket);
+    socket.ws.send(JSON.stringify({ type: 'panic', protection: 'freeze_chat', message: 'a viewer is threatening me' }));
+    const got = await socket.next('panic_received');
+    expect(got).toMatchObject({ stored: true });
+    const [alert] = await env.ctx.db.select().from(schema.alerts).where(sql`id = ${(got as { alertId: string }).alertId}`);
+    expect(alert).toMatchObject({ userId: ownerId, broadcastId, protection: 'freeze_chat', message: 'a viewer is threatening me' });
+    fan.post('are you ok?');
+    expect(await fan.next('refused')).toMatchObject({ code: 'restricted' });
+  });
 });

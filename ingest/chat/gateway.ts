@@ -44,6 +44,8 @@ export interface ChatGatewayDeps {
   analyzer: TextAnalyzer;
   moderation: ChatModeration;
   logger: Logger;
+  /** The performer pressed panic on their broadcast's socket (raises the alert; see moderation/alerts.ts). */
+  onPanic?: (p: { userId: string; handle: string; broadcastId: string; protection: 'none' | 'freeze_chat' | 'end_broadcast'; message: string | null }) => Promise<{ alertId: string; stored: boolean }>;
 }
 
 export class ChatGateway {
@@ -153,6 +155,17 @@ export class ChatGateway {
     const msg = isBinary ? null : parseClientMessage(data);
     if (!msg) return refuse('invalid_frame', 'expected a JSON text frame {"type":"message","text":"..."}');
     if (!client.user) return refuse('unauthenticated', 'sign in to chat');
+    if (msg.type === 'panic') {
+      // the performer's panic button: before everything else, never rate-limited, whether the room is live or not
+      if (client.user.userId !== client.ownerId || !this.deps.onPanic) return refuse('forbidden', 'only the performer of this broadcast can raise a panic alert here');
+      try {
+        const r = await this.deps.onPanic({ ...client.user, broadcastId: client.broadcastId, protection: msg.protection, message: msg.message });
+        return send(client.ws, { type: 'panic_received', alertId: r.alertId, stored: r.stored });
+      } catch (err) {
+        this.log.error({ err: errorText(err) }, 'panic alert from chat failed');
+        return refuse('unavailable', 'the alert could not be sent; use POST /api/alerts/panic');
+      }
+    }
     if (!live) return refuse('room_closed', 'this broadcast has ended');
     const text = msg.text.trim();
     if (!text) return refuse('empty', 'the message is empty');

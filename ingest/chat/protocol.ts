@@ -1,12 +1,17 @@
 /** The chat WebSocket protocol: JSON text frames, one object each. */
 
-/** Client → server. */
-export interface ClientMessage { type: 'message'; text: string }
+/**
+ * Client → server: a chat message, or the room owner's panic button (`protection`: none, freeze_chat,
+ * end_broadcast). A panic from anyone but the broadcast's performer is refused.
+ */
+export type ClientMessage =
+  | { type: 'message'; text: string }
+  | { type: 'panic'; protection: 'none' | 'freeze_chat' | 'end_broadcast'; message: string | null };
 
 /** Why a post was refused before analysis (the sender is told; nothing is stored). */
 export type RefusalCode =
   | 'unauthenticated' | 'invalid_frame' | 'empty' | 'too_long' | 'rate_limited' | 'slow_mode' | 'duplicate'
-  | 'restricted' | 'room_closed' | 'unavailable';
+  | 'restricted' | 'room_closed' | 'unavailable' | 'forbidden';
 
 /** Server → client. */
 export type ServerMessage =
@@ -17,7 +22,8 @@ export type ServerMessage =
   | { type: 'blocked'; id: string; message: string; categories: string[]; rules: string[] }
   | { type: 'refused'; code: RefusalCode; message: string; retryAfterMs?: number; until?: string | null }
   | { type: 'restricted'; kind: string; until: string | null; reason: string }
-  | { type: 'support'; message: string };
+  | { type: 'support'; message: string }
+  | { type: 'panic_received'; alertId: string; stored: boolean };
 
 /** Parses a client frame; null when it is not a well-formed message object. */
 export function parseClientMessage(data: string): ClientMessage | null {
@@ -29,6 +35,12 @@ export function parseClientMessage(data: string): ClientMessage | null {
   }
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
+  if (o.type === 'panic') {
+    const protection = o.protection ?? 'none';
+    if (protection !== 'none' && protection !== 'freeze_chat' && protection !== 'end_broadcast') return null;
+    if (o.message !== undefined && o.message !== null && (typeof o.message !== 'string' || o.message.length > 500)) return null;
+    return { type: 'panic', protection, message: (o.message as string | null | undefined) ?? null };
+  }
   if (o.type !== 'message' || typeof o.text !== 'string') return null;
   return { type: 'message', text: o.text };
 }

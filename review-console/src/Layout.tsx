@@ -8,6 +8,7 @@ import { AppBar, Layout, LoadingIndicator, TitlePortal, ToggleThemeButton } from
 import { Alert, Box, Button, IconButton, Tooltip } from '@mui/material';
 import KeyboardIcon from '@mui/icons-material/Keyboard';
 import { LiveProvider, useLive } from './live';
+import { PanicAlerts } from './alerts';
 import { ReviewProvider, useReview } from './review';
 import { humanize } from './hooks';
 import { Kbd } from './shortcuts';
@@ -72,6 +73,7 @@ export function WardenLayout({ children }: { children: ReactNode }) {
     <LiveProvider>
       <ReviewProvider>
         <Layout appBar={WardenAppBar} appBarAlwaysOn sx={{ '& .RaLayout-content': { px: { xs: 1, md: 1.5 }, pb: 6, minWidth: 0 } }}>
+          <PanicAlerts />
           <CriticalBanner />
           {children}
         </Layout>

@@ -23,7 +23,7 @@ interface LiveContextValue {
 const LiveContext = createContext<LiveContextValue>({ status: 'down', subscribe: () => () => undefined, critical: null, acknowledge: () => undefined });
 
 /** Plays a short two-tone chime (Web Audio; silently skipped when the browser has not allowed sound yet). */
-function chime(): void {
+export function chime(): void {
   try {
     const Ctx = window.AudioContext ?? (window as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
     if (!Ctx) return;

@@ -140,4 +140,39 @@ describe('review console, end to end', () => {
     expect(refused).toMatchObject({ type: 'refused', reason: 'banned' });
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it('a panic press shows above everything in the console within a fraction of a second; acknowledge and resolve', async () => {
+    await seedAccount(env.ctx.db, { email: 'e2e-mod2@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod2' });
+    const performer = await seedSession(env.ctx.db, 'e2e-panicking', 'performer');
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const page = await context.newPage();
+    await page.goto(`${warden.httpUrl}/console/`);
+    await page.getByTestId('login-email').fill('e2e-mod2@example.org');
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('live');
+    await page.waitForTimeout(500); // the alert stream opens with the layout
+    const pressed = Date.now();
+    const res = await fetch(`${warden.httpUrl}/api/alerts/panic`, {
+      method: 'POST', headers: { authorization: `Bearer ${performer.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'someone is in my room' }),
+    });
+    expect(res.status).toBe(202);
+    const { alert } = await res.json() as { alert: { id: string } };
+    const banner = page.locator(`[data-testid="panic-alert"][data-alert-id="${alert.id}"]`);
+    await banner.waitFor({ timeout: 5000 });
+    const shownMs = Date.now() - pressed;
+    console.log(`panic press to console banner: ${shownMs} ms`);
+    expect(shownMs).toBeLessThan(1000);
+    expect(await banner.textContent()).toContain('someone is in my room');
+    await shot(page, '07-panic-alert');
+    await banner.getByTestId('panic-ack').click();
+    await expect.poll(() => banner.getAttribute('data-status')).toBe('acknowledged');
+    await banner.getByTestId('panic-resolution').fill('spoke with the performer; police called');
+    await banner.getByTestId('panic-resolve').click();
+    await banner.waitFor({ state: 'detached', timeout: 5000 });
+    const audit = await env.ctx.database.sql`select action from actions where subject_id = ${alert.id} order by chain_seq`;
+    expect(audit.map((r) => r.action)).toEqual(['panic', 'acknowledge_alert', 'resolve_alert']);
+    await context.close();
+  }, 60_000);
 });

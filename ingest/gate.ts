@@ -28,9 +28,10 @@ export class PublishGate {
       const k = await Promise.race([keyStanding(this.db, hashStreamKey(streamKey)), timeout]);
       if (!k) return { accepted: false, reason: 'unknown_key', detail: 'no such stream key' };
       const who = { userId: k.userId };
+      // a ban is named first: a banned performer's keys are also revoked, and the ban is the reason that matters
+      if (k.banReason) return { accepted: false, reason: 'banned', detail: `active ban or suspension: ${k.banReason}`, ...who };
       if (k.revoked) return { accepted: false, reason: 'revoked_key', detail: 'the stream key was revoked', ...who };
       if (k.role !== 'performer') return { accepted: false, reason: 'not_performer', detail: `account role is ${k.role}`, ...who };
-      if (k.banReason) return { accepted: false, reason: 'banned', detail: `active ban or suspension: ${k.banReason}`, ...who };
       if (!k.verified) return { accepted: false, reason: 'not_verified', detail: 'no approved, unexpired age/ID verification', ...who };
       return { accepted: true, userId: k.userId, streamKeyId: k.streamKeyId, handle: k.handle };
     } catch (err) {

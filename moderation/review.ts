@@ -11,7 +11,7 @@ import { WardenError } from '../core/errors.ts';
 import {
   activeRestrictions, appendAction, caseEvidenceRows, caseReports, claimCase, decideAppeal, deleteCaseNotifications, getAppeal,
   getCase, getStatement, insertBan, insertNotification, liftBans, releaseCase, removeCaseMessages, removeStrikesOfCase, reopenAppeal, reopenCase,
-  resolveCase, setReportOutcome, withdrawStatements, type CaseConflict, type CaseRow, type Db, type Priority, type Role, type Tx,
+  resolveCase, revokeUserStreamKeys, setReportOutcome, withdrawStatements, type CaseConflict, type CaseRow, type Db, type Priority, type Role, type Tx,
 } from '../db/index.ts';
 import type { ModerationPolicy } from '../rules/moderation-policy.ts';
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
@@ -213,6 +213,11 @@ export class ReviewService {
     const kind = action === 'suspend' ? 'suspension' : action as 'ban' | 'timeout';
     const until = action === 'ban' || hours === null ? null : new Date(Date.now() + hours * 3_600_000);
     await insertBan(tx, { userId: row.userId, kind, reason, caseId: row.id, createdBy: `moderator:${user.userId}`, expiresAt: until });
+    // a permanent ban also revokes the performer's stream keys (lifting the ban does not restore them: they make a new one)
+    if (kind === 'ban' && until === null) {
+      const revoked = await revokeUserStreamKeys(tx, row.userId);
+      if (revoked.length) await appendAction(tx, { action: 'revoke_stream_keys', actorType: 'system', actorId: 'ban', subjectType: 'user', subjectId: row.userId, userId: row.userId, caseId: row.id, details: { keyPrefixes: revoked } });
+    }
     const restriction: Restriction = { kind, until: until?.toISOString() ?? null, reason };
     effects.push({ type: 'mirror', userId: row.userId, restriction }, { type: 'restrict_user', userId: row.userId, scope: 'platform', restriction });
     if (kind !== 'timeout') effects.push({ type: 'kick_user', userId: row.userId, reason });

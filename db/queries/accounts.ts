@@ -54,3 +54,10 @@ export async function keyStanding(db: Tx, keyHash: string): Promise<KeyStanding 
   if (!row) return undefined;
   return { streamKeyId: row.streamKeyId, userId: row.userId, handle: row.handle, role: row.role, revoked: row.revokedAt !== null, verified: row.verified, banReason: row.banReason };
 }
+
+/** Revokes every live stream key of a user (a permanent ban). @returns the revoked keys' prefixes. */
+export async function revokeUserStreamKeys(db: Tx, userId: string): Promise<string[]> {
+  const rows = await db.update(streamKeys).set({ revokedAt: sql`now()` })
+    .where(sql`${streamKeys.userId} = ${userId} and ${streamKeys.revokedAt} is null`).returning({ prefix: streamKeys.keyPrefix });
+  return rows.map((r) => r.prefix);
+}

@@ -18,9 +18,10 @@ import { CaseEventHub, insightRoutes } from './insights.ts';
 import { consoleRoutes } from './console.ts';
 import { authRoutes } from './auth-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
+import { keyRoutes } from './keys.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
-import { AlertService, Intake, ReviewService } from '../moderation/index.ts';
+import { AlertService, Intake, ReviewService, StreamKeyService } from '../moderation/index.ts';
 
 export interface ApiDeps {
   ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger' | 'config' | 'policy'>;
@@ -76,6 +77,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alert
   broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
   peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });
   insightRoutes(router, { database: ctx.database, review, events: hub, policy });
+  keyRoutes(router, { db, keys: new StreamKeyService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix }) });
   const alertService = alerts ?? createAlertService(ctx);
   alertRoutes(router, { db, alerts: alertService, hub: alertHub ?? new AlertHub(ctx.redis, alertService.channel, ctx.logger), logger: ctx.logger });
   api.onError(onError);

@@ -17,21 +17,22 @@ import { findAccountByEmail, getUser, insertSession, revokeSession, type Db } fr
 import { auditAccountEvent } from '../moderation/index.ts';
 import { roles } from '../db/schema.ts';
 import { SESSION_COOKIE, csrfTokenFor } from './auth.ts';
+import { LoginThrottle } from './login-limiter.ts';
 import { isoTime, type ApiRouter } from './route.ts';
 
+/** The signed-in user as the API shows it (`Me` in the console's contract). */
 export const meSchema = z.object({ id: z.string(), handle: z.string(), email: z.string().nullable(), role: z.enum(roles), permissions: z.array(z.string()) });
 const loginBody = z.strictObject({ email: z.string().trim().toLowerCase().pipe(z.email('not an e-mail address')).pipe(z.string().max(254)), password: z.string().min(1, 'give a password').max(1024) });
 
-/** A 429 that tells the client when to try again (the API sets Retry-After from it). */
-class RateLimited extends WardenError {
-  constructor(message: string, readonly retryAfterS: number) { super('rate_limited', message); }
-}
-
-/** The client's IP: the socket's, or the first X-Forwarded-For hop when a trusted proxy sets it. */
+/**
+ * The client's IP: the socket's; with `trustProxy`, the last X-Forwarded-For hop, which is the address the one
+ * trusted proxy in front of Warden saw (the hops to its left are whatever the client sent, so trusting the
+ * first would let anyone pick an address per request and escape the per-IP limit).
+ */
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (fwd) return fwd;
+    const hop = c.req.header('x-forwarded-for')?.split(',').map((h) => h.trim()).filter(Boolean).at(-1);
+    if (hop) return hop;
   }
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
@@ -40,39 +41,20 @@ export function clientIp(c: Context, trustProxy: boolean): string {
   }
 }
 
+/** Whether the client reached us over TLS: the URL's scheme, or (trusted proxy) the original X-Forwarded-Proto. */
 function isTls(c: Context, trustProxy: boolean): boolean {
-  return new URL(c.req.url).protocol === 'https:' || (trustProxy && c.req.header('x-forwarded-proto') === 'https');
+  return new URL(c.req.url).protocol === 'https:' || (trustProxy && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https');
 }
+
+/** What the sign-in routes need: the database, Redis and its key prefix (throttle counters), config.auth. */
+export interface AuthRouteDeps { db: Db; redis: Redis; prefix: string; auth: Config['auth'] }
 
 /**
- * Failed sign-ins per account and per IP in a fixed window (Redis counters with expiry, shared by every API node).
- * Checked before the password is, so a locked account costs no argon2 work.
+ * Declares `POST /auth/login` (public), `POST /auth/logout` and `GET /me` (signed in) on the API router.
+ * Login answers 401 `unauthenticated` with one message for a wrong password, an unknown e-mail and a disabled
+ * account, 429 `rate_limited` with Retry-After over the throttle's limits (api/login-limiter.ts).
  */
-class LoginThrottle {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly cfg: Config['auth']) {}
-  private keys(email: string, ip: string) {
-    const acct = createHash('sha256').update(email).digest('hex').slice(0, 32);
-    return { acct: `${this.prefix}:login:acct:${acct}`, ip: `${this.prefix}:login:ip:${ip}` };
-  }
-  /** @throws RateLimited when either counter is at its limit. */
-  async check(email: string, ip: string): Promise<void> {
-    const k = this.keys(email, ip);
-    const res = (await this.redis.multi().get(k.acct).get(k.ip).pttl(k.acct).pttl(k.ip).exec()) ?? [];
-    const [a, i, aTtl, iTtl] = res.map(([, v]) => v as string | number | null);
-    if (Number(a ?? 0) >= this.cfg.maxFailuresPerAccount) throw new RateLimited('too many failed sign-ins for this account; try again later', Math.ceil(Math.max(1000, Number(aTtl)) / 1000));
-    if (Number(i ?? 0) >= this.cfg.maxFailuresPerIp) throw new RateLimited('too many failed sign-ins from this address; try again later', Math.ceil(Math.max(1000, Number(iTtl)) / 1000));
-  }
-  async fail(email: string, ip: string): Promise<void> {
-    const k = this.keys(email, ip);
-    await this.redis.multi().incr(k.acct).pexpire(k.acct, this.cfg.loginWindowMs, 'NX').incr(k.ip).pexpire(k.ip, this.cfg.loginWindowMs, 'NX').exec();
-  }
-  async succeed(email: string, ip: string): Promise<void> {
-    await this.redis.del(this.keys(email, ip).acct);
-  }
-}
-
-/** Declares the sign-in routes. */
-export function authRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; prefix: string; auth: Config['auth'] }): void {
+export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
   const { db, auth } = deps;
   const throttle = new LoginThrottle(deps.redis, deps.prefix, auth);
 
@@ -82,11 +64,17 @@ export function authRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     response: z.object({ user: meSchema, csrfToken: z.string(), expiresAt: isoTime }),
   }, async ({ c, body }) => {
     const ip = clientIp(c as unknown as Context, auth.trustProxy);
-    await throttle.check(body.email, ip);
-    const account = await findAccountByEmail(db, body.email);
-    const ok = await verifyPassword(account?.passwordHash, body.password) && account && !account.disabledAt;
+    await throttle.begin(body.email, ip); // counted as a failure unless it succeeds
+    let account: Awaited<ReturnType<typeof findAccountByEmail>>;
+    let ok: boolean;
+    try {
+      account = await findAccountByEmail(db, body.email);
+      ok = await verifyPassword(account?.passwordHash, body.password) && !!account && !account.disabledAt;
+    } catch (err) {
+      await throttle.cancel(body.email, ip);
+      throw err;
+    }
     if (!ok || !account) {
-      await throttle.fail(body.email, ip);
       await auditAccountEvent(db, {
         action: 'login_failed', actor: { type: 'system', id: 'auth' }, userId: account?.id ?? null,
         subject: { type: account ? 'user' : 'email', id: account?.id ?? createHash('sha256').update(body.email).digest('hex').slice(0, 16) },
@@ -94,7 +82,7 @@ export function authRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
       });
       throw new WardenError('unauthenticated', 'wrong e-mail or password');
     }
-    await throttle.succeed(body.email, ip);
+    await throttle.succeeded(body.email, ip);
     const token = randomToken();
     const expiresAt = new Date(Date.now() + auth.sessionMaxMs);
     const session = await insertSession(db, { userId: account.id, tokenHash: hashToken(token), expiresAt, ip, userAgent: c.req.header('user-agent') ?? null });

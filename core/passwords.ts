@@ -1,7 +1,8 @@
 /**
- * Password hashing with argon2id (`@node-rs/argon2`), with the OWASP Password Storage Cheat Sheet's minimum
- * parameters (m = 19456 KiB = 19 MiB, t = 2, p = 1; cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html), and the password policy (NIST SP 800-63B §5.1.1.2: length, not
- * composition rules; at least 12 characters here, at most 256).
+ * Password hashing with argon2id (`@node-rs/argon2`), with the minimum parameters of the OWASP Password Storage
+ * Cheat Sheet (https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html: m = 19456 KiB
+ * = 19 MiB, t = 2, p = 1), and the password policy (NIST SP 800-63B §5.1.1.2: length, not composition rules;
+ * at least 12 characters here, at most 256, counted in Unicode code points).
  */
 import { hash, verify, Algorithm } from '@node-rs/argon2';
 
@@ -10,7 +11,7 @@ const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 256;
 
-/** Why a password is refused, or null when it is acceptable. */
+/** Why a password is refused (a sentence for the user), or null when it is acceptable. */
 export function passwordProblem(password: string): string | null {
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH) return `a password needs at least ${MIN_PASSWORD_LENGTH} characters`;

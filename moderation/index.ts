@@ -8,3 +8,4 @@ export { allQueues, accessibleQueues, mayAccessQueue, queueOfReason, GENERAL_QUE
 export { WebhookDispatcher, verifyWebhookSignature, webhookSignature, type WebhookDeps } from './webhooks.ts';
 export { auditAccountEvent, type AccountActor } from './accounts.ts';
 export { AlertService, PROTECTIONS, frozenRoomKey, type AlertDeps, type AlertEvent, type LiveAlert, type Protection } from './alerts.ts';
+export { StreamKeyService } from './keys.ts';

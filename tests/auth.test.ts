@@ -22,7 +22,7 @@ beforeAll(async () => {
   env.ctx.config.auth.sessionIdleMs = 60_000;
   env.ctx.config.auth.trustProxy = true; // client IPs from X-Forwarded-For, so tests can come from several
   app = createApi({ ctx: env.ctx });
-  for (const [email, role] of [['mod@example.org', 'moderator'], ['other@example.org', 'moderator'], ['third@example.org', 'viewer'], ['gone@example.org', 'moderator']] as const) {
+  for (const [email, role] of [['mod@example.org', 'moderator'], ['other@example.org', 'moderator'], ['third@example.org', 'viewer'], ['gone@example.org', 'moderator'], ['burst@example.org', 'viewer']] as const) {
     await seedAccount(env.ctx.db, { email, password: PASSWORD, role });
   }
 });
@@ -87,6 +87,17 @@ describe('sign-in', () => {
     expect((await login('third@example.org', PASSWORD, { ip: '10.0.0.3' })).res.status).toBe(200);
   });
 
+  it('counts parallel guesses atomically, ignores spoofed X-Forwarded-For hops, and does not count successes against an IP', async () => {
+    // 8 guesses at once at an account allowed 3 failures: exactly 3 are checked, the rest refused unchecked
+    const burst = await Promise.all(Array.from({ length: 8 }, () => login('burst@example.org', 'a wrong guess, in parallel', { ip: '10.0.5.1' })));
+    expect(burst.map((r) => r.res.status).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
+    // the proxy appends the address it saw; what the client put to its left is not the client's address
+    for (let i = 0; i < 5; i++) expect((await login(`spoof${i}@example.org`, 'wrong guess number z', { ip: `203.0.113.${i}, 10.0.6.1` })).res.status).toBe(401);
+    expect((await login('third@example.org', PASSWORD, { ip: '198.51.100.7, 10.0.6.1' })).res.status).toBe(429);
+    // many people signing in behind one address (an office NAT) is not an attack
+    for (let i = 0; i < 6; i++) expect((await login('third@example.org', PASSWORD, { ip: '10.0.7.1' })).res.status).toBe(200);
+  });
+
   it('logout revokes the session server-side', async () => {
     const s = await login('mod@example.org');
     const out = await withCookie('POST', '/api/auth/logout', s.token, { 'x-csrf-token': s.body.csrfToken! });
@@ -99,6 +110,12 @@ describe('sign-in', () => {
     const idle = await login('mod@example.org');
     await env.ctx.database.sql`update sessions set last_seen_at = now() - interval '2 minutes' where token_hash = encode(sha256(${idle.token}::bytea), 'hex')`;
     expect((await withCookie('GET', '/api/me', idle.token)).status).toBe(401);
+    // an active session is renewed well within the idle time (a quarter of it, at most a minute)
+    const active = await login('mod@example.org');
+    const stamp = () => env.ctx.database.sql`select extract(epoch from now() - last_seen_at)::float8 as age from sessions where token_hash = encode(sha256(${active.token}::bytea), 'hex')`;
+    await env.ctx.database.sql`update sessions set last_seen_at = now() - interval '20 seconds' where token_hash = encode(sha256(${active.token}::bytea), 'hex')`;
+    expect((await withCookie('GET', '/api/me', active.token)).status).toBe(200);
+    expect((await stamp())[0]!.age).toBeLessThan(5);
     const old = await login('mod@example.org');
     expect((await withCookie('GET', '/api/me', old.token)).status).toBe(200);
     await env.ctx.database.sql`update sessions set expires_at = now() - interval '1 second' where token_hash = encode(sha256(${old.token}::bytea), 'hex')`;
@@ -112,6 +129,8 @@ describe('sign-in', () => {
     expect(await none.json()).toMatchObject({ error: { code: 'csrf' } });
     expect((await withCookie('POST', '/api/cases/next', s.token, { 'x-csrf-token': 'A'.repeat(43) }, {})).status).toBe(403);
     expect((await withCookie('POST', '/api/cases/next', s.token, { 'x-csrf-token': s.body.csrfToken! }, {})).status).toBe(404); // empty queue
+    const bearerMe = await app.request('http://localhost/api/me', { headers: { authorization: `Bearer ${s.token}` } });
+    expect(await bearerMe.json()).toMatchObject({ user: { email: 'mod@example.org' }, csrfToken: null });
     const bearer = await app.request('http://localhost/api/cases/next', { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: '{}' });
     expect(bearer.status).toBe(404);
     // a cross-site request is refused before anything else
@@ -143,7 +162,12 @@ describe('warden users', () => {
     const s = await login('senior@example.org');
     expect(s.res.status).toBe(200);
 
-    expect((await warden(['users', 'create', '--email', 'senior@example.org', '--password', PASSWORD, '--role', 'admin'])).code).toBe(1);
+    const dup = await warden(['users', 'create', '--email', 'senior@example.org', '--password', PASSWORD, '--role', 'admin']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/an account with e-mail senior@example.org already exists/);
+    const taken = await warden(['users', 'create', '--email', 'senior@elsewhere.org', '--password', PASSWORD, '--role', 'viewer']);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/the handle "senior" is taken; choose another with --handle/);
     const short = await warden(['users', 'create', '--email', 'x@example.org', '--password', 'short', '--role', 'admin']);
     expect(short.code).toBe(1);
     expect(short.stderr).toMatch(/at least 12 characters/);

@@ -278,6 +278,8 @@ describe('reports, appeals and strikes', () => {
     expect(r2.body.escalatedTo).toBe('ban');
     const history = (await as(staff.moderator).get(`/api/users/${b.userId}`)).body;
     expect(history.strikePoints).toBe(10);
+    const listed = (await as(staff.moderator).get('/api/users?q=perf-strikes')).body;
+    expect(listed.data[0]).toMatchObject({ handle: 'perf-strikes', strikePoints: 10, restriction: { kind: 'ban', until: null } });
     expect(history.bans.filter((x: { active: boolean }) => x.active).map((x: { kind: string }) => x.kind).sort()).toEqual(['ban', 'suspension']);
     expect(history.statements.some((s: { automatedDecision: boolean; decision: string }) => s.automatedDecision && s.decision === 'ban')).toBe(true);
     // expired strikes stop counting

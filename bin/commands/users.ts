@@ -10,7 +10,7 @@
 import type { Config } from '../../core/config.ts';
 import { hashPassword, passwordProblem } from '../../core/passwords.ts';
 import {
-  changePermission, connectDatabase, createAccount, listAccounts, revokeUserSessions, setDisabled, setRoleByEmail, type Db,
+  changePermission, connectDatabase, createAccount, findAccountByEmail, listAccounts, revokeUserSessions, setDisabled, setRoleByEmail, type Db,
 } from '../../db/index.ts';
 import { roles, type Role } from '../../db/schema.ts';
 import { auditAccountEvent } from '../../moderation/index.ts';
@@ -56,7 +56,11 @@ export async function runUsersCommand(config: Config, sub: string | undefined, v
         const handle = v.handle ?? e.split('@')[0]!.replace(/[^a-z0-9_.-]/g, '-');
         if (!/^[a-z0-9_.-]{2,40}$/.test(handle)) throw new UsageError(`--handle: 2–40 of a-z 0-9 _ . - (got "${handle}")`);
         const created = await createAccount(db, { email: e, handle, role: r, passwordHash: await hashPassword(password) });
-        if (!created) throw new UsageError(`an account with e-mail ${e} or handle ${handle} already exists`);
+        if (!created) {
+          throw new UsageError(await findAccountByEmail(db, e)
+            ? `an account with e-mail ${e} already exists (change it with set-role, grant, disable)`
+            : `the handle "${handle}" is taken; choose another with --handle`);
+        }
         await audit(db, 'user_created', created.id, { email: e, handle, role: r });
         print({ id: created.id, email: e, handle, role: r });
         return 0;

@@ -61,3 +61,34 @@ export async function revokeUserStreamKeys(db: Tx, userId: string): Promise<stri
     .where(sql`${streamKeys.userId} = ${userId} and ${streamKeys.revokedAt} is null`).returning({ prefix: streamKeys.keyPrefix });
   return rows.map((r) => r.prefix);
 }
+
+/** A user's stream keys (never the key itself), newest first, each with whether a broadcast is live on it. */
+export async function listStreamKeys(db: Tx, userId: string) {
+  return db.select({
+    id: streamKeys.id, prefix: streamKeys.keyPrefix, label: streamKeys.label, createdAt: streamKeys.createdAt, revokedAt: streamKeys.revokedAt,
+    // qualified by hand: drizzle renders a lone table's columns unqualified, and inside the subquery "id" would be b.id
+    liveBroadcastId: sql<string | null>`(select b.id from broadcasts b where b.stream_key_id = stream_keys.id and b.status = 'live' limit 1)`,
+  }).from(streamKeys).where(eq(streamKeys.userId, userId)).orderBy(sql`${streamKeys.createdAt} desc`);
+}
+
+/** Revokes one of a user's keys. @returns the live broadcast on it (to end), or undefined when no such live key of theirs. */
+export async function revokeStreamKey(db: Tx, userId: string, keyId: string): Promise<{ prefix: string; liveBroadcastId: string | null } | undefined> {
+  const [row] = await db.update(streamKeys).set({ revokedAt: sql`now()` })
+    .where(sql`${streamKeys.id} = ${keyId} and ${streamKeys.userId} = ${userId} and ${streamKeys.revokedAt} is null`)
+    .returning({ prefix: streamKeys.keyPrefix, liveBroadcastId: sql<string | null>`(select b.id from broadcasts b where b.stream_key_id = ${keyId} and b.status = 'live' limit 1)` });
+  return row;
+}
+
+/** Whether a user may hold stream keys: a performer with an approved, unexpired verification and no active ban. */
+export async function mayHoldStreamKeys(db: Tx, userId: string): Promise<{ ok: boolean; why: string | null }> {
+  const [row] = await db.select({
+    role: users.role,
+    // the user id as a parameter: inside the subqueries an unqualified "id" would be the subquery's own
+    verified: sql<boolean>`exists (select 1 from ${verifications} v where v.user_id = ${userId} and v.status = 'approved' and (v.expires_at is null or v.expires_at > now()))`,
+    banned: sql<boolean>`exists (select 1 from ${bans} b where b.user_id = ${userId} and b.kind in ('ban', 'suspension') and b.lifted_at is null and b.starts_at <= now() and (b.expires_at is null or b.expires_at > now()))`,
+  }).from(users).where(eq(users.id, userId)).limit(1);
+  if (!row || row.role !== 'performer') return { ok: false, why: 'only performers have stream keys' };
+  if (row.banned) return { ok: false, why: 'your account is banned or suspended' };
+  if (!row.verified) return { ok: false, why: 'stream keys need an approved age/ID verification' };
+  return { ok: true, why: null };
+}

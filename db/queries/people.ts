@@ -175,12 +175,14 @@ export async function listUsers(db: Tx, f: { q?: string; role?: Role; page: numb
   }
   if (f.role) conds.push(eq(users.role, f.role));
   const where = conds.length ? and(...conds) : undefined;
+  // the subqueries name users.id by hand: drizzle leaves a lone table's columns unqualified, and inside them
+  // a bare "id" would be the subquery's own
   const [rows, [total]] = await Promise.all([
     db.select({
       id: users.id, handle: users.handle, email: users.email, role: users.role, createdAt: users.createdAt,
-      strikePoints: sql<number>`(select coalesce(sum(s.weight), 0)::int from ${strikes} s where s.user_id = ${users.id} and s.removed_at is null and s.expires_at > now())`,
+      strikePoints: sql<number>`(select coalesce(sum(s.weight), 0)::int from ${strikes} s where s.user_id = users.id and s.removed_at is null and s.expires_at > now())`,
       restriction: sql<{ kind: string; until: string | null; reason: string } | null>`(select json_build_object('kind', b.kind, 'until', b.expires_at, 'reason', b.reason) from ${bans} b
-        where b.user_id = ${users.id} and b.scope = 'platform' and b.lifted_at is null and b.starts_at <= now() and (b.expires_at is null or b.expires_at > now())
+        where b.user_id = users.id and b.scope = 'platform' and b.lifted_at is null and b.starts_at <= now() and (b.expires_at is null or b.expires_at > now())
         order by array_position(array['ban','suspension','timeout','mute']::text[], b.kind) limit 1)`,
     }).from(users).where(where).orderBy(users.handle).limit(f.perPage).offset((f.page - 1) * f.perPage),
     db.select({ n: sql<number>`count(*)::int` }).from(users).where(where),

@@ -18,13 +18,17 @@ export interface SessionUser { sessionId: string; userId: string; handle: string
 
 /**
  * The user of a live session: not revoked, not past its absolute expiry, not idle longer than `idleMs` (when
- * given), and the user not disabled. Renews `last_seen_at` at most once a minute (a cheap write on a hot path).
+ * given), and the user not disabled. Renews `last_seen_at` at most once a minute (a cheap write on a hot path),
+ * or every quarter of `idleMs` when that is shorter, so an active session never idles out between renewals.
+ * @param tokenHash SHA-256 hex of the session token (core/tokens.ts `hashToken`).
+ * @returns undefined for an unknown, revoked, expired or idle session, or a disabled user.
  */
 export async function sessionUser(db: Tx, tokenHash: string, idleMs?: number): Promise<SessionUser | undefined> {
   const idle = idleMs === undefined ? sql`true` : sql`${sessions.lastSeenAt} > now() - ${`${Math.round(idleMs)} milliseconds`}::interval`;
+  const renewMs = Math.max(1, Math.round(Math.min(60_000, (idleMs ?? Infinity) / 4)));
   const [row] = await db.select({
     sessionId: sessions.id, userId: users.id, handle: users.handle, role: users.role, permissions: users.permissions, expiresAt: sessions.expiresAt,
-    stale: sql<boolean>`${sessions.lastSeenAt} < now() - interval '1 minute'`,
+    stale: sql<boolean>`${sessions.lastSeenAt} < now() - ${`${renewMs} milliseconds`}::interval`,
   }).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.tokenHash, tokenHash), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`), isNull(users.disabledAt), idle)).limit(1);
   if (!row) return undefined;

@@ -171,8 +171,9 @@ describe('review console, end to end', () => {
     await banner.getByTestId('panic-resolution').fill('spoke with the performer; police called');
     await banner.getByTestId('panic-resolve').click();
     await banner.waitFor({ state: 'detached', timeout: 5000 });
-    const audit = await env.ctx.database.sql`select action from actions where subject_id = ${alert.id} order by chain_seq`;
-    expect(audit.map((r) => r.action)).toEqual(['panic', 'acknowledge_alert', 'resolve_alert']);
+    // every console hears the resolution over Redis first; the audit entry is written right after
+    const audit = async () => (await env.ctx.database.sql`select action from actions where subject_id = ${alert.id} order by chain_seq`).map((r) => r.action);
+    await expect.poll(audit, { timeout: 5000 }).toEqual(['panic', 'acknowledge_alert', 'resolve_alert']);
     await context.close();
   }, 60_000);
 });

@@ -34,6 +34,10 @@ export const envSchema = z.object({
   WORKER_PROCESSES: z.coerce.number().int().min(0).max(64).default(os.availableParallelism()),
   /** Largest batch of frames given to the model in one call. */
   FRAME_BATCH_SIZE: z.coerce.number().int().min(1).max(64).default(4),
+  /** Face count and age estimation on every Nth analysed frame sample (0: off); a lower rate than NSFW. */
+  FACE_EVERY_N: z.coerce.number().int().min(0).max(100).default(3),
+  /** A face estimated younger than this many years is a possible minor (age estimation's buffer above 18). */
+  FACE_AGE_MARGIN: z.coerce.number().min(18).max(40).default(21),
   /** Frame model backend: auto picks tfjs-node when it loads, else wasm. */
   FRAME_BACKEND: z.enum(['auto', 'tfjs-node', 'wasm']).default('auto'),
   NODE_ID: z.string().min(1).default(os.hostname()),
@@ -66,6 +70,22 @@ export const envSchema = z.object({
   ALERT_MAX_ESCALATIONS: z.coerce.number().int().min(1).max(20).default(3),
   /** On-call service that receives escalations (signed with WEBHOOK_SECRET); none when empty. */
   ALERT_ESCALATION_URL: z.string().default(''),
+  /**
+   * AES-256-GCM key for verification images and face descriptors at rest: 32 bytes as 64 hex digits or base64.
+   * Never stored in the database. Empty: verification submissions are refused (503) until it is set.
+   */
+  VERIFICATION_KEY: z.string().default(''),
+  /** Days after a verification is decided at which its images are deleted. */
+  VERIFICATION_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  /** Days an approved verification stays valid. */
+  VERIFICATION_VALID_DAYS: positive.default(365),
+  /** Largest ID-document or selfie upload, in bytes, and most pixels (width × height) of either image. */
+  VERIFICATION_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  VERIFICATION_MAX_PIXELS: z.coerce.number().int().min(10_000).default(40_000_000),
+  /** Face-descriptor distance at or under which two faces are the same person (face-api's Euclidean distance). */
+  FACE_MATCH_MAX_DISTANCE: z.coerce.number().min(0.1).max(1.5).default(0.5),
+  /** Secrets of external verification providers' webhooks, comma-separated: two during a rotation (each 16+ characters). */
+  VERIFICATION_WEBHOOK_SECRETS: z.string().default(''),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -82,8 +102,11 @@ export interface Config {
   redisPrefix: string;
   /** Frame sampling; audio chunking (`audio: null` turns the audio tap off). */
   tap: { sampleIntervalMs: number; duplicateMaxDistance: number; audio: { chunkMs: number; overlapMs: number } | null };
-  /** `audioConcurrency` 0: this process transcribes nothing. */
-  analyzer: { workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number };
+  /**
+   * `audioConcurrency` 0: this process transcribes nothing. `faceEveryN` 0: no face analysis; `faceAgeMargin`:
+   * years under which a face is a possible minor.
+   */
+  analyzer: { workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number; faceEveryN: number; faceAgeMargin: number };
   nodeId: string;
   logLevel: string;
   /** Sign-in sessions and login throttling. */
@@ -94,6 +117,20 @@ export interface Config {
   webhooks: { urls: string[]; secret: string };
   /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
   alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
+  /**
+   * Age/ID verification: `key` (32 bytes, AES-256-GCM; null when not configured), retention of images after a
+   * decision, validity of an approval, upload limits, the face-match threshold, provider webhook secrets.
+   */
+  verification: {
+    key: Buffer | null; retentionMs: number; validMs: number; maxBytes: number; maxPixels: number;
+    matchMaxDistance: number; webhookSecrets: string[];
+  };
+}
+
+/** Decodes a 32-byte key given as 64 hex digits or base64. @returns the key, or a message naming the problem. */
+function parseKey(text: string): Buffer | string {
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  return key.length === 32 ? key : `must be 32 bytes as 64 hex digits or base64 (got ${key.length} bytes)`;
 }
 
 const priorityNames = ['critical', 'urgent', 'high', 'normal', 'low'] as const;
@@ -141,6 +178,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.ALERT_ESCALATION_URL && !/^https?:\/\/[^\s]+$/.test(e.ALERT_ESCALATION_URL)) throw new ConfigError(`invalid configuration:\n  ALERT_ESCALATION_URL: "${e.ALERT_ESCALATION_URL}" is not an http(s) URL`);
   if ((webhookUrls.length || e.ALERT_ESCALATION_URL) && e.WEBHOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: at least 16 characters are needed when WEBHOOK_URLS or ALERT_ESCALATION_URL is set');
+  let verificationKey: Buffer | null = null;
+  if (e.VERIFICATION_KEY) {
+    const k = parseKey(e.VERIFICATION_KEY);
+    if (typeof k === 'string') throw new ConfigError(`invalid configuration:\n  VERIFICATION_KEY: ${k}`);
+    verificationKey = k;
+  }
+  const providerSecrets = e.VERIFICATION_WEBHOOK_SECRETS.split(',').map((x) => x.trim()).filter(Boolean);
+  if (providerSecrets.length > 2 || providerSecrets.some((x) => x.length < 16)) {
+    throw new ConfigError('invalid configuration:\n  VERIFICATION_WEBHOOK_SECRETS: one or two secrets (two during a rotation), each at least 16 characters');
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -153,7 +200,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sampleIntervalMs: Math.round(e.SAMPLE_INTERVAL_S * 1000), duplicateMaxDistance: e.DUPLICATE_MAX_DISTANCE,
       audio: { chunkMs: Math.round(e.AUDIO_CHUNK_S * 1000), overlapMs: Math.round(e.AUDIO_OVERLAP_S * 1000) },
     },
-    analyzer: { workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, audioConcurrency: e.AUDIO_CONCURRENCY },
+    analyzer: {
+      workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, audioConcurrency: e.AUDIO_CONCURRENCY,
+      faceEveryN: e.FACE_EVERY_N, faceAgeMargin: e.FACE_AGE_MARGIN,
+    },
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,
     auth: {
@@ -167,6 +217,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     alerts: { ackMs: Math.round(e.ALERT_ACK_S * 1000), maxEscalations: e.ALERT_MAX_ESCALATIONS, escalationUrl: e.ALERT_ESCALATION_URL || null },
+    verification: {
+      key: verificationKey, retentionMs: Math.round(e.VERIFICATION_RETENTION_DAYS * 86_400_000), validMs: Math.round(e.VERIFICATION_VALID_DAYS * 86_400_000),
+      maxBytes: e.VERIFICATION_MAX_BYTES, maxPixels: e.VERIFICATION_MAX_PIXELS, matchMaxDistance: e.FACE_MATCH_MAX_DISTANCE, webhookSecrets: providerSecrets,
+    },
     ...overrides,
   };
 }

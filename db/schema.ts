@@ -24,6 +24,10 @@ export const users = pgTable('users', {
   permissions: text('permissions').array().notNull().default(sql`'{}'::text[]`),
   /** A disabled account cannot sign in and its sessions stop working. */
   disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  /** The date of birth the account holder attested (viewer age gate); null: not attested. */
+  birthDate: date('birth_date'),
+  /** When the date of birth was attested (and an adult at that time). */
+  ageAttestedAt: timestamp('age_attested_at', { withTimezone: true }),
   createdAt: createdAt(),
 });
 
@@ -34,12 +38,38 @@ export const verifications = pgTable('verifications', {
   id: id(),
   userId: uuid('user_id').notNull().references(() => users.id),
   status: text('status', { enum: verificationStatuses }).notNull().default('pending'),
+  /** 'document' (Warden's own check: date of birth, ID image, selfie), 'seed', or 'provider:<name>'. */
   method: text('method').notNull().default('document'),
   dateOfBirth: date('date_of_birth'),
   decidedAt: timestamp('decided_at', { withTimezone: true }),
   expiresAt: timestamp('expires_at', { withTimezone: true }),
   createdAt: createdAt(),
-}, (t) => [index('verifications_user_idx').on(t.userId, t.status)]);
+  /** External provider's reference for this check (unique per provider: a repeated webhook changes nothing). */
+  providerRef: text('provider_ref'),
+  /**
+   * Encrypted images, as file names under `<DATA_DIR>/verification/` (random names chosen by Warden, never from
+   * input; AES-256-GCM with the key from config). Null once deleted after the retention period.
+   */
+  documentFile: text('document_file'),
+  selfieFile: text('selfie_file'),
+  imagesDeletedAt: timestamp('images_deleted_at', { withTimezone: true }),
+  /** What the automatic checks found: `{ ageYears, faces: { document, selfie }, match: { distance, threshold, same }, ... }`. */
+  checks: jsonb('checks').notNull().default({}),
+  /** Face-descriptor distance between the document face and the selfie (Euclidean, face-api), and the threshold used. */
+  faceDistance: real('face_distance'),
+  faceThreshold: real('face_threshold'),
+  /** The selfie's 128-d face descriptor, AES-256-GCM encrypted (base64), for matching the performer on camera. */
+  faceDescriptor: text('face_descriptor'),
+  /** The review case the verification opened. */
+  caseId: uuid('case_id'),
+  decidedBy: text('decided_by'),
+  decisionReason: text('decision_reason'),
+}, (t) => [
+  index('verifications_user_idx').on(t.userId, t.status),
+  uniqueIndex('verifications_provider_ref').on(t.method, t.providerRef),
+  // one check waits for a moderator at a time per performer
+  uniqueIndex('verifications_one_pending').on(t.userId).where(sql`status = 'pending'`),
+]);
 
 /** Stream keys, stored as SHA-256 hashes; `keyPrefix` (first characters) identifies a key in logs and the UI. */
 export const streamKeys = pgTable('stream_keys', {

@@ -118,11 +118,12 @@ export interface Config {
   /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
   alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
   /**
-   * Age/ID verification: `key` (32 bytes, AES-256-GCM; null when not configured), retention of images after a
+   * Age/ID verification: `key` (32 bytes as 64 hex digits, for AES-256-GCM; a string so the config crosses IPC
+   * to worker processes; null when not configured), retention of images after a
    * decision, validity of an approval, upload limits, the face-match threshold, provider webhook secrets.
    */
   verification: {
-    key: Buffer | null; retentionMs: number; validMs: number; maxBytes: number; maxPixels: number;
+    key: string | null; retentionMs: number; validMs: number; maxBytes: number; maxPixels: number;
     matchMaxDistance: number; webhookSecrets: string[];
   };
 }
@@ -178,11 +179,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.ALERT_ESCALATION_URL && !/^https?:\/\/[^\s]+$/.test(e.ALERT_ESCALATION_URL)) throw new ConfigError(`invalid configuration:\n  ALERT_ESCALATION_URL: "${e.ALERT_ESCALATION_URL}" is not an http(s) URL`);
   if ((webhookUrls.length || e.ALERT_ESCALATION_URL) && e.WEBHOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: at least 16 characters are needed when WEBHOOK_URLS or ALERT_ESCALATION_URL is set');
-  let verificationKey: Buffer | null = null;
+  let verificationKey: string | null = null;
   if (e.VERIFICATION_KEY) {
     const k = parseKey(e.VERIFICATION_KEY);
     if (typeof k === 'string') throw new ConfigError(`invalid configuration:\n  VERIFICATION_KEY: ${k}`);
-    verificationKey = k;
+    verificationKey = k.toString('hex');
   }
   const providerSecrets = e.VERIFICATION_WEBHOOK_SECRETS.split(',').map((x) => x.trim()).filter(Boolean);
   if (providerSecrets.length > 2 || providerSecrets.some((x) => x.length < 16)) {

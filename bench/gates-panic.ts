@@ -1,0 +1,183 @@
+/**
+ * Panic-alert delivery under load: one `warden serve`-equivalent (api + ingest + analyzer workers, the production
+ * default of one frame-worker process per core) on a throw-away database and Redis prefix, 20 verified performers
+ * publishing the real demo clip over RTMP (looped, stream copy) and being tapped and analysed, two moderators
+ * holding `GET /api/alerts/stream` open over HTTP, and performers pressing the panic button
+ * (`POST /api/alerts/panic`) every ~200 ms. Measures press → `raised` event on each moderator's stream.
+ * Run alone with `npx tsx bench/gates-panic.ts`.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../core/config.ts';
+import { sampleTimeline, type Db } from '../db/index.ts';
+import type { PublishEvent } from '../ingest/index.ts';
+import { startWarden, type WardenHandle } from '../bin/runtime.ts';
+import { seedPerformer, seedSession } from '../bin/seed.ts';
+import { publishRtmp, type RtmpPublisher } from '../bin/demo-media.ts';
+import { createTestEnv, waitFor, type TestEnv } from '../tests/harness.ts';
+import { demoClip, formatLatency, isMain, latency, openAlertStream, type AlertStreamClient, type Latency } from './gates-common.ts';
+
+/** Samples of the live broadcasts by state (frames and audio chunks; a duplicate frame counts as its original). */
+export interface SampleCounts { frames: { analysed: number; queued: number; failed: number }; audio: { analysed: number; queued: number; failed: number; silent: number } }
+
+/** Result of {@link benchPanic}. Latencies in milliseconds. */
+export interface PanicBench {
+  /** Press (request sent) → `raised` event read by a moderator's SSE client, over both clients. */
+  deliveryMs: Latency;
+  /** Press → the 202 response read by the performer (the alert is in Redis and stored by then). */
+  responseMs: Latency;
+  alerts: number;
+  moderators: number;
+  /** Raised alerts a moderator stream had not received 3 s after the last press (should be 0). */
+  missed: number;
+  streams: number;
+  /** Frame-worker processes and the frame backend they reported. */
+  workerProcesses: number;
+  frameBackend: string | null;
+  /** Samples analysed (frames, audio chunks) between the first and last press, and the samples overall at the end. */
+  analysedDuringAlerts: { frames: number; audio: number };
+  samplesAtEnd: SampleCounts;
+  seconds: number;
+  targetP99Ms: number;
+}
+
+/** Options of {@link benchPanic}. */
+export interface PanicBenchOptions {
+  /** Live broadcasts published over RTMP (default 20). */
+  streams?: number;
+  /** Panic presses (default 50). */
+  alerts?: number;
+  /** Milliseconds between presses (default 200). */
+  spacingMs?: number;
+  /** Performers who press, in turn (default 5; each is one of the publishing performers). */
+  pressing?: number;
+  /** Seconds of load before the first press, so the tap and analyzer are running (default 8). */
+  warmupS?: number;
+  print?: (line: string) => void;
+}
+
+const TARGET_P99_MS = 200;
+
+/** Counts the samples of `broadcastIds` by state, through db/'s timeline query. */
+async function countSamples(db: Db, broadcastIds: string[]): Promise<SampleCounts> {
+  const c: SampleCounts = { frames: { analysed: 0, queued: 0, failed: 0 }, audio: { analysed: 0, queued: 0, failed: 0, silent: 0 } };
+  for (const id of broadcastIds) {
+    for (const row of await sampleTimeline(db, id, 'frame', 0, 2 ** 31 - 1)) if (row.status in c.frames) c.frames[row.status as keyof SampleCounts['frames']]++;
+    for (const row of await sampleTimeline(db, id, 'audio', 0, 2 ** 31 - 1)) if (row.status in c.audio) c.audio[row.status as keyof SampleCounts['audio']]++;
+  }
+  return c;
+}
+
+/**
+ * Measures panic-alert delivery from the performer's press to each moderator's SSE event while `streams` real RTMP
+ * broadcasts are tapped and analysed (about 30 s of wall time). Everything started is stopped and the database,
+ * Redis keys and data directory are removed, also on failure.
+ * @throws Error when Warden does not start, the broadcasts do not go live, or a press is refused.
+ */
+export async function benchPanic(opts: PanicBenchOptions = {}): Promise<PanicBench> {
+  const print = opts.print ?? ((l: string) => console.log(l));
+  const streams = opts.streams ?? 20;
+  const alertsN = opts.alerts ?? 50;
+  const spacingMs = opts.spacingMs ?? 200;
+  const pressingN = Math.min(streams, opts.pressing ?? 5);
+  const started = performance.now();
+  // the analyzer as `warden serve` runs it by default (worker processes per core, audio concurrency), not the tests' in-process worker
+  const defaults = loadConfig({}).analyzer;
+  let env: TestEnv | undefined;
+  let warden: WardenHandle | undefined;
+  const publishers: RtmpPublisher[] = [];
+  const moderators: AlertStreamClient[] = [];
+  try {
+    const [e, clip] = await Promise.all([createTestEnv({ analyzer: { ...defaults } }), demoClip(16)]);
+    env = e;
+    warden = await startWarden(env.ctx, { api: true, ingest: true, workers: true });
+    const { db } = env.ctx;
+    const httpUrl = warden.httpUrl!;
+    const accepted = new Map<string, string>(); // userId → broadcastId
+    const refused: string[] = [];
+    warden.ingest!.events.on('publish', (ev: PublishEvent) => {
+      if (ev.type === 'accepted') accepted.set(ev.userId, ev.broadcastId);
+      else if (ev.type === 'refused') refused.push(ev.reason);
+    });
+
+    const tag = randomBytes(3).toString('hex');
+    const performers = [];
+    for (let i = 0; i < streams; i++) performers.push(await seedPerformer(db, `bench-live-${tag}-${i}`, { verified: true }));
+    const pressing = await Promise.all(performers.slice(0, pressingN).map((_, i) => seedSession(db, `bench-live-${tag}-${i}`, 'performer')));
+    const mods = await Promise.all([0, 1].map((i) => seedSession(db, `bench-moderator-${tag}-${i}`, 'moderator')));
+
+    for (const p of performers) publishers.push(publishRtmp(clip, `rtmp://127.0.0.1:${env.config.rtmp.port}/live/${p.streamKey}`, { loop: true }));
+    await waitFor(() => accepted.size >= streams || refused.length > 0, `${streams} publishes accepted`, 60_000, 50);
+    if (refused.length) throw new Error(`publish refused: ${refused.join(', ')}`);
+    const broadcastIds = [...accepted.values()];
+    print(`panic   ${streams} broadcasts live (RTMP, ${defaults.workerProcesses} frame-worker processes, backend ${warden.frameBackend ?? '?'}); warming up ${opts.warmupS ?? 8} s`);
+    for (const m of mods) moderators.push(await openAlertStream(httpUrl, m.token));
+    await new Promise((r) => setTimeout(r, (opts.warmupS ?? 8) * 1000));
+
+    const before = await countSamples(db, broadcastIds);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const cpu0 = process.cpuUsage();
+    const presses: { sentAt: number; done: Promise<{ id: string; respondedAt: number }> }[] = [];
+    const firstAt = performance.now();
+    for (let i = 0; i < alertsN; i++) {
+      // presses on a fixed schedule, not waiting for earlier responses (a slow response must not delay the next press)
+      const due = firstAt + i * spacingMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const who = pressing[i % pressing.length]!;
+      const sentAt = performance.now();
+      const done = fetch(`${httpUrl}/api/alerts/panic`, {
+        method: 'POST', headers: { authorization: `Bearer ${who.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ protection: 'freeze_chat', message: `bench press ${i}` }),
+      }).then(async (res) => {
+        const body = await res.json() as { alert?: { id: string } };
+        const respondedAt = performance.now();
+        if (res.status !== 202 || !body.alert) throw new Error(`panic press refused: ${res.status} ${JSON.stringify(body)}`);
+        return { id: body.alert.id, respondedAt };
+      });
+      done.catch(() => {}); // awaited below
+      presses.push({ sentAt, done });
+    }
+    const results = await Promise.all(presses.map((p) => p.done));
+    const lastAt = performance.now();
+    loop.disable();
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpu = (cpu.user + cpu.system) / 1000 / (lastAt - firstAt);
+    const loopDelayMs = { p50: Math.round(loop.percentile(50) / 1e5) / 10, p99: Math.round(loop.percentile(99) / 1e5) / 10, max: Math.round(loop.max / 1e5) / 10 };
+    print(`panic   serving process during presses: ${(serverCpu * 100).toFixed(0)}% of a core, event-loop delay p50 ${loopDelayMs.p50} ms, p99 ${loopDelayMs.p99} ms, max ${loopDelayMs.max} ms`);
+    const ids = results.map((r) => r.id);
+    await waitFor(() => moderators.every((m) => ids.every((id) => m.raised.has(id))), 'every alert on every stream', 3000, 10).catch(() => null);
+    const after = await countSamples(db, broadcastIds);
+
+    const delivery: number[] = [];
+    let missed = 0;
+    presses.forEach((p, i) => {
+      for (const m of moderators) {
+        const at = m.raised.get(ids[i]!);
+        if (at === undefined) missed++; else delivery.push(at - p.sentAt);
+      }
+    });
+    const deliveryMs = latency(delivery);
+    const responseMs = latency(results.map((r, i) => r.respondedAt - presses[i]!.sentAt));
+    const analysedDuringAlerts = { frames: after.frames.analysed - before.frames.analysed, audio: after.audio.analysed - before.audio.analysed };
+    const windowS = (lastAt - firstAt) / 1000;
+    print(`panic   press → moderator SSE: ${formatLatency(deliveryMs)}  [target p99 < ${TARGET_P99_MS} ms: ${deliveryMs.p99 < TARGET_P99_MS && missed === 0 ? 'met' : 'MISSED'}]${missed ? `, ${missed} not delivered` : ''}`);
+    print(`panic   press → 202 response: ${formatLatency(responseMs)}`);
+    print(`panic   analyzer during the ${windowS.toFixed(1)} s of presses: ${analysedDuringAlerts.frames} frames and ${analysedDuringAlerts.audio} audio chunks analysed; at the end ${after.frames.analysed} frames analysed, ${after.frames.queued} queued; ${after.audio.analysed} audio chunks transcribed, ${after.audio.queued} queued`);
+    return {
+      deliveryMs, responseMs, alerts: alertsN, moderators: moderators.length, missed, streams,
+      workerProcesses: defaults.workerProcesses, frameBackend: warden.frameBackend ?? null,
+      analysedDuringAlerts, samplesAtEnd: after, seconds: Math.round((performance.now() - started) / 1000), targetP99Ms: TARGET_P99_MS,
+    };
+  } finally {
+    await Promise.all(moderators.map((m) => m.close().catch(() => {})));
+    await Promise.all(publishers.map((p) => p.stop()));
+    await warden?.stop().catch(() => {});
+    await env?.cleanup().catch((err) => console.error(`panic bench cleanup: ${String(err)}`));
+  }
+}
+
+if (isMain(import.meta.url)) {
+  benchPanic().then((r) => console.log(JSON.stringify(r)), (e: unknown) => { console.error(e); process.exitCode = 1; });
+}

@@ -9,6 +9,7 @@ import { errorText } from '../core/errors.ts';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/index.ts';
 import { MicroBatcher } from './batcher.ts';
+import { FaceAnalyzer, LiveFaceCheck } from './faces/index.ts';
 import { createFrameClassifier, type FrameClassifier, type FrameResult } from './frame-model.ts';
 import type { Queues } from './jobs.ts';
 import { createFrameProcessor, type FrameOutcome } from './processors/analyze-frame.ts';
@@ -45,10 +46,17 @@ export async function startFrameWorker(deps: {
   const classifier = await createFrameClassifier({ backend: config.analyzer.frameBackend, logger });
   const batchSize = config.analyzer.frameBatchSize;
   const batcher = new MicroBatcher<Buffer, FrameResult>({ maxBatch: batchSize, maxWaitMs: 15, run: (images) => classifier.classify(images) });
-  const processor = createFrameProcessor({ db: deps.db, queues: deps.queues, dataDir: config.dataDir, classifier, batcher, logger, onOutcome: deps.onOutcome });
+  // the face models share the TensorFlow.js backend the frame model just chose
+  const faces = config.analyzer.faceEveryN > 0
+    ? new LiveFaceCheck({
+      db: deps.db, analyzer: await FaceAnalyzer.load(), everyN: config.analyzer.faceEveryN, ageMargin: config.analyzer.faceAgeMargin,
+      key: config.verification.key, matchMaxDistance: config.verification.matchMaxDistance, backend: classifier.backend, logger,
+    })
+    : undefined;
+  const processor = createFrameProcessor({ db: deps.db, queues: deps.queues, dataDir: config.dataDir, classifier, batcher, faces, logger, onOutcome: deps.onOutcome });
   // concurrency of twice the batch size keeps one batch filling while the model runs the other
   const w = runWorker('frames', processor, { connection: deps.connection, prefix: config.redisPrefix, concurrency: batchSize * 2, logger });
-  logger.info({ backend: classifier.backend, model: `${classifier.model}@${classifier.modelVersion}`, batchSize }, 'frame worker ready');
+  logger.info({ backend: classifier.backend, model: `${classifier.model}@${classifier.modelVersion}`, batchSize, facesEveryN: config.analyzer.faceEveryN }, 'frame worker ready');
   return {
     classifier,
     async close() {

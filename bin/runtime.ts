@@ -43,6 +43,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
   };
   const onOutcome = (o: FrameOutcome) => {
     if (o.signals) metrics.signals.inc({ analyzer: 'nsfw', backend: o.backend }, o.signals);
+    if (o.faceSignals) metrics.signals.inc({ analyzer: 'faces', backend: o.backend }, o.faceSignals);
     if (!o.ok) metrics.analysisFailures.inc({ analyzer: 'nsfw' });
   };
   try {

@@ -30,11 +30,15 @@ describe('the default policy', () => {
       'sexual_explicit.flag',
       'sexual_explicit.terminate',
       'suggestive.flag',
+      'possible_minor.flag',
       'spoken_threat.flag',
       'spoken_contact.flag',
       'spoken_minor.flag',
       'spoken_abuse.flag',
       'explicit-burst',
+      'unverified-person',
+      'empty-room',
+      'face-check-failure',
       'suggestive-sustained',
     ]);
     expect(await loadPolicy(DEFAULT_POLICY_FILE)).toEqual(policy);

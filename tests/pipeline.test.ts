@@ -47,7 +47,7 @@ async function addFrame(image: Buffer | string, into = broadcastId, frameSeq = s
 }
 
 const sampleRow = async (id: string) => (await env.ctx.db.select().from(schema.samples).where(sql`id = ${id}`))[0]!;
-const signalsOf = (id: string) => env.ctx.db.select().from(schema.signals).where(sql`sample_id = ${id}`);
+const signalsOf = (id: string) => env.ctx.db.select().from(schema.signals).where(sql`sample_id = ${id} and analyzer = 'nsfw'`);
 const actionsOf = (sampleId: string) => env.ctx.db.select().from(schema.actions).where(sql`details->>'sampleId' = ${sampleId}`);
 
 describe('frame analysis pipeline', () => {

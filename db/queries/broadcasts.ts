@@ -1,7 +1,7 @@
 /** Broadcasts: opened by an accepted publish, closed with the reason they ended. */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { broadcasts, cases, samples, users } from '../schema.ts';
+import { broadcasts, cases, samples, users, verifications } from '../schema.ts';
 
 /**
  * Opens a broadcast for an accepted publish. A broadcast still marked live for the same key (its node died
@@ -63,4 +63,18 @@ export async function listBroadcasts(db: Tx, f: { status?: 'live' | 'ended'; use
     db.select({ n: sql<number>`count(*)::int` }).from(broadcasts).where(where),
   ]);
   return { rows, total: total?.n ?? 0 };
+}
+
+/**
+ * The sealed face descriptor of a broadcast's performer, from their newest approved, unexpired verification
+ * that kept one (a seeded or provider verification has none). Null when there is none. The caller opens it with
+ * the context `verification:<verificationId>:descriptor`.
+ */
+export async function performerFaceReference(db: Tx, broadcastId: string): Promise<{ verificationId: string; sealed: string } | null> {
+  const [row] = await db.select({ verificationId: verifications.id, sealed: verifications.faceDescriptor })
+    .from(broadcasts).innerJoin(verifications, eq(verifications.userId, broadcasts.userId))
+    .where(and(eq(broadcasts.id, broadcastId), eq(verifications.status, 'approved'), sql`${verifications.faceDescriptor} is not null`,
+      sql`(${verifications.expiresAt} is null or ${verifications.expiresAt} > now())`))
+    .orderBy(desc(verifications.decidedAt)).limit(1);
+  return row?.sealed ? { verificationId: row.verificationId, sealed: row.sealed } : null;
 }

@@ -92,7 +92,7 @@ describe('the spine, end to end over RTMP', () => {
     const samples = await env.ctx.db.select().from(schema.samples).where(sql`broadcast_id = ${broadcastId} and kind = 'frame'`);
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(samples.every((s) => s.phash && s.filePath.startsWith('samples/'))).toBe(true);
-    const signals = await env.ctx.db.select().from(schema.signals).where(sql`broadcast_id = ${broadcastId} and analyzer <> 'speech'`);
+    const signals = await env.ctx.db.select().from(schema.signals).where(sql`broadcast_id = ${broadcastId} and analyzer = 'nsfw'`);
     expect(signals.length).toBe(5 * samples.filter((s) => s.status === 'analysed').length);
     expect(new Set(signals.map((s) => s.backend))).toEqual(new Set([warden.frameBackend]));
     const cases = await env.ctx.db.select().from(schema.cases).where(sql`broadcast_id = ${broadcastId}`);

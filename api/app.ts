@@ -13,6 +13,8 @@ import { authenticate, type AuthEnv } from './auth.ts';
 import { ApiRouter } from './route.ts';
 import { caseRoutes } from './cases.ts';
 import { broadcastRoutes } from './broadcasts.ts';
+import { playRoutes } from './broadcasts.ts';
+import { viewerRoutes } from './viewer.ts';
 import { peopleRoutes } from './people.ts';
 import { CaseEventHub, insightRoutes } from './insights.ts';
 import { consoleRoutes } from './console.ts';
@@ -75,6 +77,8 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alert
   authRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth });
   caseRoutes(router, { db, review, policy, undoMs: ctx.config.review.undoMs });
   broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
+  playRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger });
+  viewerRoutes(router, { db });
   peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });
   insightRoutes(router, { database: ctx.database, review, events: hub, policy });
   keyRoutes(router, { db, keys: new StreamKeyService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix }) });

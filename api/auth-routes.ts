@@ -13,15 +13,18 @@ import type { Config } from '../core/config.ts';
 import { WardenError } from '../core/errors.ts';
 import { verifyPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
-import { findAccountByEmail, getUser, insertSession, revokeSession, type Db } from '../db/index.ts';
+import { findAccountByEmail, getUser, insertSession, revokeSession, viewerStanding, type Db } from '../db/index.ts';
 import { auditAccountEvent } from '../moderation/index.ts';
 import { roles } from '../db/schema.ts';
 import { SESSION_COOKIE, csrfTokenFor } from './auth.ts';
 import { LoginThrottle } from './login-limiter.ts';
 import { isoTime, type ApiRouter } from './route.ts';
 
-/** The signed-in user as the API shows it (`Me` in the console's contract). */
-export const meSchema = z.object({ id: z.string(), handle: z.string(), email: z.string().nullable(), role: z.enum(roles), permissions: z.array(z.string()) });
+/**
+ * The signed-in user as the API shows it (`Me` in the console's contract). `adult`: the account attested a date
+ * of birth showing 18 or older (POST /api/me/birth-date); a client asks for it before playing a stream or joining chat.
+ */
+export const meSchema = z.object({ id: z.string(), handle: z.string(), email: z.string().nullable(), role: z.enum(roles), permissions: z.array(z.string()), adult: z.boolean() });
 const loginBody = z.strictObject({ email: z.string().trim().toLowerCase().pipe(z.email('not an e-mail address')).pipe(z.string().max(254)), password: z.string().min(1, 'give a password').max(1024) });
 
 /**
@@ -88,8 +91,9 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
     const session = await insertSession(db, { userId: account.id, tokenHash: hashToken(token), expiresAt, ip, userAgent: c.req.header('user-agent') ?? null });
     await auditAccountEvent(db, { action: 'login', actor: { type: 'user', id: account.id }, userId: account.id, details: { ip, sessionId: session.id } });
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: isTls(c as unknown as Context, auth.trustProxy), maxAge: Math.floor(auth.sessionMaxMs / 1000) });
+    const adult = (await viewerStanding(db, account.id))?.adult ?? false;
     return c.json({
-      user: { id: account.id, handle: account.handle, email: account.email, role: account.role, permissions: account.permissions },
+      user: { id: account.id, handle: account.handle, email: account.email, role: account.role, permissions: account.permissions, adult },
       csrfToken: csrfTokenFor(token), expiresAt: expiresAt.toISOString(),
     });
   });
@@ -104,12 +108,12 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
   });
 
   router.add({
-    method: 'get', path: '/me', tag: 'auth', access: 'signed-in', summary: 'The signed-in user and the session\'s CSRF token (null for Bearer sessions)',
+    method: 'get', path: '/me', tag: 'auth', access: 'signed-in', summary: 'The signed-in user (with `adult`: attested 18+) and the session\'s CSRF token (null for Bearer sessions)',
     response: z.object({ user: meSchema, csrfToken: z.string().nullable() }),
   }, async ({ c, user }) => {
-    const account = await getUser(db, user.userId);
+    const [account, standing] = await Promise.all([getUser(db, user.userId), viewerStanding(db, user.userId)]);
     return c.json({
-      user: { id: user.userId, handle: user.handle, email: account?.email ?? null, role: user.role, permissions: user.permissions ?? [] },
+      user: { id: user.userId, handle: user.handle, email: account?.email ?? null, role: user.role, permissions: user.permissions ?? [], adult: standing?.adult ?? false },
       csrfToken: user.via === 'cookie' && user.token ? csrfTokenFor(user.token) : null,
     });
   });

@@ -1,15 +1,19 @@
 /**
  * Broadcasts for moderators: the live list with each one's latest analysed frame, ending a broadcast (a
- * decision like any other: a case, the audit log, a statement of reasons), and the frames themselves.
+ * decision like any other: a case, the audit log, a statement of reasons), and the frames themselves. For
+ * viewers: the play gate (`POST /api/broadcasts/:id/play`), which hands out a short-lived, one-time play URL.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { getBroadcast, getSample, listBroadcasts, type Db } from '../db/index.ts';
-import type { Intake, ReviewService } from '../moderation/index.ts';
+import { getBroadcast, getSample, listBroadcasts, playRestrictions, viewerStanding, type Db, type Role } from '../db/index.ts';
+import { hiddenBroadcastKey, type Intake, type ReviewService } from '../moderation/index.ts';
+import { PLAY_TOKEN_TTL_S, ingestNodeAddress, issuePlayToken, playPath } from '../ingest/index.ts';
 import { moderatorOf } from './cases.ts';
+import { refusal } from './viewer.ts';
 import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRouter } from './route.ts';
 
 const broadcastSchema = z.object({
@@ -65,5 +69,54 @@ export function broadcastRoutes(router: ApiRouter, deps: { db: Db; dataDir: stri
     }
     deps.logger.debug({ sampleId: s.id, userId: user.userId }, 'frame served');
     return c.body(new Uint8Array(body), 200, { 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' });
+  });
+}
+
+/** Why a play was refused (403, as the error's code). */
+export const PLAY_REFUSALS = ['age_unverified', 'banned', 'not_live', 'hidden'] as const;
+
+const playResponse = z.object({
+  broadcastId: z.string(),
+  rtmpUrl: z.string().describe('rtmp://<ingest node>/watch/<broadcast id>?token=<one-time token>: plays once, within expiresAt'),
+  flvUrl: z.string().nullable().describe('HTTP-FLV: null (the embedded media server serves RTMP only)'),
+  expiresAt: isoTime,
+});
+
+/**
+ * Declares `POST /broadcasts/:id/play` for any signed-in user. The order of checks: the broadcast exists (404);
+ * the viewer attested an adult date of birth (`age_unverified`), has no active ban or suspension platform-wide or
+ * in this performer's room (`banned`); the broadcast is live (`not_live`) and not hidden by a panic alert
+ * (`hidden`). The performer of the broadcast and staff skip the age, ban and hidden checks. Refusals are 403
+ * `{ error: { code, message } }`; 503 `unavailable` when the ingest node holding the broadcast is not running.
+ */
+export function playRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; prefix: string; logger: Logger }): void {
+  const { db, redis, prefix } = deps;
+  const staff: readonly Role[] = MODERATORS;
+
+  router.add({
+    method: 'post', path: '/broadcasts/:id/play', tag: 'broadcasts', access: 'signed-in', params: idParams, response: playResponse,
+    summary: `A one-time RTMP play URL for a live broadcast, valid ${PLAY_TOKEN_TTL_S} s and bound to the viewer (a ban or a hidden stream disconnects it). `
+      + 'Needs an attested adult (POST /api/me/birth-date) without a ban here; the performer and staff always. 403 codes: age_unverified, banned, not_live, hidden',
+  }, async ({ c, params, user }) => {
+    const b = await getBroadcast(db, params.id);
+    if (!b) throw new WardenError('not_found', 'no such broadcast');
+    const exempt = staff.includes(user.role) || user.userId === b.userId;
+    if (!exempt) {
+      const standing = await viewerStanding(db, user.userId);
+      if (!standing?.adult) return refusal(c, 403, 'age_unverified', 'confirm you are an adult first: POST /api/me/birth-date');
+      const bans = await playRestrictions(db, user.userId, b.userId);
+      if (bans.length) return refusal(c, 403, 'banned', `you cannot watch this stream: ${bans[0]!.kind}${bans[0]!.scope === 'platform' ? '' : ' from this room'}`);
+    }
+    if (b.status !== 'live') return refusal(c, 403, 'not_live', 'the broadcast is not live');
+    if (!exempt && await redis.exists(hiddenBroadcastKey(prefix, b.id))) return refusal(c, 403, 'hidden', 'the stream is hidden for now');
+    const node = b.ingestNode ? await ingestNodeAddress(redis, prefix, b.ingestNode) : null;
+    if (!node) throw new WardenError('unavailable', 'the ingest node holding this broadcast is not running');
+    const { token, expiresAt } = await issuePlayToken(redis, prefix, { viewerId: user.userId, broadcastId: b.id, ownerId: b.userId, exempt });
+    const host = node.rtmpHost ?? new URL(c.req.url).hostname;
+    deps.logger.debug({ broadcastId: b.id, userId: user.userId, exempt }, 'play token issued');
+    return c.json({
+      broadcastId: b.id, rtmpUrl: `rtmp://${host.includes(':') ? `[${host}]` : host}:${node.rtmpPort}${playPath(b.id)}?token=${token}`,
+      flvUrl: null, expiresAt: expiresAt.toISOString(),
+    });
   });
 }

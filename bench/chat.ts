@@ -18,7 +18,10 @@ import { createTestEnv } from '../tests/harness.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-/** The viewers' thread: connects `viewers` anonymous sockets, stamps every chat message's arrival. */
+/**
+ * The viewers' thread: connects `viewers` sockets, each signed in as its own attested adult viewer (joining a
+ * room needs one), and stamps every chat message's arrival.
+ */
 const VIEWERS_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const WebSocket = require(workerData.wsPath);
@@ -26,8 +29,8 @@ const received = [];
 const sockets = [];
 (async () => {
   for (let i = 0; i < workerData.viewers; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, workerData.viewers - i) }, () => new Promise((resolve, reject) => {
-      const ws = new WebSocket(workerData.url);
+    await Promise.all(Array.from({ length: Math.min(100, workerData.viewers - i) }, (_, j) => new Promise((resolve, reject) => {
+      const ws = new WebSocket(workerData.url, { headers: { cookie: 'warden_session=' + workerData.tokens[i + j] } });
       ws.on('message', (d) => {
         const at = performance.timeOrigin + performance.now();
         const m = JSON.parse(d.toString());
@@ -72,7 +75,11 @@ export async function benchChat(opts: { viewers?: number; messages?: number; gap
     const url = `${warden.httpUrl!.replace('http', 'ws')}/chat/${broadcastId}`;
     // the viewers run in a worker thread: their event loop is not the server's (on this 2-core machine,
     // one core serves, the other reads), and both sides stamp times on the same absolute clock
-    const viewersThread = new Worker(VIEWERS_SOURCE, { eval: true, workerData: { url, viewers, wsPath: require.resolve('ws') } });
+    const tokens: string[] = [];
+    for (let i = 0; i < viewers; i += 50) {
+      tokens.push(...(await Promise.all(Array.from({ length: Math.min(50, viewers - i) }, (_, j) => seedSession(env.ctx.db, `bench-viewer-${i + j}`)))).map((v) => v.token));
+    }
+    const viewersThread = new Worker(VIEWERS_SOURCE, { eval: true, workerData: { url, viewers, tokens, wsPath: require.resolve('ws') } });
     await new Promise<void>((resolve, reject) => { viewersThread.once('message', () => resolve()); viewersThread.once('error', reject); });
     print(`chat  ${viewers} viewers connected to one node`);
     const s = await seedSession(env.ctx.db, 'bench-sender');

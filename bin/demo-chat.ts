@@ -1,7 +1,7 @@
 /**
  * The demo's chat segment: while the broadcast is live, a viewer posts a scripted set of messages (clean
- * chat, evasions, innocent look-alikes, a possible minor) and an anonymous watcher reads the room. Prints
- * what each got, and returns the counts by verdict.
+ * chat, evasions, innocent look-alikes, a possible minor) and a second viewer reads the room (both signed in as
+ * attested adults: joining a room's chat needs one). Prints what each got, and returns the counts by verdict.
  */
 import { connectChat } from '../ingest/chat/index.ts';
 import type { Db } from '../db/index.ts';
@@ -20,11 +20,12 @@ const script: { text: string; note: string }[] = [
 
 /** Runs the chat script against a live broadcast. */
 export async function runDemoChat(db: Db, httpUrl: string, broadcastId: string, out: (l: string) => void): Promise<Record<string, number>> {
-  const { token } = await seedSession(db, `demo-viewer-${Date.now().toString(36)}`); // a fresh viewer: earlier runs' timeouts do not carry over
+  const run = Date.now().toString(36); // fresh viewers: earlier runs' timeouts do not carry over
+  const { token } = await seedSession(db, `demo-viewer-${run}`);
   const viewer = await connectChat(httpUrl, broadcastId, token);
-  const watcher = await connectChat(httpUrl, broadcastId);
+  const watcher = await connectChat(httpUrl, broadcastId, (await seedSession(db, `demo-watcher-${run}`)).token);
   const counts: Record<string, number> = {};
-  out('  chat: a viewer posts while an anonymous watcher reads the room');
+  out('  chat: a viewer posts while a second viewer reads the room');
   try {
     for (const { text, note } of script) {
       const from = viewer.log.length;

@@ -1,5 +1,5 @@
 /** Seeding performers for the demo and tests: a user, optionally an approved verification, and a fresh stream key. */
-import { createAccount, findAccountByEmail, insertSession, insertStreamKey, insertVerification, upsertUser, type Db, type Role } from '../db/index.ts';
+import { createAccount, findAccountByEmail, insertSession, insertStreamKey, insertVerification, recordBirthDate, upsertUser, type Db, type Role } from '../db/index.ts';
 import { hashPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
 import { generateStreamKey, hashStreamKey, keyPrefix } from '../ingest/index.ts';
@@ -19,12 +19,20 @@ export async function seedPerformer(db: Db, handle: string, opts: { verified: bo
   });
 }
 
+/** The date of birth seeded accounts attest (an adult's). */
+const SEED_BIRTH_DATE = '1990-01-01';
+
 /**
  * Creates (or reuses, by handle) a user with a new session, as a sign-in would, without a password (tests and
- * the demo's scripted clients). @returns the user id and the session token (the `warden_session` cookie's value).
+ * the demo's scripted clients). The user has attested an adult date of birth (the viewer age gate) unless
+ * `opts.adult` is false (a user who has not attested yet; an earlier attestation of a reused user stays).
+ * @param opts the session's lifetime in ms (default 12 h), or `{ ttlMs, adult }`.
+ * @returns the user id and the session token (the `warden_session` cookie's value).
  */
-export async function seedSession(db: Db, handle: string, role: Role = 'viewer', ttlMs = 12 * 3600_000): Promise<{ userId: string; token: string }> {
+export async function seedSession(db: Db, handle: string, role: Role = 'viewer', opts: number | { ttlMs?: number; adult?: boolean } = {}): Promise<{ userId: string; token: string }> {
+  const { ttlMs = 12 * 3600_000, adult = true } = typeof opts === 'number' ? { ttlMs: opts } : opts;
   const { id: userId } = await upsertUser(db, { handle, role });
+  if (adult) await recordBirthDate(db, userId, SEED_BIRTH_DATE, new Date()); // no-op when already given
   const token = randomToken();
   await insertSession(db, { userId, tokenHash: hashToken(token), expiresAt: new Date(Date.now() + ttlMs) });
   return { userId, token };

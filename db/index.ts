@@ -14,3 +14,4 @@ export * from './queries/stats.ts';
 export * from './queries/audit.ts';
 export * from './queries/sessions.ts';
 export * from './queries/alerts.ts';
+export * from './queries/viewers.ts';

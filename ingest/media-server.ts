@@ -1,12 +1,22 @@
 /**
  * The embedded RTMP server: node-media-server v4, with its HTTP server, web admin, REST API and HTTP notify
- * left off (they ship with a default password and fail open). Warden's gate and kick replace them.
+ * left off (they ship with a default password and fail open). Warden's gate and kick replace them. With no HTTP
+ * port, node-media-server serves no HTTP-FLV (nor WebSocket-FLV): viewers play over RTMP only.
  *
  * node-media-server has no pre-accept veto: its `prePublish` event is emitted synchronously and its return
  * value ignored. So Warden (a) lets the RTMP handshake finish, runs its gate asynchronously and destroys the
  * socket of a refused publisher, and (b) turns on the server's play signature check and withholds signatures
  * (and, for a stream the gate has not accepted, strips the signature in `prePlay`), so nobody can play a
  * stream before it is accepted: a refused publisher is disconnected before any viewer receives a frame.
+ *
+ * Plays get a real veto: {@link MediaServer.setPlayGate} holds an RTMP `play` command until an asynchronous
+ * check (Warden's one-time play token, in Redis) answers; only an admitted play is given a signature
+ * ({@link MediaServer.signPlay}) and reaches node-media-server's own check, so not one frame is sent before
+ * the answer, and a play that somehow skipped the gate still fails the signature check.
+ *
+ * Viewers never see a publish path (`/live/<stream key>`: the key is the publisher's secret). A live broadcast is
+ * exposed to players under a second path (`/watch/<broadcast id>`, {@link MediaServer.exposeForPlay}) that
+ * names node-media-server's same broadcast object.
  *
  * node-media-server keeps its state in a module-level singleton: one MediaServer per process.
  */
@@ -38,6 +48,17 @@ interface Nms {
   rtmpServer: { tcpServer?: import('node:net').Server };
 }
 
+/** node-media-server's RTMP session internals the play gate hooks (its protocol's play callback). */
+interface RtmpSessionInternals extends NmsSession {
+  rtmp?: { onPlayCallback: () => void };
+}
+
+/**
+ * Decides whether a play may start: resolves true to let node-media-server start it (the gate must have called
+ * {@link MediaServer.signPlay}), false to refuse it (the socket is destroyed). A rejection counts as false.
+ */
+export type PlayGate = (session: NmsSession) => Promise<boolean>;
+
 export interface MediaServerOptions {
   host: string;
   port: number;
@@ -56,6 +77,7 @@ export class MediaServer {
   private readonly secret = randomBytes(32).toString('hex');
   private readonly listeners: [string, (s: NmsSession) => void][] = [];
   private readonly context: { eventEmitter: import('node:events').EventEmitter; sessions: Map<string, NmsSession>; broadcasts: Map<string, { publisher: NmsSession | null }> };
+  private playGate: PlayGate = async () => false;
 
   constructor(private readonly opts: MediaServerOptions) {
     const nmsLogger = require('node-media-server/src/core/logger.js');
@@ -70,6 +92,36 @@ export class MediaServer {
       auth: { play: true, publish: false, secret: this.secret, jwt: undefined },
       store: { path: path.join(opts.stateDir, 'media-server') },
     });
+    // runs after node-media-server's own connection handler, which has just created and registered the session
+    this.nms.rtmpServer.tcpServer?.on('connection', (socket: Socket) => this.holdPlays(socket));
+  }
+
+  /** Sets the check every RTMP play waits for (by default every play is refused). */
+  setPlayGate(gate: PlayGate): void {
+    this.playGate = gate;
+  }
+
+  /**
+   * Wraps a new RTMP session's play callback: the `play` command is answered by the protocol layer as before,
+   * but node-media-server attaches the player to the stream (and sends the first frame) only once the gate says yes.
+   */
+  private holdPlays(socket: Socket): void {
+    let session: RtmpSessionInternals | undefined;
+    for (const s of this.context.sessions.values()) if (s.socket === socket) session = s; // the newest is last
+    const rtmp = session?.rtmp;
+    if (!session || !rtmp) {
+      socket.destroy(); // fail closed: a session the gate cannot hold is not served
+      return;
+    }
+    const start = rtmp.onPlayCallback;
+    const held = session;
+    rtmp.onPlayCallback = () => {
+      void this.playGate(held).catch(() => false).then((ok) => {
+        if (socket.destroyed) return;
+        if (ok) start();
+        else socket.destroy();
+      });
+    };
   }
 
   /** Subscribes to a node-media-server event (prePublish, postPublish, donePublish, prePlay, donePlay). */
@@ -119,5 +171,38 @@ export class MediaServer {
   /** Makes the server's own signature check refuse this play (called from prePlay for a stream not accepted). */
   refusePlay(session: NmsSession): void {
     session.streamQuery = {};
+  }
+
+  /**
+   * Gives an admitted play a signature node-media-server accepts (valid `ttlSeconds`), replacing whatever the
+   * player sent. Called by the play gate only; a viewer's URL never carries a signature.
+   */
+  signPlay(session: NmsSession, ttlSeconds = 60): void {
+    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const hash = createHash('md5').update(`${session.streamPath}-${exp}-${this.secret}`).digest('hex');
+    session.streamQuery = { sign: `${exp}-${hash}` };
+  }
+
+  /**
+   * Exposes a live stream to players under a second path (`/watch/<broadcast id>`): the same broadcast object,
+   * so players of `playPath` receive what the publisher of `streamPath` sends.
+   * @returns false when `streamPath` has no broadcast on this server (the publisher left).
+   */
+  exposeForPlay(streamPath: string, playPath: string): boolean {
+    const b = this.context.broadcasts.get(streamPath);
+    if (!b) return false;
+    this.context.broadcasts.set(playPath, b);
+    return true;
+  }
+
+  /** Removes a play path exposed by {@link exposeForPlay} (players still attached are dropped separately). */
+  withdrawPlay(playPath: string): void {
+    this.context.broadcasts.delete(playPath);
+  }
+
+  /** The RTMP port the server listens on (the configured one; resolved when it was 0). */
+  get rtmpPort(): number {
+    const addr = this.nms.rtmpServer.tcpServer?.address();
+    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
   }
 }

@@ -3,6 +3,10 @@
  * broadcast for sampled keyframes and audio chunks (stored as samples with their file and a queued job;
  * chunks without speech are recorded as silent, with no file and no job), and kicks
  * publishers when enforcement says so (over Redis pub/sub, from whichever node decided).
+ *
+ * Viewers play a live broadcast at `/watch/<broadcast id>` with a one-time token from the play API; the play
+ * gate (ingest/play-gate.ts) admits them before node-media-server sends a frame, and enforcement disconnects
+ * them: a banned viewer's plays, a hidden broadcast's viewers, every viewer of a broadcast that ended.
  */
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,9 +20,10 @@ import {
   addDuplicateFrames, endBroadcast, endOrphanedBroadcasts, insertSample, openBroadcast, setTapMode, type Db,
 } from '../db/index.ts';
 import type { Queues } from '../analyzer/jobs.ts';
-import { enforcementChannel, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
+import { enforcementChannel, type Enforcer, type EnforcementMessage, type ViewerEnforcementMessage } from '../moderation/index.ts';
 import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
+import { PLAY_APP, ViewerSessions, playPath, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
 import { dHash, hammingDistance } from './phash.ts';
 import { keyPrefix } from './stream-keys.ts';
 import { StreamTap, type AudioChunk, type TapFrame } from './tap.ts';
@@ -29,6 +34,8 @@ export interface IngestDeps {
   db: Db;
   /** A dedicated connection for SUBSCRIBE (a subscribed connection can issue no other commands). */
   subscriber: Redis;
+  /** A command connection for the play gate (default: a duplicate of `subscriber`'s, owned by the service). */
+  redis?: Redis;
   queues: Queues;
   enforcer: Enforcer;
   metrics: Metrics;
@@ -60,6 +67,9 @@ export class IngestService {
   private readonly acceptedPaths = new Set<string>();
   private readonly log: Logger;
   private readonly channel: string;
+  private readonly redis: Redis;
+  private readonly ownsRedis: boolean;
+  private readonly viewers: ViewerSessions;
   private stopping = false;
   /** Observers of publish outcomes (demo, tests). */
   readonly events = new EventEmitter();
@@ -71,6 +81,17 @@ export class IngestService {
     this.server = new MediaServer({ host: deps.config.rtmp.host, port: deps.config.rtmp.port, stateDir: deps.config.dataDir, logger: deps.logger });
     this.server.on('prePublish', (s) => void this.onPublish(s));
     this.server.on('prePlay', (s) => this.onPlay(s));
+    this.ownsRedis = !deps.redis;
+    this.redis = deps.redis ?? deps.subscriber.duplicate({ connectionName: 'warden-ingest-play' });
+    if (this.ownsRedis) this.redis.on('error', () => {}); // reconnects by itself; a failed command refuses the play
+    this.viewers = new ViewerSessions({ redis: this.redis, prefix: deps.config.redisPrefix, server: this.server, logger: deps.logger });
+    this.server.setPlayGate((s) => this.admitPlay(s));
+    this.server.on('donePlay', (s) => this.viewers.left(s));
+  }
+
+  /** Viewers playing from this node now. */
+  get viewerCount(): number {
+    return this.viewers.count;
   }
 
   /** Broadcasts this node holds now. */
@@ -87,6 +108,10 @@ export class IngestService {
     });
     await this.deps.subscriber.subscribe(this.channel);
     await this.server.start();
+    const { host } = this.deps.config.rtmp;
+    await registerIngestNode(this.redis, this.deps.config.redisPrefix, this.deps.config.nodeId, {
+      rtmpHost: host === '0.0.0.0' || host === '::' ? null : host, rtmpPort: this.server.rtmpPort,
+    });
     this.log.info({ port: this.deps.config.rtmp.port }, 'RTMP ingest listening');
   }
 
@@ -94,8 +119,10 @@ export class IngestService {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.deps.subscriber.unsubscribe(this.channel).catch(() => {});
+    await unregisterIngestNode(this.redis, this.deps.config.redisPrefix, this.deps.config.nodeId).catch(() => {});
     await Promise.all([...this.live.values()].map((b) => this.close(b, 'ingest node shut down')));
     await this.server.stop();
+    if (this.ownsRedis) this.redis.disconnect();
   }
 
   /** Disconnects a broadcast's publisher if this node holds it. @returns whether it did. */
@@ -109,9 +136,9 @@ export class IngestService {
   }
 
   private onEnforcement(message: string): void {
-    let msg: EnforcementMessage;
+    let msg: EnforcementMessage | ViewerEnforcementMessage;
     try {
-      msg = JSON.parse(message) as EnforcementMessage;
+      msg = JSON.parse(message) as EnforcementMessage | ViewerEnforcementMessage;
     } catch {
       this.log.warn('unparseable enforcement message ignored');
       return;
@@ -120,11 +147,34 @@ export class IngestService {
       if (this.kick(msg.broadcastId, msg.reason)) this.log.info({ broadcastId: msg.broadcastId, reason: msg.reason }, 'publisher kicked');
     } else if (msg.type === 'kick_user') {
       for (const b of this.live.values()) if (b.userId === msg.userId) this.kick(b.broadcastId, msg.reason);
+      this.viewers.dropViewer(msg.userId, msg.reason);
+    } else if (msg.type === 'restrict_user') {
+      // a ban or suspension stops watching too (platform-wide, or in the one room); timeouts and mutes stop chat only
+      if (msg.restriction.kind !== 'ban' && msg.restriction.kind !== 'suspension') return;
+      const room = msg.scope.startsWith('room:') ? msg.scope.slice('room:'.length) : undefined;
+      if (msg.scope === 'platform' || room) this.viewers.dropViewer(msg.userId, msg.restriction.reason, room);
+    } else if (msg.type === 'drop_viewers') {
+      const n = this.viewers.dropBroadcast(msg.broadcastId, msg.reason, { keepExempt: true });
+      if (n) this.log.info({ broadcastId: msg.broadcastId, viewers: n, reason: msg.reason }, 'viewers disconnected');
     }
   }
 
+  /**
+   * The play gate node-media-server waits on: the tap's own play of `/live/<stream key>` (signed by this node;
+   * viewers never get a signature for a publish path) once the publish is accepted; a viewer's play of
+   * `/watch/<broadcast id>` when {@link ViewerSessions.admit} admits its token; nothing else.
+   */
+  private async admitPlay(session: NmsSession): Promise<boolean> {
+    if (session.streamApp === 'live') return this.acceptedPaths.has(session.streamPath);
+    if (session.streamApp !== PLAY_APP) return false;
+    const b = this.live.get(session.streamName);
+    return (await this.viewers.admit(session, b && !b.closed ? { ownerId: b.userId } : undefined)) === null;
+  }
+
+  /** node-media-server's own signature check follows: a play the gate did not admit loses any signature it brought. */
   private onPlay(session: NmsSession): void {
-    if (!this.acceptedPaths.has(session.streamPath)) this.server.refusePlay(session);
+    const ok = session.streamApp === PLAY_APP ? this.viewers.admitted(session) : this.acceptedPaths.has(session.streamPath);
+    if (!ok) this.server.refusePlay(session);
   }
 
   private async onPublish(session: NmsSession): Promise<void> {
@@ -169,6 +219,7 @@ export class IngestService {
     const b: LiveBroadcast = { broadcastId, userId: verdict.userId, session, tap, closed: false };
     this.live.set(broadcastId, b);
     this.acceptedPaths.add(session.streamPath);
+    this.server.exposeForPlay(session.streamPath, playPath(broadcastId));
     session.socket?.once('close', () => void this.close(b, b.endReason ?? 'publisher disconnected'));
     if (session.socket?.destroyed) return void this.close(b, 'publisher disconnected');
     this.deps.metrics.publishes.inc({ result: 'accepted' });
@@ -227,6 +278,8 @@ export class IngestService {
     b.closed = true;
     this.live.delete(b.broadcastId);
     this.acceptedPaths.delete(b.session.streamPath);
+    this.server.withdrawPlay(playPath(b.broadcastId));
+    this.viewers.dropBroadcast(b.broadcastId, 'broadcast ended', { keepExempt: false });
     // the publisher is gone: record that first, then stop the tap (which may take a moment to exit)
     const tapStopped = b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
     try {

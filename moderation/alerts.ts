@@ -19,8 +19,19 @@ import {
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
 import { webhookSignature } from './webhooks.ts';
 
-export const PROTECTIONS = ['none', 'freeze_chat', 'end_broadcast'] as const;
+/**
+ * What a performer may ask a panic press to do to their live broadcast, until the alert is resolved: nothing,
+ * freeze its chat, hide the stream from viewers (no play is issued and current viewers are disconnected; the
+ * publish and the analyzer go on and staff can still watch), or end it.
+ */
+export const PROTECTIONS = ['none', 'freeze_chat', 'hide_stream', 'end_broadcast'] as const;
 export type Protection = (typeof PROTECTIONS)[number];
+
+/**
+ * An enforcement message for ingest nodes beside moderation/enforcer.ts's: disconnect a broadcast's viewers
+ * (not its publisher, not staff nor the performer), sent on the same channel.
+ */
+export type ViewerEnforcementMessage = { type: 'drop_viewers'; broadcastId: string; reason: string };
 
 /** An alert as moderators receive it. Times are ISO strings. */
 export interface LiveAlert {
@@ -59,6 +70,14 @@ const STATE_TTL_S = 7 * 86_400;
 
 /** The Redis key of a room frozen by a panic alert (the chat gate refuses every post while it exists). */
 export const frozenRoomKey = (prefix: string, ownerId: string) => `${prefix}:frozen:${ownerId}`;
+
+/**
+ * The Redis key of a broadcast hidden from viewers by a panic alert (no play URL is issued, the media server
+ * admits no viewer, while it exists). Kept for a day: a broadcast's key cannot outlive its use, so the TTL only
+ * cleans up, and a hidden stream must not reappear on its own while the alert is unresolved.
+ */
+export const hiddenBroadcastKey = (prefix: string, broadcastId: string) => `${prefix}:hidden:${broadcastId}`;
+const HIDDEN_TTL_S = 86_400;
 
 export class AlertService {
   private timers: NodeJS.Timeout[] = [];
@@ -107,6 +126,12 @@ export class AlertService {
     if (b.status !== 'live') return;
     if (alert.protection === 'end_broadcast') {
       await this.deps.redis.publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'end_stream', broadcastId: b.id, reason: `panic alert ${alert.id}` } satisfies EnforcementMessage));
+    } else if (alert.protection === 'hide_stream') {
+      // the key first: a play admitted between the two would otherwise escape the drop
+      await this.deps.redis.multi()
+        .set(hiddenBroadcastKey(this.deps.prefix, b.id), alert.id, 'EX', HIDDEN_TTL_S)
+        .publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'drop_viewers', broadcastId: b.id, reason: `panic alert ${alert.id}: stream hidden` } satisfies ViewerEnforcementMessage))
+        .exec();
     } else {
       await this.deps.redis.set(frozenRoomKey(this.deps.prefix, b.userId), JSON.stringify({ kind: 'freeze', until: null, reason: 'the performer paused chat' }), 'EX', 3600);
     }
@@ -163,12 +188,14 @@ export class AlertService {
     return next;
   }
 
-  /** A moderator resolves an alert with what was done; the room is unfrozen; audited. */
+  /** A moderator resolves an alert with what was done; the room is unfrozen and the stream shown again; audited. */
   async resolve(mod: { userId: string; handle: string }, id: string, resolution: string): Promise<LiveAlert> {
     const alert = await this.state(id);
     if (!alert) throw new WardenError('not_found', 'no such alert (or it is older than 7 days)');
     if (alert.status === 'resolved') throw new WardenError('conflict', 'the alert is already resolved');
-    await this.deps.redis.multi().zrem(this.dueKey, id).del(frozenRoomKey(this.deps.prefix, alert.userId)).exec();
+    const undo = this.deps.redis.multi().zrem(this.dueKey, id).del(frozenRoomKey(this.deps.prefix, alert.userId));
+    if (alert.broadcastId) undo.del(hiddenBroadcastKey(this.deps.prefix, alert.broadcastId));
+    await undo.exec();
     const next: LiveAlert = { ...alert, status: 'resolved', resolvedBy: { id: mod.userId, handle: mod.handle }, acknowledgedBy: alert.acknowledgedBy ?? { id: mod.userId, handle: mod.handle } };
     await this.publish('resolved', next);
     await this.deps.db.transaction(async (tx) => {

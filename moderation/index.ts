@@ -9,3 +9,5 @@ export { WebhookDispatcher, verifyWebhookSignature, webhookSignature, type Webho
 export { auditAccountEvent, type AccountActor } from './accounts.ts';
 export { AlertService, PROTECTIONS, frozenRoomKey, type AlertDeps, type AlertEvent, type LiveAlert, type Protection } from './alerts.ts';
 export { StreamKeyService } from './keys.ts';
+export { ADULT_AGE, ageOn, attestBirthDate, type AttestationResult } from './accounts.ts';
+export { hiddenBroadcastKey, type ViewerEnforcementMessage } from './alerts.ts';

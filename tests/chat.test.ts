@@ -1,5 +1,6 @@
-// Live chat over real WebSockets on real Redis and Postgres: verdicts before fan-out, limits, restrictions,
-// room terms, and enforcement across two nodes (this process, and a second `warden serve` process).
+// Live chat over real WebSockets on real Redis and Postgres: who may join (signed-in attested adults; the
+// performer and staff), verdicts before fan-out, limits, restrictions, room terms, and enforcement across two
+// nodes (this process, and a second `warden serve` process).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import WebSocket from 'ws';
@@ -59,8 +60,11 @@ async function viewer(handle: string, node: { httpUrl?: string } = nodeA): Promi
   clients.push(c);
   return Object.assign(c, { userId: s.userId });
 }
-async function anonymous(node: { httpUrl?: string } = nodeA): Promise<ChatClient> {
-  const c = await connectChat(node.httpUrl!, broadcastId);
+/** A viewer who only reads the room (a signed-in attested adult, as every member of a room is). */
+let watchers = 0;
+async function watcher(node: { httpUrl?: string } = nodeA): Promise<ChatClient> {
+  const s = await seedSession(env.ctx.db, `watcher-${++watchers}`);
+  const c = await connectChat(node.httpUrl!, broadcastId, s.token);
   clients.push(c);
   return c;
 }
@@ -68,8 +72,8 @@ async function anonymous(node: { httpUrl?: string } = nodeA): Promise<ChatClient
 describe('chat gateway', () => {
   it('delivers a clean message to everyone in the room, on both nodes, and stores it with its verdict', async () => {
     const alice = await viewer('alice');
-    const watcherA = await anonymous();
-    const watcherB = await anonymous(nodeB);
+    const watcherA = await watcher();
+    const watcherB = await watcher(nodeB);
     const gotA = watcherA.next('message');
     const gotB = watcherB.next('message');
     alice.post('hello everyone, great stream tonight');
@@ -80,23 +84,31 @@ describe('chat gateway', () => {
     expect(rows).toMatchObject([{ verdict: 'allow', userId: alice.userId, broadcastId }]);
   });
 
-  it('lets anonymous connections read but not post', async () => {
-    const anon = await anonymous();
-    expect(anon.log[0]).toMatchObject({ type: 'hello', user: null, canPost: false });
-    anon.post('hi');
-    expect(await anon.next('refused')).toMatchObject({ code: 'unauthenticated' });
+  it('lets only signed-in attested adults join (reading or posting); the performer and staff need no attestation', async () => {
+    await expect(connectChat(nodeA.httpUrl!, broadcastId)).rejects.toThrow(/HTTP 401 unauthenticated/);
+    const minorish = await seedSession(env.ctx.db, 'not-attested', 'viewer', { adult: false });
+    await expect(connectChat(nodeA.httpUrl!, broadcastId, minorish.token)).rejects.toThrow(/HTTP 403 age_unverified/);
+    await expect(connectChat(nodeB.httpUrl, broadcastId, minorish.token)).rejects.toThrow(/HTTP 403 age_unverified/);
+    const adult = await viewer('attested-adult');
+    expect(adult.log[0]).toMatchObject({ type: 'hello', user: 'attested-adult', canPost: true });
+    for (const [handle, role] of [['chat-performer', 'performer'], ['chat-moderator', 'moderator']] as const) {
+      const s = await seedSession(env.ctx.db, handle, role, { adult: false }); // chat-performer: the room's own, by handle
+      const c = await connectChat(nodeA.httpUrl!, broadcastId, s.token);
+      clients.push(c);
+      expect(c.log[0]).toMatchObject({ type: 'hello', user: handle });
+    }
   });
 
   it('blocks a violating message before fan-out, tells the sender which rule, and catches evasions', async () => {
     const bob = await viewer('bob');
-    const watcher = await anonymous();
+    const reader = await watcher();
     for (const text of ['add me on snapchat: bob_1999', 'my number is 555-123-4567', 'a\u200bdd me on snаpchat bob99']) {
       bob.post(text);
       const blocked = await bob.next('blocked');
       expect(blocked.rules.join(' ')).toMatch(/platform rule/);
       await new Promise((r) => setTimeout(r, 1100)); // not a flood
     }
-    expect(watcher.log.filter((m) => m.type === 'message')).toHaveLength(0);
+    expect(reader.log.filter((m) => m.type === 'message')).toHaveLength(0);
     const actions = await env.ctx.db.select().from(schema.actions).where(sql`action = 'block_message' and user_id = ${bob.userId}`);
     expect(actions).toHaveLength(3);
   });

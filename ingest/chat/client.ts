@@ -13,7 +13,10 @@ export interface ChatClient {
   close(): void;
 }
 
-/** Connects to `/chat/:broadcastId` on `baseUrl` (http://…), with a session cookie when a token is given. */
+/**
+ * Connects to `/chat/:broadcastId` on `baseUrl` (http://…), with a session cookie when a token is given.
+ * @throws Error `HTTP <status> <code>: <message>` when the upgrade is refused (e.g. `HTTP 403 age_unverified: …`).
+ */
 export async function connectChat(baseUrl: string, broadcastId: string, token?: string): Promise<ChatClient> {
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/chat/${broadcastId}`, { headers: token ? { cookie: `warden_session=${token}` } : {} });
   const log: ServerMessage[] = [];
@@ -23,7 +26,20 @@ export async function connectChat(baseUrl: string, broadcastId: string, token?: 
     waiters.splice(0).forEach((w) => w());
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`))); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => {
+        let error: { code?: string; message?: string } = {};
+        try { error = (JSON.parse(body) as { error?: typeof error }).error ?? {}; } catch { /* not JSON */ }
+        reject(new Error(`HTTP ${res.statusCode}${error.code ? ` ${error.code}: ${error.message}` : ''}`));
+      });
+    });
+  });
   const client: ChatClient = {
     ws, log, closed,
     post: (text) => ws.send(JSON.stringify({ type: 'message', text })),

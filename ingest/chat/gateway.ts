@@ -2,33 +2,40 @@
  * The chat gateway: WebSocket rooms at `/chat/:broadcastId`. Every message is checked before any viewer
  * sees it — frame and length, restrictions, slow mode, duplicates and rate limits (Redis, shared by all
  * nodes), then the text analyzer and the policy (plus the performer's own terms) — and only then fanned out
- * to the room on every node through Redis pub/sub. Anonymous connections may read, not post.
+ * to the room on every node through Redis pub/sub.
+ *
+ * Joining a room (reading or posting) needs a signed-in account that attested an adult date of birth (the viewer
+ * age gate, POST /api/me/birth-date); the room's performer and staff are exempt. Anyone else's upgrade is refused
+ * with an HTTP status and a JSON error whose code is a {@link RefusalCode}: 401 `unauthenticated`, 403
+ * `age_unverified`.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.ts';
 import { errorText } from '../../core/errors.ts';
 import { hashToken } from '../../core/tokens.ts';
-import { activeChatRestrictions, roomConfig, roomOfBroadcast, sessionUser, userMessagesSince, type Db } from '../../db/index.ts';
-import type { ChatModeration, EnforcementMessage } from '../../moderation/index.ts';
+import { activeChatRestrictions, roomConfig, roomOfBroadcast, sessionUser, userMessagesSince, viewerStanding, type Db, type Role } from '../../db/index.ts';
+import type { ChatModeration, EnforcementMessage, Protection } from '../../moderation/index.ts';
 import { enforcementChannel } from '../../moderation/index.ts';
 import { decideMessage, followUpFor, type Policy } from '../../rules/index.ts';
 import type { TextAnalyzer } from '../../analyzer/text/index.ts';
 import { ChatLimits } from './limits.ts';
-import { parseClientMessage, type ServerMessage } from './protocol.ts';
+import { parseClientMessage, type RefusalCode, type ServerMessage } from './protocol.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Largest WebSocket frame accepted; larger ones close the connection (1009). */
 export const MAX_FRAME_BYTES = 16 * 1024;
+/** Roles that may join any room without an attested date of birth (they moderate it). */
+const STAFF: readonly Role[] = ['moderator', 'senior_moderator', 'admin'];
 const SUPPORT_MESSAGE = 'If you are thinking about harming yourself, you are not alone. In the US call or text 988; elsewhere see findahelpline.com. A moderator has been told and may reach out.';
 
 interface Client {
   ws: WebSocket;
   broadcastId: string;
   ownerId: string;
-  user: { userId: string; handle: string } | null;
+  user: { userId: string; handle: string };
 }
 
 interface RoomCache { at: number; slowModeS: number; terms: { term: string; action: 'flag' | 'hold' | 'block'; re: RegExp }[] }
@@ -45,7 +52,7 @@ export interface ChatGatewayDeps {
   moderation: ChatModeration;
   logger: Logger;
   /** The performer pressed panic on their broadcast's socket (raises the alert; see moderation/alerts.ts). */
-  onPanic?: (p: { userId: string; handle: string; broadcastId: string; protection: 'none' | 'freeze_chat' | 'end_broadcast'; message: string | null }) => Promise<{ alertId: string; stored: boolean }>;
+  onPanic?: (p: { userId: string; handle: string; broadcastId: string; protection: Protection; message: string | null }) => Promise<{ alertId: string; stored: boolean }>;
 }
 
 export class ChatGateway {
@@ -85,29 +92,35 @@ export class ChatGateway {
   }
 
   /**
-   * Handles an HTTP upgrade for `/chat/:broadcastId`. @returns false when the path is not a chat path
-   * (the caller handles or refuses it).
+   * Handles an HTTP upgrade for `/chat/:broadcastId`: 404 `not_found` for no such broadcast, 401
+   * `unauthenticated` without a live session, 403 `age_unverified` for an account that has not attested an adult
+   * date of birth (unless it is the room's performer or staff), 503 `unavailable` when Postgres cannot answer.
+   * @returns false when the path is not a chat path (the caller handles or refuses it).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = /^\/chat\/([^/]+)$/.exec(url.pathname);
     if (!m) return false;
     const broadcastId = m[1]!;
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: { code: status === 404 ? 'not_found' : 'bad_request', message: text } })}`);
+    const refuse = (status: number, code: RefusalCode | 'not_found', message: string) => {
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: { code, message } })}`);
     };
-    if (!UUID.test(broadcastId)) { refuse(404, 'no such broadcast'); return true; }
+    if (!UUID.test(broadcastId)) { refuse(404, 'not_found', 'no such broadcast'); return true; }
     void (async () => {
       try {
         const room = await roomOfBroadcast(this.deps.db, broadcastId);
-        if (!room) return refuse(404, 'no such broadcast');
+        if (!room) return refuse(404, 'not_found', 'no such broadcast');
         const token = sessionToken(req, url);
-        const user = token ? await sessionUser(this.deps.db, hashToken(token)) : undefined;
-        if (token && !user) return refuse(401, 'session expired or unknown');
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, user: user ? { userId: user.userId, handle: user.handle } : null }));
+        if (!token) return refuse(401, 'unauthenticated', 'sign in to join the chat');
+        const user = await sessionUser(this.deps.db, hashToken(token));
+        if (!user) return refuse(401, 'unauthenticated', 'session expired or unknown');
+        if (!STAFF.includes(user.role) && user.userId !== room.ownerId && !(await viewerStanding(this.deps.db, user.userId))?.adult) {
+          return refuse(403, 'age_unverified', 'confirm you are an adult first (POST /api/me/birth-date) to join the chat');
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, user: { userId: user.userId, handle: user.handle } }));
       } catch (err) {
         this.log.error({ err: errorText(err) }, 'chat upgrade failed');
-        refuse(503, 'chat unavailable');
+        refuse(503, 'unavailable', 'chat unavailable');
       }
     })();
     return true;
@@ -127,8 +140,8 @@ export class ChatGateway {
       await this.deps.subscriber.subscribe(this.roomChannel(c.broadcastId));
     } else room.add(client);
     const chat = this.deps.policy().chat;
-    send(ws, { type: 'hello', room: c.broadcastId, user: c.user?.handle ?? null, canPost: !!c.user && c.live, maxLength: chat.maxLength });
-    if (c.user) await this.warmRestrictions(c.user.userId, c.ownerId);
+    send(ws, { type: 'hello', room: c.broadcastId, user: c.user.handle, canPost: c.live, maxLength: chat.maxLength });
+    await this.warmRestrictions(c.user.userId, c.ownerId);
   }
 
   private leave(client: Client): void {
@@ -154,7 +167,6 @@ export class ChatGateway {
     const chat = this.deps.policy().chat;
     const msg = isBinary ? null : parseClientMessage(data);
     if (!msg) return refuse('invalid_frame', 'expected a JSON text frame {"type":"message","text":"..."}');
-    if (!client.user) return refuse('unauthenticated', 'sign in to chat');
     if (msg.type === 'panic') {
       // the performer's panic button: before everything else, never rate-limited, whether the room is live or not
       if (client.user.userId !== client.ownerId || !this.deps.onPanic) return refuse('forbidden', 'only the performer of this broadcast can raise a panic alert here');
@@ -257,7 +269,7 @@ export class ChatGateway {
       if (m.type !== 'restrict_user') return;
       for (const room of this.rooms.values()) {
         for (const c of room) {
-          if (c.user?.userId === m.userId && (m.scope === 'platform' || m.scope === `room:${c.ownerId}`)) {
+          if (c.user.userId === m.userId && (m.scope === 'platform' || m.scope === `room:${c.ownerId}`)) {
             send(c.ws, { type: 'restricted', kind: m.restriction.kind, until: m.restriction.until, reason: m.restriction.reason });
           }
         }

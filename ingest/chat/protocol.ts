@@ -1,16 +1,23 @@
 /** The chat WebSocket protocol: JSON text frames, one object each. */
 
+/** What a panic press asks for (moderation/alerts.ts `PROTECTIONS`). */
+const PROTECTIONS = ['none', 'freeze_chat', 'hide_stream', 'end_broadcast'] as const;
+
 /**
  * Client → server: a chat message, or the room owner's panic button (`protection`: none, freeze_chat,
- * end_broadcast). A panic from anyone but the broadcast's performer is refused.
+ * hide_stream, end_broadcast). A panic from anyone but the broadcast's performer is refused.
  */
 export type ClientMessage =
   | { type: 'message'; text: string }
-  | { type: 'panic'; protection: 'none' | 'freeze_chat' | 'end_broadcast'; message: string | null };
+  | { type: 'panic'; protection: (typeof PROTECTIONS)[number]; message: string | null };
 
-/** Why a post was refused before analysis (the sender is told; nothing is stored). */
+/**
+ * Why a post was refused before analysis (the sender is told; nothing is stored), or why joining was: a refused
+ * WebSocket upgrade answers an HTTP status with `{ error: { code, message } }`, the code one of these
+ * (`unauthenticated` 401: no live session; `age_unverified` 403: no attested adult date of birth; `unavailable` 503).
+ */
 export type RefusalCode =
-  | 'unauthenticated' | 'invalid_frame' | 'empty' | 'too_long' | 'rate_limited' | 'slow_mode' | 'duplicate'
+  | 'unauthenticated' | 'age_unverified' | 'invalid_frame' | 'empty' | 'too_long' | 'rate_limited' | 'slow_mode' | 'duplicate'
   | 'restricted' | 'room_closed' | 'unavailable' | 'forbidden';
 
 /** Server → client. */
@@ -37,9 +44,9 @@ export function parseClientMessage(data: string): ClientMessage | null {
   const o = v as Record<string, unknown>;
   if (o.type === 'panic') {
     const protection = o.protection ?? 'none';
-    if (protection !== 'none' && protection !== 'freeze_chat' && protection !== 'end_broadcast') return null;
+    if (!(PROTECTIONS as readonly unknown[]).includes(protection)) return null;
     if (o.message !== undefined && o.message !== null && (typeof o.message !== 'string' || o.message.length > 500)) return null;
-    return { type: 'panic', protection, message: (o.message as string | null | undefined) ?? null };
+    return { type: 'panic', protection: protection as (typeof PROTECTIONS)[number], message: (o.message as string | null | undefined) ?? null };
   }
   if (o.type !== 'message' || typeof o.text !== 'string') return null;
   return { type: 'message', text: o.text };

@@ -21,6 +21,7 @@ import { consoleRoutes } from './console.ts';
 import { authRoutes } from './auth-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
 import { keyRoutes } from './keys.ts';
+import { createVerificationService, exceptUpload, uploadBodyLimit, verificationRoutes, VERIFICATION_UPLOAD_PATH } from './verification.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 import { AlertService, Intake, ReviewService, StreamKeyService } from '../moderation/index.ts';
@@ -58,7 +59,9 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alert
   const app = new Hono();
   const onError = errorHandler(ctx.logger);
   // state-changing requests must come from our own origin (Origin header check) and stay small
-  app.use('/api/*', sameOrigin(), bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) }));
+  // (the verification upload alone has its own, larger limit)
+  app.use('/api/*', sameOrigin(), exceptUpload(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'the body is larger than 64 KiB' } }, 413) })));
+  app.use(VERIFICATION_UPLOAD_PATH, uploadBodyLimit(ctx.config.verification.maxBytes));
   app.use('/api/*', async (c, next) => {
     await next();
     c.header('cache-control', c.res.headers.get('cache-control') ?? 'no-store');
@@ -69,7 +72,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alert
 
   const { db } = ctx.database;
   const policy = ctx.policy;
-  const review = new ReviewService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger.child({ subsystem: 'review' }), policy, review: ctx.config.review });
+  const review = new ReviewService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger.child({ subsystem: 'review' }), policy, review: ctx.config.review, verificationValidMs: ctx.config.verification.validMs });
   const intake = new Intake({ db, policy, review: ctx.config.review });
   const hub = events ?? new CaseEventHub(ctx.database, ctx.logger);
   const api = new Hono<AuthEnv>();
@@ -82,6 +85,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alert
   peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });
   insightRoutes(router, { database: ctx.database, review, events: hub, policy });
   keyRoutes(router, { db, keys: new StreamKeyService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix }) });
+  verificationRoutes(router, { verification: createVerificationService(ctx) });
   const alertService = alerts ?? createAlertService(ctx);
   alertRoutes(router, { db, alerts: alertService, hub: alertHub ?? new AlertHub(ctx.redis, alertService.channel, ctx.logger), logger: ctx.logger });
   api.onError(onError);

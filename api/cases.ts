@@ -11,8 +11,9 @@ import {
 } from '../db/index.ts';
 import { caseStatuses, caseSubjectTypes, priorities } from '../db/schema.ts';
 import {
-  APPEAL_DECISIONS, DECISIONS, allQueues, mayAccessQueue, suggestReasonCode, type Moderator, type ReviewService,
+  APPEAL_DECISIONS, DECISIONS, VERIFICATION_DECISIONS, allQueues, mayAccessQueue, suggestReasonCode, type Moderator, type ReviewService,
 } from '../moderation/index.ts';
+import { caseVerification, caseVerificationSchema } from './verification.ts';
 import type { ModerationPolicy } from '../rules/moderation-policy.ts';
 import type { AuthUser } from './auth.ts';
 import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRouter } from './route.ts';
@@ -76,7 +77,7 @@ const caseListQuery = z.strictObject({
 });
 
 const decisionBody = z.strictObject({
-  action: z.enum([...DECISIONS, ...APPEAL_DECISIONS]),
+  action: z.enum([...DECISIONS, ...APPEAL_DECISIONS, ...VERIFICATION_DECISIONS]),
   reasonCode: z.string().min(1).max(64),
   note: z.string().max(2000).nullish(),
   durationHours: z.number().positive().max(24 * 365).nullish(),
@@ -97,6 +98,8 @@ const caseDetailSchema = caseSummarySchema.extend({
   audit: z.array(z.unknown()),
   statement: statementSchema.nullable(),
   appeal: z.object({ id: z.string(), body: z.string(), status: z.string(), statementId: z.string(), statement: statementSchema.nullable(), originalCaseId: z.string().nullable(), originalDecidedBy: userRef.nullable() }).nullable(),
+  /** Verification cases: the checks, the distance and threshold, the age and the two images' URLs. */
+  verification: caseVerificationSchema.nullable(),
   allowedDecisions: z.array(z.string()),
   suggestedReasonCode: z.string(),
   undoUntil: isoTime.nullable(),
@@ -198,6 +201,7 @@ async function caseDetail(db: Db, review: ReviewService, m: Moderator, row: Case
     const original = st?.caseId ? await getCase(db, st.caseId) : undefined;
     if (a) appeal = { id: a.id, body: a.body, status: a.status, statementId: a.statementId, statement: st ? statementOut(st) : null, originalCaseId: st?.caseId ?? null, originalDecidedBy: original?.decidedBy ? { id: original.decidedBy, handle: original.decidedByHandle ?? '' } : null };
   }
+  const verification = row.subjectType === 'verification' ? await caseVerification(db, row.subjectId) ?? null : null;
   const undoUntil = row.status === 'resolved' && row.decidedBy === m.userId && row.resolvedAt && row.resolvedAt.getTime() + deps.undoMs > Date.now()
     ? new Date(row.resolvedAt.getTime() + deps.undoMs).toISOString() : null;
   return {
@@ -221,9 +225,11 @@ async function caseDetail(db: Db, review: ReviewService, m: Moderator, row: Case
     audit: audit.data,
     statement: statement ? statementOut(statement) : null,
     appeal,
+    verification,
     allowedDecisions: review.allowedDecisions(m, row),
-    suggestedReasonCode: row.reasonType === 'report' && reports.length ? mostCommon(reports.map((r) => r.category))
-      : suggestReasonCode(deps.policy().moderation, row.reason.replace(/^manual\./, 'report.')),
+    suggestedReasonCode: verification ? (verification.match === false ? 'verification_face_mismatch' : 'verification_approved')
+      : row.reasonType === 'report' && reports.length ? mostCommon(reports.map((r) => r.category))
+        : suggestReasonCode(deps.policy().moderation, row.reason.replace(/^manual\./, 'report.')),
     undoUntil,
   };
 }

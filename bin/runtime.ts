@@ -16,6 +16,8 @@ import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.
 import { createTranscribeProcessor } from '../analyzer/processors/transcribe-audio.ts';
 import { PocketsphinxTranscriber } from '../analyzer/audio/index.ts';
 import type { FrameOutcome } from '../analyzer/processors/analyze-frame.ts';
+import { createVerificationService } from '../api/verification.ts';
+import { VerificationSweeper } from '../moderation/index.ts';
 
 export interface WardenRoles { api?: boolean; ingest?: boolean; workers?: boolean }
 
@@ -90,6 +92,10 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       const alerts = createAlertService(ctx);
       alerts.start(); // escalations and alerts waiting for Postgres, polled on every API node
       stops.push(() => alerts.stop());
+      // verification expiry (ends broadcasts whose approval lapsed) and image retention, every minute on every API node
+      const verificationSweep = new VerificationSweeper(createVerificationService(ctx, null));
+      verificationSweep.start();
+      stops.push(() => verificationSweep.stop());
       const chatSub = await connectRedis(config.redisUrl, { name: 'warden-chat-sub' });
       stops.push(async () => { chatSub.disconnect(); });
       const chat = new ChatGateway({

@@ -15,3 +15,4 @@ export * from './queries/audit.ts';
 export * from './queries/sessions.ts';
 export * from './queries/alerts.ts';
 export * from './queries/viewers.ts';
+export * from './queries/verification.ts';

@@ -11,3 +11,5 @@ export { AlertService, PROTECTIONS, frozenRoomKey, type AlertDeps, type AlertEve
 export { StreamKeyService } from './keys.ts';
 export { ADULT_AGE, ageOn, attestBirthDate, type AttestationResult } from './accounts.ts';
 export { hiddenBroadcastKey, type ViewerEnforcementMessage } from './alerts.ts';
+export { VERIFICATION_DECISIONS, type StatementDecision } from './outcomes.ts';
+export { VerificationService, VerificationSweeper, VERIFICATION_CASE_REASON, VERIFICATION_IMAGES, calendarDate, verifyProviderSignature, sealContext, type FaceFinder, type SubmitOutcome, type VerificationChecks, type VerificationImage, type VerificationSummary } from './verification.ts';

@@ -12,10 +12,14 @@ import { escalationFor, reasonCodeFor, type ModerationPolicy, type ReasonCode } 
 /** The decisions a moderator can take; appeals have their own two. */
 export const DECISIONS = ['dismiss', 'warn', 'remove', 'timeout', 'end_stream', 'suspend', 'ban'] as const;
 export const APPEAL_DECISIONS = ['uphold', 'overturn'] as const;
-export type DecisionAction = (typeof DECISIONS)[number] | (typeof APPEAL_DECISIONS)[number];
+/** A verification case (subject `verification`) is decided with these two, and only these. */
+export const VERIFICATION_DECISIONS = ['approve', 'reject'] as const;
+export type DecisionAction = (typeof DECISIONS)[number] | (typeof APPEAL_DECISIONS)[number] | (typeof VERIFICATION_DECISIONS)[number];
+/** What a statement of reasons can report: a case decision, or a senior moderator revoking a verification. */
+export type StatementDecision = DecisionAction | 'revoke_verification';
 
 /** What each decision restricts, in words (statements and notifications). */
-const DECISION_TEXT: Record<DecisionAction, string> = {
+const DECISION_TEXT: Record<StatementDecision, string> = {
   dismiss: 'no action was taken',
   warn: 'you received a warning',
   remove: 'the content was removed',
@@ -25,6 +29,9 @@ const DECISION_TEXT: Record<DecisionAction, string> = {
   ban: 'your account was banned',
   uphold: 'the decision was upheld on appeal',
   overturn: 'the decision was overturned on appeal',
+  approve: 'your age/ID verification was approved',
+  reject: 'your age/ID verification was rejected',
+  revoke_verification: 'your age/ID verification was revoked',
 };
 
 /** The facts a statement states, gathered from the case. */
@@ -41,7 +48,7 @@ export interface CaseFacts {
 export interface StatementInput {
   userId: string;
   facts: CaseFacts;
-  decision: DecisionAction;
+  decision: StatementDecision;
   reasonCode: ReasonCode;
   note: string | null;
   /** The audit-log entry of the decision. */
@@ -57,7 +64,8 @@ export interface StatementInput {
  */
 export async function issueStatement(tx: Tx, s: StatementInput): Promise<string> {
   const until = new Date(Date.now() + s.appealWindowMs);
-  const detected = s.facts.reasonType === 'rule' ? 'automated detection (Warden\'s analyzers and rules)' : s.facts.reasonType === 'report' ? 'reports from viewers' : 'your appeal';
+  const detected = s.facts.subjectType === 'verification' ? 'your age/ID verification (automatic checks of your date of birth and face match, and a moderator\'s review)'
+    : s.facts.reasonType === 'rule' ? 'automated detection (Warden\'s analyzers and rules)' : s.facts.reasonType === 'report' ? 'reports from viewers' : 'your appeal';
   const facts = [
     `${capitalise(DECISION_TEXT[s.decision])} because of ${s.reasonCode.label.toLowerCase()}.`,
     `This came to our attention through ${detected}.`,

@@ -3,21 +3,23 @@
  * and in the same transaction is written to the audit log, enforced (bans and suspensions rows, the same Redis
  * mirror and enforcement messages the rules use, so a ban ends the live stream and blocks chat at once), gives
  * its strike and any escalation, issues the statement of reasons and tells the reporters. Appeal cases are
- * decided (uphold / overturn) only by a senior moderator other than the original decider.
+ * decided (uphold / overturn) only by a senior moderator other than the original decider. Verification cases are
+ * decided with approve / reject only (moderation/verification.ts), and approve / reject fit no other case.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { WardenError } from '../core/errors.ts';
 import {
   activeRestrictions, appendAction, caseEvidenceRows, caseReports, claimCase, decideAppeal, deleteCaseNotifications, getAppeal,
-  getCase, getStatement, insertBan, insertNotification, liftBans, releaseCase, removeCaseMessages, removeStrikesOfCase, reopenAppeal, reopenCase,
+  getCase, getStatement, insertBan, insertNotification, liftBans, releaseCase, removeCaseMessages, removeStrikesOfCase, reopenAppeal, reopenCase, reopenVerification,
   resolveCase, revokeUserStreamKeys, setReportOutcome, withdrawStatements, type CaseConflict, type CaseRow, type Db, type Priority, type Role, type Tx,
 } from '../db/index.ts';
 import type { ModerationPolicy } from '../rules/moderation-policy.ts';
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
 import { mirrorRestriction, restrictionKey, type Restriction } from './chat.ts';
-import { APPEAL_DECISIONS, DECISIONS, findReasonCode, giveStrike, issueStatement, tellReporters, type CaseFacts, type DecisionAction } from './outcomes.ts';
+import { APPEAL_DECISIONS, DECISIONS, VERIFICATION_DECISIONS, findReasonCode, giveStrike, issueStatement, tellReporters, type CaseFacts, type DecisionAction } from './outcomes.ts';
 import { accessibleQueues, mayAccessQueue, type Moderator } from './queues.ts';
+import { applyVerificationDecision, checkVerificationReason, verificationFacts } from './verification.ts';
 
 export interface ReviewDeps {
   db: Db;
@@ -27,6 +29,8 @@ export interface ReviewDeps {
   /** The moderation section of the policy in force. */
   policy: () => { version: string; moderation: ModerationPolicy };
   review: { claimIdleMs: number; undoMs: number; appealWindowMs: number; slaMinutes: Record<Priority, number> };
+  /** How long an approved verification stays valid, in ms (config.verification.validMs; default 365 days). */
+  verificationValidMs?: number;
 }
 
 /** A decision as the API receives it. `durationHours` for timeout and suspend. */
@@ -83,6 +87,7 @@ export class ReviewService {
   allowedDecisions(user: Moderator, row: CaseRow): string[] {
     if (row.status === 'resolved') return [];
     if (row.subjectType === 'appeal') return isSenior(user.role) ? [...APPEAL_DECISIONS] : [];
+    if (row.subjectType === 'verification') return [...VERIFICATION_DECISIONS];
     const hasMessage = row.subjectType === 'message' || row.reason.startsWith('chat.');
     return DECISIONS.filter((d) => (d !== 'end_stream' || row.broadcastId) && (d !== 'remove' || hasMessage)
       && (!['timeout', 'suspend', 'ban', 'warn'].includes(d) || row.userId));
@@ -103,6 +108,11 @@ export class ReviewService {
       throw new WardenError('bad_request', isAppeal ? 'action: an appeal is decided with uphold or overturn' : `action: ${input.action} applies only to appeal cases`);
     }
     if (isAppeal) await this.assertMayDecideAppeal(user, row);
+    const isVerification = row.subjectType === 'verification';
+    if (!isAppeal && isVerification !== (VERIFICATION_DECISIONS as readonly string[]).includes(input.action)) {
+      throw new WardenError('bad_request', isVerification ? 'action: a verification is decided with approve or reject' : `action: ${input.action} applies only to verification cases`);
+    }
+    if (isVerification) checkVerificationReason(input.action as 'approve' | 'reject', reasonCode.code);
     if (!isAppeal && row.status !== 'resolved' && !this.allowedDecisions(user, row).includes(input.action)) {
       throw new WardenError('bad_request', `action: ${input.action} does not apply to this case (${row.subjectType}${row.userId ? '' : ', no user'}${row.broadcastId ? '' : ', no broadcast'})`);
     }
@@ -118,6 +128,18 @@ export class ReviewService {
         details: { decision: input.action, reasonCode: reasonCode.code, note, durationHours: ['timeout', 'suspend'].includes(input.action) ? hours : null, caseReason: row.reason, priority: row.priority },
       });
       if (isAppeal) return { ...(await this.applyAppeal(tx, user, row, input.action as 'uphold' | 'overturn', note, effects)), actionId, undoUntil: new Date(resolved.resolvedAt.getTime() + this.deps.review.undoMs), escalatedTo: null };
+      if (isVerification) {
+        // approve: valid from now for the configured time; reject: a statement of reasons (appealable), no strike
+        const v = await applyVerificationDecision(tx, {
+          verificationId: row.subjectId, decision: input.action as 'approve' | 'reject', moderatorId: user.userId, reasonCode: reasonCode.code,
+          validMs: this.deps.verificationValidMs ?? 365 * 86_400_000,
+        });
+        const statementId = input.action === 'reject' && row.userId ? await issueStatement(tx, {
+          userId: row.userId, facts: verificationFacts(v, id, policy.version), decision: 'reject', reasonCode, note, actionId, automatedDecision: false,
+          restriction: { kind: 'verification_rejected', until: null }, appealWindowMs: this.deps.review.appealWindowMs,
+        }) : null;
+        return { statementId, actionId, undoUntil: new Date(resolved.resolvedAt.getTime() + this.deps.review.undoMs), escalatedTo: null };
+      }
       const restriction = await this.enforce(tx, user, row, input.action, reasonCode.code, hours, effects);
       let statementId: string | null = null;
       let escalatedTo: string | null = null;
@@ -172,6 +194,10 @@ export class ReviewService {
       await deleteCaseNotifications(tx, id);
       await setReportOutcome(tx, id, null);
       if (row.subjectType === 'appeal') await reopenAppeal(tx, row.subjectId);
+      if (row.subjectType === 'verification' && (row.decision === 'approve' || row.decision === 'reject')
+        && !(await reopenVerification(tx, row.subjectId, row.decision === 'approve' ? 'approved' : 'rejected'))) {
+        throw new WardenError('conflict', 'the verification changed since the decision (revoked, or a new one is pending); it cannot be undone');
+      }
       await appendAction(tx, {
         action: 'undo_decision', actorType: 'moderator', actorId: user.userId, subjectType: row.subjectType, subjectId: row.subjectId,
         broadcastId: row.broadcastId, userId: row.userId, caseId: id, details: { undone: row.decision, liftedBans: lifted.map((b) => b.id) },

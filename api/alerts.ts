@@ -62,7 +62,7 @@ export function alertRoutes(router: ApiRouter, deps: { db: Db; alerts: AlertServ
     body: z.strictObject({
       broadcastId: uuid.nullish(), protection: z.enum(PROTECTIONS).default('none'), message: z.string().max(500).nullish(),
     }),
-    summary: 'A performer\'s panic button: every online moderator is alerted at once; the chosen protection (freeze chat, end the broadcast) applies; escalates if nobody acknowledges',
+    summary: 'A performer\'s panic button: every online moderator is alerted at once; the chosen protection applies (`freeze_chat`; `hide_stream`: no plays and current viewers disconnected, staff still watch; `end_broadcast`) until resolved; escalates if nobody acknowledges',
     response: z.object({ alert: alertSchema, stored: z.boolean() }),
   }, async ({ c, body, user }) => {
     let broadcastId = body.broadcastId ?? null;
@@ -115,6 +115,6 @@ export function alertRoutes(router: ApiRouter, deps: { db: Db; alerts: AlertServ
   router.add({
     method: 'post', path: '/alerts/:id/resolve', tag: 'alerts', access: MODERATORS, params: idParams,
     body: z.strictObject({ resolution: z.string().trim().min(1, 'say what was done').max(2000) }), response: alertSchema,
-    summary: 'Resolves an alert with what was done (chat unfrozen); audited',
+    summary: 'Resolves an alert with what was done (chat unfrozen, stream shown again); audited',
   }, async ({ c, params, body, user }) => c.json(await alerts.resolve({ userId: user.userId, handle: user.handle }, params.id, body.resolution)));
 }

@@ -17,7 +17,7 @@ interface PanicAlert {
 }
 interface AlertEvent { type: 'raised' | 'escalated' | 'acknowledged' | 'resolved'; alert: PanicAlert; at: number }
 
-const PROTECTION_TEXT: Record<string, string> = { none: 'no protection asked', freeze_chat: 'chat frozen', end_broadcast: 'broadcast ended' };
+const PROTECTION_TEXT: Record<string, string> = { none: 'no protection asked', freeze_chat: 'chat frozen', hide_stream: 'stream hidden from viewers', end_broadcast: 'broadcast ended' };
 
 /** The alert banners (mounted once, in the signed-in layout). */
 export function PanicAlerts() {

@@ -1,7 +1,8 @@
 // Bans enforced everywhere at once, across two Warden nodes: node A (this process: the API a moderator uses) and
 // node B (a separate `warden serve` process holding the performer's live RTMP publish), on one Postgres and
 // Redis. A ban decided on A disconnects the publish on B within a second; B then refuses the performer's
-// publish and chat. Slow: run alone with `npm run test:e2e`.
+// publish and chat. A viewer given a play URL by A plays from B, and a ban on A cuts that play on B too.
+// Slow: run alone with `npm run test:e2e`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedPerformer, seedSession } from '../../bin/seed.ts';
 import { buildDemoVideo, publishRtmp } from '../../bin/demo-media.ts';
+import { forEachLine, spawnFfmpeg } from '../../ingest/ffmpeg.ts';
 import { createTestEnv, freePort, waitFor, type TestEnv } from '../harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -83,5 +85,48 @@ describe('bans across nodes', () => {
     } finally {
       await pub.stop();
     }
+  }, 60_000);
+
+  it('a viewer playing from node B (URL issued by node A) is disconnected on B when node A bans them', async () => {
+    const performer = await seedPerformer(env.ctx.db, 'two-node-watched', { verified: true });
+    const moderator = await seedSession(env.ctx.db, 'two-node-moderator', 'moderator');
+    const viewer = await seedSession(env.ctx.db, 'two-node-viewer');
+    const pub = publishRtmp(video, `rtmp://127.0.0.1:${nodeB.rtmpPort}/live/${performer.streamKey}`, { loop: true });
+    let player: ReturnType<typeof spawnFfmpeg> | undefined;
+    try {
+      const [live] = await waitFor(async () => {
+        const rows = await env.ctx.database.sql`select id from broadcasts where user_id = ${performer.userId} and status = 'live'`;
+        return rows.length ? rows : null;
+      }, 'the broadcast live on node B', 20_000);
+      const res = await fetch(`${nodeA.httpUrl}/api/broadcasts/${live!.id}/play`, {
+        method: 'POST', headers: { authorization: `Bearer ${viewer.token}`, 'content-type': 'application/json' }, body: '{}',
+      });
+      expect(res.status).toBe(200);
+      const { rtmpUrl } = await res.json() as { rtmpUrl: string };
+      expect(rtmpUrl).toMatch(new RegExp(`^rtmp://127\\.0\\.0\\.1:${nodeB.rtmpPort}/watch/${live!.id}\\?token=`));
+      player = spawnFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-i', rtmpUrl, '-c', 'copy', '-progress', 'pipe:1', '-f', 'null', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let frames = 0;
+      forEachLine(player.stdout!, (l) => { const m = /^frame=(\d+)/.exec(l); if (m) frames = Number(m[1]); });
+      const exited = new Promise<number>((resolve) => player!.once('close', () => resolve(Date.now())));
+      await waitFor(() => frames > 0, 'frames at the viewer', 15_000, 50);
+
+      const sent = Date.now();
+      const ban = await fetch(`${nodeA.httpUrl}/api/users/${viewer.userId}/ban`, {
+        method: 'POST', headers: { authorization: `Bearer ${moderator.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reasonCode: 'harassment', note: 'two-node viewer test' }),
+      });
+      expect(ban.status).toBe(200);
+      const at = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+      expect(at).not.toBeNull();
+      console.log(`ban on node A to viewer's play disconnected from node B: ${at! - sent} ms`);
+      expect(at! - sent).toBeLessThan(1000);
+      expect(pub.child.exitCode).toBeNull(); // the performer goes on
+    } finally {
+      player?.kill('SIGKILL');
+      await pub.stop();
+    }
+    // node B closes the broadcast (and stores its last audio chunk) before the suite stops it
+    await waitFor(async () => (await env.ctx.database.sql`select 1 from broadcasts where user_id = ${performer.userId} and status = 'ended'`).length > 0, 'the broadcast ended', 5000);
+    await new Promise((r) => setTimeout(r, 500));
   }, 60_000);
 });

@@ -3,7 +3,8 @@
  * buttons, evidence, the subject's history, reports, chat context, the statement of reasons once decided and
  * the case's audit trail. Opening a case from the keyboard flow claims it; while the user holds the claim and
  * the tab is visible the claim is renewed every 60 s. Keys: `r` reveal all, `c` claim, `x` release,
- * decision keys (Decisions.tsx), Backspace back to the queue.
+ * decision keys (Decisions.tsx), Backspace back to the queue. A verification case shows its document and selfie
+ * side by side with the face match (Verification.tsx) in place of the evidence.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useLocation, useNavigate, useParams } from 'react-router';
@@ -19,6 +20,7 @@ import { PriorityChip, SlaClock } from '../ui';
 import { DecisionPanel } from './Decisions';
 import { EvidencePanel } from './Evidence';
 import { AppealPanel, AuditTable, ChatContext, ReportsPanel, Section, StatementPanel, SubjectHistory } from './Panels';
+import { VerificationPanel, verificationOf } from './Verification';
 import type { CaseDetail } from '../types';
 
 const HEARTBEAT_MS = 60_000;
@@ -89,6 +91,7 @@ export function CaseShow() {
   const [revealed, setRevealed] = useState<Set<number>>(new Set());
   useEffect(() => setRevealed(new Set()), [id]);
   const frameIds = (c?.evidence ?? []).filter((e) => e.imageUrl).map((e) => e.id);
+  const verification = c ? verificationOf(c) : null;
   const toggleAll = () => setRevealed((r) => (frameIds.every((f) => r.has(f)) ? new Set() : new Set(frameIds)));
   const toggleOne = (f: number) => setRevealed((r) => { const n = new Set(r); if (n.has(f)) n.delete(f); else n.add(f); return n; });
 
@@ -145,7 +148,9 @@ export function CaseShow() {
       </Card>
       <Box sx={{ display: 'grid', gap: 1, gridTemplateColumns: { xs: '1fr', md: 'minmax(0, 3fr) minmax(0, 2fr)' }, alignItems: 'start' }}>
         <Box sx={{ display: 'flex', flexDirection: 'column', gap: 1, minWidth: 0 }}>
-          <EvidencePanel evidence={c.evidence} revealed={revealed} onToggle={toggleOne} />
+          {verification
+            ? <VerificationPanel v={verification} />
+            : <EvidencePanel evidence={c.evidence} revealed={revealed} onToggle={toggleOne} />}
           {c.chat.length > 0 && <ChatContext chat={c.chat} />}
           {c.statement && <StatementPanel statement={c.statement} />}
         </Box>

@@ -1,7 +1,8 @@
 /**
  * Decision buttons for the decisions the API allows on a case, each with its key; a key or a click opens the
  * confirm dialog with the reason code preselected (the case's suggested code; `no_violation` to dismiss or
- * overturn), so a ban is `b` then `Enter`. A decision starts the undo window (see review.tsx).
+ * overturn), so a ban is `b` then `Enter`. A decision starts the undo window (see review.tsx). A verification case
+ * is decided with approve (`a`, reason `verification_approved`) or reject (`j`, a rejection reason to choose).
  */
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -27,6 +28,8 @@ export const DECISIONS: Record<string, DecisionMeta> = {
   ban: { label: 'Ban', key: 'b', color: 'error', what: (who) => `${who} is banned platform-wide: a live stream ends within a second and chat is blocked.` },
   uphold: { label: 'Uphold', key: 'h', color: 'primary', what: () => 'The original decision stands.' },
   overturn: { label: 'Overturn', key: 'o', color: 'warning', what: () => 'The original decision is reversed: restrictions lifted, strike and statement withdrawn.' },
+  approve: { label: 'Approve', key: 'a', color: 'success', what: (who) => `${who} is verified as an adult and may broadcast until the approval expires.` },
+  reject: { label: 'Reject', key: 'j', color: 'error', what: (who) => `${who} is not verified and cannot broadcast; they get a statement of reasons and may appeal or submit again.` },
 };
 
 const NO_VIOLATION = new Set(['dismiss', 'overturn']);
@@ -57,7 +60,11 @@ export function DecisionPanel({ detail, enabled }: { detail: CaseDetail; enabled
   };
 
   const meta = action ? DECISIONS[action] : undefined;
-  const defaultReason = action && NO_VIOLATION.has(action) ? 'no_violation' : detail.suggestedReasonCode ?? detail.reasonCode ?? null;
+  const suggested = detail.suggestedReasonCode ?? detail.reasonCode ?? null;
+  const defaultReason = action && NO_VIOLATION.has(action) ? 'no_violation'
+    : action === 'approve' ? 'verification_approved'
+      : action === 'reject' ? (suggested === 'verification_approved' ? null : suggested)
+        : suggested;
 
   if (detail.status === 'resolved') {
     return (
@@ -96,6 +103,7 @@ export function DecisionPanel({ detail, enabled }: { detail: CaseDetail; enabled
         confirmLabel={meta?.label ?? 'Confirm'}
         danger={meta?.color === 'error'}
         defaultReason={defaultReason}
+        chooseReason={action === 'reject' && !defaultReason}
         hours={meta?.hours}
         onConfirm={confirm}
         onClose={() => setAction(null)}

@@ -19,7 +19,7 @@ import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
 import { mirrorRestriction, restrictionKey, type Restriction } from './chat.ts';
 import { APPEAL_DECISIONS, DECISIONS, VERIFICATION_DECISIONS, findReasonCode, giveStrike, issueStatement, tellReporters, type CaseFacts, type DecisionAction } from './outcomes.ts';
 import { accessibleQueues, mayAccessQueue, type Moderator } from './queues.ts';
-import { applyVerificationDecision, checkVerificationReason, verificationFacts } from './verification.ts';
+import { applyVerificationDecision, checkVerificationReason, reopenVerificationForReview, verificationFacts } from './verification.ts';
 
 export interface ReviewDeps {
   db: Db;
@@ -284,6 +284,11 @@ export class ReviewService {
       for (const b of lifted) if (b.scope === 'platform') effects.push({ type: 'unmirror', userId: b.userId });
       await removeStrikesOfCase(tx, statement.caseId);
       await withdrawStatements(tx, statement.caseId, 'overturned on appeal');
+      // an overturned verification rejection goes back to review (a new case), never straight to approved
+      const original = await getCase(tx, statement.caseId);
+      if (original?.subjectType === 'verification' && original.decision === 'reject') {
+        await reopenVerificationForReview(tx, { verificationId: original.subjectId, userId: original.userId }, { policy: this.deps.policy(), slaMinutes: this.deps.review.slaMinutes });
+      }
     }
     await insertNotification(tx, {
       userId: appeal.userId, kind: 'appeal_outcome', title: action === 'uphold' ? 'Your appeal was not successful' : 'Your appeal was successful',

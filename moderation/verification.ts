@@ -26,7 +26,7 @@ import { seal, sealDescriptor, unseal } from '../core/sealed.ts';
 import {
   appendAction, decideVerification, getCase, getUser, getVerification, hasPendingVerification, hasValidVerification, insertProviderVerification,
   insertSubmittedVerification, listUserVerifications, liveBroadcastsOf, liveBroadcastsWithExpiredApproval, lockVerificationsWithExpiredImages,
-  markVerificationImagesDeleted, openOrJoinCase, revokeVerification, setVerificationCase, type Db, type Priority, type Tx, type VerificationRow,
+  markVerificationImagesDeleted, openOrJoinCase, reopenVerification, revokeVerification, setVerificationCase, type Db, type Priority, type Tx, type VerificationRow,
 } from '../db/index.ts';
 import type { ModerationPolicy, ReasonCode } from '../rules/moderation-policy.ts';
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
@@ -203,6 +203,24 @@ export async function applyVerificationDecision(tx: Tx, d: { verificationId: str
     throw new WardenError('conflict', now ? `the verification is already ${now.status}` : 'the verification behind this case is gone');
   }
   return row;
+}
+
+/**
+ * A rejection overturned on appeal: the verification goes back to pending under a new high-priority review
+ * case (a moderator decides it again, with the images in view), inside the appeal decision's transaction.
+ * Nothing changes when the performer has submitted a new verification since (that one is under review).
+ * @returns the new case id, or null when nothing was reopened.
+ */
+export async function reopenVerificationForReview(tx: Tx, v: { verificationId: string; userId: string | null }, d: {
+  policy: { version: string; moderation: ModerationPolicy }; slaMinutes: Record<Priority, number>;
+}): Promise<string | null> {
+  if (!(await reopenVerification(tx, v.verificationId, 'rejected'))) return null;
+  const c = await openOrJoinCase(tx, {
+    subjectType: 'verification', subjectId: v.verificationId, userId: v.userId, reasonType: 'appeal', reason: VERIFICATION_CASE_REASON, priority: 'high',
+    slaDueAt: new Date(Date.now() + d.slaMinutes.high * 60_000), policyVersion: d.policy.version, queue: queueOfReason(d.policy.moderation, VERIFICATION_CASE_REASON),
+  });
+  await setVerificationCase(tx, v.verificationId, c.id);
+  return c.id;
 }
 
 /** The reason codes a decision may cite: approve with `verification_approved` (or `no_violation`), reject with any other code. */

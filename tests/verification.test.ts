@@ -354,7 +354,17 @@ describe('moderator review', () => {
     expect(strikes).toHaveLength(0);
     const appeal = await client(app, p.token).post('/api/appeals', { statementId: decided.body.statementId, body: 'It is me: the ID photo is ten years old.' });
     expect(appeal.status).toBe(201);
-    // rejected: the performer may try again
+    // a senior overturns the rejection: the verification goes back to review under a new case
+    const overturned = await as(staff.senior).post(`/api/cases/${appeal.body.caseId}/decision`, { action: 'overturn', reasonCode: 'no_violation' });
+    expect(overturned.status).toBe(200);
+    const [again] = await rowsOf(p.userId);
+    expect(again).toMatchObject({ status: 'pending', decided_by: null });
+    expect(again!.case_id).not.toBe(sub.body.caseId);
+    const reopened = (await as(staff.moderator).get(`/api/cases/${again!.case_id}`)).body;
+    expect(reopened).toMatchObject({ status: 'open', priority: 'high', reasonType: 'appeal', allowedDecisions: ['approve', 'reject'], verification: { status: 'pending', match: false } });
+    expect((await submit(p.token, { dateOfBirth: bornYearsAgo(22), document: img(documentJpeg), selfie: img(selfieWebp, 'image/webp') })).status).toBe(409);
+    // rejected again: the performer may try again with new photos
+    expect((await as(staff.moderator2).post(`/api/cases/${again!.case_id}/decision`, { action: 'reject', reasonCode: 'verification_face_mismatch' })).status).toBe(200);
     const retry = await submit(p.token, { dateOfBirth: bornYearsAgo(22), document: img(documentJpeg), selfie: img(selfieWebp, 'image/webp') });
     expect(retry.status).toBe(201);
   });

@@ -36,8 +36,11 @@ export function demoClip(seconds = 16): Promise<string> {
 
 /** A moderator's open `GET /api/alerts/stream`: when each alert's `raised` event arrived (performance.now() ms). */
 export interface AlertStreamClient {
-  /** Alert id → arrival time of its `raised` event (performance.now(), milliseconds). */
-  raised: Map<string, number>;
+  /**
+   * Alert id → its `raised` event: arrival (performance.now() ms), arrival by the wall clock (Date.now() ms), and
+   * the server's publish time carried in the event (`at`, Date.now() ms on the server; same host, same clock).
+   */
+  raised: Map<string, { at: number; wallAt: number; publishedAt: number }>;
   close(): Promise<void>;
 }
 
@@ -55,7 +58,7 @@ export async function openAlertStream(httpUrl: string, token: string, timeoutMs 
   }
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
-  const raised = new Map<string, number>();
+  const raised: AlertStreamClient['raised'] = new Map();
   let onReady: (() => void) | undefined;
   const ready = new Promise<void>((resolve) => { onReady = resolve; });
   const pump = (async () => {
@@ -64,6 +67,7 @@ export async function openAlertStream(httpUrl: string, token: string, timeoutMs 
       const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
       if (done) return;
       const now = performance.now();
+      const wallNow = Date.now();
       buf += decoder.decode(value, { stream: true });
       let i;
       while ((i = buf.indexOf('\n\n')) >= 0) {
@@ -73,7 +77,7 @@ export async function openAlertStream(httpUrl: string, token: string, timeoutMs 
         const data = block.match(/^data: (.*)$/m)?.[1];
         if (/^event: alert$/m.test(block) && data) {
           const e = JSON.parse(data) as AlertEvent;
-          if (e.type === 'raised' && !raised.has(e.alert.id)) raised.set(e.alert.id, now);
+          if (e.type === 'raised' && !raised.has(e.alert.id)) raised.set(e.alert.id, { at: now, wallAt: wallNow, publishedAt: e.at });
         }
       }
     }

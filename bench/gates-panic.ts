@@ -3,7 +3,8 @@
  * default of one frame-worker process per core) on a throw-away database and Redis prefix, 20 verified performers
  * publishing the real demo clip over RTMP (looped, stream copy) and being tapped and analysed, two moderators
  * holding `GET /api/alerts/stream` open over HTTP, and performers pressing the panic button
- * (`POST /api/alerts/panic`) every ~200 ms. Measures press → `raised` event on each moderator's stream.
+ * (`POST /api/alerts/panic`) every ~200 ms. Measures press → `raised` event on each moderator's stream, split at the
+ * server's Redis publish, first with nothing published (the baseline) and then under the 20 streams.
  * Run alone with `npx tsx bench/gates-panic.ts`.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -24,8 +25,12 @@ export interface SampleCounts { frames: { analysed: number; queued: number; fail
 export interface PanicBench {
   /** Press (request sent) → `raised` event read by a moderator's SSE client, over both clients. */
   deliveryMs: Latency;
+  /** The delivery split at the server's Redis publish (wall clock, 1 ms resolution). */
+  stages: { toPublishMs: Latency; fanOutMs: Latency };
   /** Press → the 202 response read by the performer (the alert is in Redis and stored by then). */
   responseMs: Latency;
+  /** The same measurements with Warden running and nothing published: the baseline the load is compared with. */
+  idle: { deliveryMs: Latency; stages: { toPublishMs: Latency; fanOutMs: Latency }; responseMs: Latency; missed: number };
   alerts: number;
   moderators: number;
   /** Raised alerts a moderator stream had not received 3 s after the last press (should be 0). */
@@ -37,6 +42,8 @@ export interface PanicBench {
   /** Samples analysed (frames, audio chunks) between the first and last press, and the samples overall at the end. */
   analysedDuringAlerts: { frames: number; audio: number };
   samplesAtEnd: SampleCounts;
+  /** The serving process (api + ingest) while the presses ran: share of one core, and its event-loop delay in ms. */
+  serverLoad: { coreShare: number; loopDelayMs: { p50: number; p99: number; max: number } };
   seconds: number;
   targetP99Ms: number;
 }
@@ -49,6 +56,8 @@ export interface PanicBenchOptions {
   alerts?: number;
   /** Milliseconds between presses (default 200). */
   spacingMs?: number;
+  /** Presses of the idle baseline, before anything is published (default 25). */
+  idleAlerts?: number;
   /** Performers who press, in turn (default 5; each is one of the publishing performers). */
   pressing?: number;
   /** Seconds of load before the first press, so the tap and analyzer are running (default 8). */
@@ -68,6 +77,81 @@ async function countSamples(db: Db, broadcastIds: string[]): Promise<SampleCount
   return c;
 }
 
+/** What one round of presses measured. */
+interface RoundResult {
+  deliveryMs: Latency;
+  stages: { toPublishMs: Latency; fanOutMs: Latency };
+  responseMs: Latency;
+  missed: number;
+  windowS: number;
+  serverLoad: { coreShare: number; loopDelayMs: { p50: number; p99: number; max: number } };
+}
+
+/**
+ * `count` panic presses, one every `spacingMs` on a fixed schedule (a slow response never delays the next press),
+ * by `pressing` in turn; then waits up to 3 s for every `raised` event on every moderator stream.
+ * @throws Error when a press is not accepted (202).
+ */
+async function pressRound(r: { httpUrl: string; pressing: { token: string }[]; moderators: AlertStreamClient[]; count: number; spacingMs: number; tag: string }): Promise<RoundResult> {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpu0 = process.cpuUsage();
+  const presses: { sentAt: number; sentWall: number; done: Promise<{ id: string; respondedAt: number }> }[] = [];
+  const firstAt = performance.now();
+  for (let i = 0; i < r.count; i++) {
+    const wait = firstAt + i * r.spacingMs - performance.now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    const who = r.pressing[i % r.pressing.length]!;
+    const sentAt = performance.now();
+    const sentWall = Date.now();
+    const done = fetch(`${r.httpUrl}/api/alerts/panic`, {
+      method: 'POST', headers: { authorization: `Bearer ${who.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ protection: 'freeze_chat', message: `bench ${r.tag} press ${i}` }),
+    }).then(async (res) => {
+      const body = await res.json() as { alert?: { id: string } };
+      const respondedAt = performance.now();
+      if (res.status !== 202 || !body.alert) throw new Error(`panic press refused: ${res.status} ${JSON.stringify(body)}`);
+      return { id: body.alert.id, respondedAt };
+    });
+    done.catch(() => {}); // awaited below
+    presses.push({ sentAt, sentWall, done });
+  }
+  const results = await Promise.all(presses.map((p) => p.done));
+  const lastAt = performance.now();
+  loop.disable();
+  const cpu = process.cpuUsage(cpu0);
+  const ids = results.map((x) => x.id);
+  await waitFor(() => r.moderators.every((m) => ids.every((id) => m.raised.has(id))), 'every alert on every stream', 3000, 10).catch(() => null);
+
+  const delivery: number[] = [];
+  const toPublish: number[] = [];
+  const fanOut: number[] = [];
+  let missed = 0;
+  presses.forEach((p, i) => {
+    r.moderators.forEach((m, k) => {
+      const got = m.raised.get(ids[i]!);
+      if (got === undefined) { missed++; return; }
+      delivery.push(got.at - p.sentAt);
+      fanOut.push(got.wallAt - got.publishedAt);
+      if (k === 0) toPublish.push(got.publishedAt - p.sentWall);
+    });
+  });
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  return {
+    deliveryMs: latency(delivery),
+    // where the time goes (wall clock, 1 ms resolution): press → the server publishes the alert (HTTP, session check,
+    // the performer's live broadcast looked up), and publish → a moderator's client has it (Redis pub/sub, SSE)
+    stages: { toPublishMs: latency(toPublish), fanOutMs: latency(fanOut) },
+    responseMs: latency(results.map((x, i) => x.respondedAt - presses[i]!.sentAt)),
+    missed,
+    windowS: (lastAt - firstAt) / 1000,
+    serverLoad: {
+      coreShare: Math.round(((cpu.user + cpu.system) / 1000 / (lastAt - firstAt)) * 100) / 100,
+      loopDelayMs: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
+    },
+  };
+}
+
 /**
  * Measures panic-alert delivery from the performer's press to each moderator's SSE event while `streams` real RTMP
  * broadcasts are tapped and analysed (about 30 s of wall time). Everything started is stopped and the database,
@@ -82,13 +166,15 @@ export async function benchPanic(opts: PanicBenchOptions = {}): Promise<PanicBen
   const pressingN = Math.min(streams, opts.pressing ?? 5);
   const started = performance.now();
   // the analyzer as `warden serve` runs it by default (worker processes per core, audio concurrency), not the tests' in-process worker
-  const defaults = loadConfig({}).analyzer;
+  // the bench's own alerts must not escalate (re-notify) in the middle of the measurement: acknowledgement window 10 min
+  const base = loadConfig({});
+  const defaults = base.analyzer;
   let env: TestEnv | undefined;
   let warden: WardenHandle | undefined;
   const publishers: RtmpPublisher[] = [];
   const moderators: AlertStreamClient[] = [];
   try {
-    const [e, clip] = await Promise.all([createTestEnv({ analyzer: { ...defaults } }), demoClip(16)]);
+    const [e, clip] = await Promise.all([createTestEnv({ analyzer: { ...defaults }, alerts: { ...base.alerts, ackMs: 600_000 } }), demoClip(16)]);
     env = e;
     warden = await startWarden(env.ctx, { api: true, ingest: true, workers: true });
     const { db } = env.ctx;
@@ -106,69 +192,33 @@ export async function benchPanic(opts: PanicBenchOptions = {}): Promise<PanicBen
     const pressing = await Promise.all(performers.slice(0, pressingN).map((_, i) => seedSession(db, `bench-live-${tag}-${i}`, 'performer')));
     const mods = await Promise.all([0, 1].map((i) => seedSession(db, `bench-moderator-${tag}-${i}`, 'moderator')));
 
+    for (const m of mods) moderators.push(await openAlertStream(httpUrl, m.token));
+    // baseline: the same presses with Warden running and nothing published (workers idle)
+    const idle = await pressRound({ httpUrl, pressing, moderators, count: opts.idleAlerts ?? 25, spacingMs, tag: 'idle' });
+    print(`panic   press → moderator SSE, idle: ${formatLatency(idle.deliveryMs)} (press → published ${formatLatency(idle.stages.toPublishMs)})`);
+
     for (const p of performers) publishers.push(publishRtmp(clip, `rtmp://127.0.0.1:${env.config.rtmp.port}/live/${p.streamKey}`, { loop: true }));
     await waitFor(() => accepted.size >= streams || refused.length > 0, `${streams} publishes accepted`, 60_000, 50);
     if (refused.length) throw new Error(`publish refused: ${refused.join(', ')}`);
     const broadcastIds = [...accepted.values()];
     print(`panic   ${streams} broadcasts live (RTMP, ${defaults.workerProcesses} frame-worker processes, backend ${warden.frameBackend ?? '?'}); warming up ${opts.warmupS ?? 8} s`);
-    for (const m of mods) moderators.push(await openAlertStream(httpUrl, m.token));
     await new Promise((r) => setTimeout(r, (opts.warmupS ?? 8) * 1000));
 
     const before = await countSamples(db, broadcastIds);
-    const loop = monitorEventLoopDelay({ resolution: 10 });
-    loop.enable();
-    const cpu0 = process.cpuUsage();
-    const presses: { sentAt: number; done: Promise<{ id: string; respondedAt: number }> }[] = [];
-    const firstAt = performance.now();
-    for (let i = 0; i < alertsN; i++) {
-      // presses on a fixed schedule, not waiting for earlier responses (a slow response must not delay the next press)
-      const due = firstAt + i * spacingMs;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const who = pressing[i % pressing.length]!;
-      const sentAt = performance.now();
-      const done = fetch(`${httpUrl}/api/alerts/panic`, {
-        method: 'POST', headers: { authorization: `Bearer ${who.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ protection: 'freeze_chat', message: `bench press ${i}` }),
-      }).then(async (res) => {
-        const body = await res.json() as { alert?: { id: string } };
-        const respondedAt = performance.now();
-        if (res.status !== 202 || !body.alert) throw new Error(`panic press refused: ${res.status} ${JSON.stringify(body)}`);
-        return { id: body.alert.id, respondedAt };
-      });
-      done.catch(() => {}); // awaited below
-      presses.push({ sentAt, done });
-    }
-    const results = await Promise.all(presses.map((p) => p.done));
-    const lastAt = performance.now();
-    loop.disable();
-    const cpu = process.cpuUsage(cpu0);
-    const serverCpu = (cpu.user + cpu.system) / 1000 / (lastAt - firstAt);
-    const loopDelayMs = { p50: Math.round(loop.percentile(50) / 1e5) / 10, p99: Math.round(loop.percentile(99) / 1e5) / 10, max: Math.round(loop.max / 1e5) / 10 };
-    print(`panic   serving process during presses: ${(serverCpu * 100).toFixed(0)}% of a core, event-loop delay p50 ${loopDelayMs.p50} ms, p99 ${loopDelayMs.p99} ms, max ${loopDelayMs.max} ms`);
-    const ids = results.map((r) => r.id);
-    await waitFor(() => moderators.every((m) => ids.every((id) => m.raised.has(id))), 'every alert on every stream', 3000, 10).catch(() => null);
+    const loaded = await pressRound({ httpUrl, pressing, moderators, count: alertsN, spacingMs, tag: 'loaded' });
     const after = await countSamples(db, broadcastIds);
-
-    const delivery: number[] = [];
-    let missed = 0;
-    presses.forEach((p, i) => {
-      for (const m of moderators) {
-        const at = m.raised.get(ids[i]!);
-        if (at === undefined) missed++; else delivery.push(at - p.sentAt);
-      }
-    });
-    const deliveryMs = latency(delivery);
-    const responseMs = latency(results.map((r, i) => r.respondedAt - presses[i]!.sentAt));
     const analysedDuringAlerts = { frames: after.frames.analysed - before.frames.analysed, audio: after.audio.analysed - before.audio.analysed };
-    const windowS = (lastAt - firstAt) / 1000;
-    print(`panic   press → moderator SSE: ${formatLatency(deliveryMs)}  [target p99 < ${TARGET_P99_MS} ms: ${deliveryMs.p99 < TARGET_P99_MS && missed === 0 ? 'met' : 'MISSED'}]${missed ? `, ${missed} not delivered` : ''}`);
-    print(`panic   press → 202 response: ${formatLatency(responseMs)}`);
-    print(`panic   analyzer during the ${windowS.toFixed(1)} s of presses: ${analysedDuringAlerts.frames} frames and ${analysedDuringAlerts.audio} audio chunks analysed; at the end ${after.frames.analysed} frames analysed, ${after.frames.queued} queued; ${after.audio.analysed} audio chunks transcribed, ${after.audio.queued} queued`);
+    const met = loaded.deliveryMs.p99 < TARGET_P99_MS && loaded.missed === 0;
+    print(`panic   press → moderator SSE, ${streams} streams live: ${formatLatency(loaded.deliveryMs)}  [target p99 < ${TARGET_P99_MS} ms: ${met ? 'met' : 'MISSED'}]${loaded.missed ? `, ${loaded.missed} not delivered` : ''}`);
+    print(`panic     of which press → published to Redis ${formatLatency(loaded.stages.toPublishMs)}; published → SSE client ${formatLatency(loaded.stages.fanOutMs)}`);
+    print(`panic     press → 202 response ${formatLatency(loaded.responseMs)}`);
+    print(`panic     serving process (api + ingest + taps' readers) ${(loaded.serverLoad.coreShare * 100).toFixed(0)}% of a core, event-loop delay p50 ${loaded.serverLoad.loopDelayMs.p50} ms, p99 ${loaded.serverLoad.loopDelayMs.p99} ms, max ${loaded.serverLoad.loopDelayMs.max} ms`);
+    print(`panic     analyzer during the ${loaded.windowS.toFixed(1)} s of presses: ${analysedDuringAlerts.frames} frames and ${analysedDuringAlerts.audio} audio chunks analysed; at the end ${after.frames.analysed} frames analysed, ${after.frames.queued} queued; ${after.audio.analysed} audio chunks transcribed, ${after.audio.queued} queued`);
     return {
-      deliveryMs, responseMs, alerts: alertsN, moderators: moderators.length, missed, streams,
-      workerProcesses: defaults.workerProcesses, frameBackend: warden.frameBackend ?? null,
-      analysedDuringAlerts, samplesAtEnd: after, seconds: Math.round((performance.now() - started) / 1000), targetP99Ms: TARGET_P99_MS,
+      deliveryMs: loaded.deliveryMs, stages: loaded.stages, responseMs: loaded.responseMs, alerts: alertsN, moderators: moderators.length, missed: loaded.missed,
+      idle: { deliveryMs: idle.deliveryMs, stages: idle.stages, responseMs: idle.responseMs, missed: idle.missed },
+      streams, workerProcesses: defaults.workerProcesses, frameBackend: warden.frameBackend ?? null,
+      analysedDuringAlerts, samplesAtEnd: after, serverLoad: loaded.serverLoad, seconds: Math.round((performance.now() - started) / 1000), targetP99Ms: TARGET_P99_MS,
     };
   } finally {
     await Promise.all(moderators.map((m) => m.close().catch(() => {})));

@@ -20,10 +20,11 @@ import { WardenError } from '../core/errors.ts';
 import { getVerification, type Db } from '../db/index.ts';
 import { FaceThread } from '../analyzer/faces/index.ts';
 import {
-  VERIFICATION_IMAGES, VerificationService, calendarDate, type FaceFinder, type VerificationChecks, type VerificationImage,
+  VERIFICATION_IMAGES, VerificationService, type FaceFinder, type VerificationChecks, type VerificationImage,
 } from '../moderation/index.ts';
 import type { AuthUser } from './auth.ts';
 import { MODERATORS, SENIORS, describeIssues, idParams, iso, isoTime, type ApiRouter } from './route.ts';
+import { calendarDate } from '../core/age.ts';
 
 /** The path of the upload route (it has its own body limit). */
 export const VERIFICATION_UPLOAD_PATH = '/api/verification';

@@ -6,7 +6,8 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
-import { ADULT_AGE, attestBirthDate } from '../moderation/index.ts';
+import { attestBirthDate } from '../moderation/index.ts';
+import { ADULT_AGE, birthDate } from '../core/age.ts';
 import type { ApiRouter } from './route.ts';
 
 /**
@@ -17,21 +18,11 @@ export function refusal(c: Context, status: 403 | 409, code: string, message: st
   return c.json({ error: { code, message } }, status);
 }
 
-/** A calendar date `YYYY-MM-DD` that exists, from 1900 to today (UTC). */
-export const birthDateSchema = z.string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-  }, 'not a calendar date')
-  .refine((s) => s >= '1900-01-01', 'too far in the past')
-  .refine((s) => s <= new Date().toISOString().slice(0, 10), 'in the future');
-
 /** Declares `POST /me/birth-date` (any signed-in user). */
 export function viewerRoutes(router: ApiRouter, deps: { db: Db }): void {
   router.add({
     method: 'post', path: '/me/birth-date', tag: 'auth', access: 'signed-in', status: 201,
-    body: z.strictObject({ birthDate: birthDateSchema }),
+    body: z.strictObject({ birthDate }),
     summary: `Attests the account's date of birth, once. ${ADULT_AGE} or older today (UTC): adult from now on (201). Younger: 403 \`underage\`, and the date is kept. `
       + 'A second attestation of any kind: 409 `already_attested`. Audited (never the date itself)',
     response: z.object({ adult: z.literal(true) }),

@@ -4,6 +4,7 @@
  * password, a session token or a date of birth.
  */
 import { appendAction, recordBirthDate, type Db, type Tx } from '../db/index.ts';
+import { ADULT_AGE, ageOn, utcDay } from '../core/age.ts';
 
 /** Who did it: the user themself, or the system (`auth` for sign-in checks, `cli` for `warden users`). */
 export type AccountActor = { type: 'user'; id: string } | { type: 'system'; id: 'auth' | 'cli' };
@@ -19,19 +20,6 @@ export async function auditAccountEvent(db: Tx, e: { action: string; actor: Acco
   });
 }
 
-/** Years an account holder must be, on the day (UTC), to attest as an adult. */
-export const ADULT_AGE = 18;
-
-/**
- * Whole years between a date of birth and a day, both `YYYY-MM-DD` (calendar arithmetic: someone born on
- * 29 February turns a year older on 1 March in other years).
- */
-export function ageOn(birthDate: string, day: string): number {
-  const [by, bm, bd] = birthDate.split('-').map(Number) as [number, number, number];
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
-}
-
 /** What an attestation came to: accepted (an adult), refused as a minor (kept), or refused as a second attempt. */
 export type AttestationResult = { ok: true } | { ok: false; reason: 'underage' | 'already_given' };
 
@@ -43,7 +31,7 @@ export type AttestationResult = { ok: true } | { ok: false; reason: 'underage' |
  * @param birthDate `YYYY-MM-DD`, a real calendar date (the caller validates it).
  */
 export async function attestBirthDate(db: Db, userId: string, birthDate: string, now = new Date()): Promise<AttestationResult> {
-  const adult = ageOn(birthDate, now.toISOString().slice(0, 10)) >= ADULT_AGE;
+  const adult = ageOn(birthDate, utcDay(now)) >= ADULT_AGE;
   return db.transaction(async (tx) => {
     if (!(await recordBirthDate(tx, userId, birthDate, adult ? now : null))) {
       await auditAccountEvent(tx, { action: 'attest_birth_date_refused', actor: { type: 'user', id: userId }, userId, details: { reason: 'already_given' } });

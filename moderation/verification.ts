@@ -32,9 +32,8 @@ import type { ModerationPolicy, ReasonCode } from '../rules/moderation-policy.ts
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
 import { findReasonCode, issueStatement, type CaseFacts } from './outcomes.ts';
 import { mayAccessQueue, queueOfReason, type Moderator } from './queues.ts';
+import { ADULT_AGE, ageOn, calendarDate, utcDay } from '../core/age.ts';
 
-/** Years a performer must be on the day of the check. */
-export const ADULT_AGE = 18;
 /** The case reason of a verification waiting for review. */
 export const VERIFICATION_CASE_REASON = 'verification.review';
 /** The two images of a submission. */
@@ -76,26 +75,6 @@ export interface VerificationChecks {
 }
 
 // ---- pure helpers ----
-
-/** `YYYY-MM-DD` of a time, in UTC. */
-export function utcDay(t: Date): string {
-  return t.toISOString().slice(0, 10);
-}
-
-/**
- * Whole years between a date of birth and a day, both `YYYY-MM-DD` (calendar arithmetic: someone born on
- * 29 February is a year older on 1 March in other years).
- */
-export function ageOn(birthDate: string, day: string): number {
-  const [by, bm, bd] = birthDate.split('-').map(Number) as [number, number, number];
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
-}
-
-/** A real calendar date `YYYY-MM-DD` (no 30 February), from 1900 on. */
-export const calendarDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
-  .refine((s) => { const d = new Date(`${s}T00:00:00Z`); return !Number.isNaN(d.getTime()) && utcDay(d) === s; }, 'not a real calendar date')
-  .refine((s) => s >= '1900-01-01', 'must be 1900-01-01 or later');
 
 /**
  * Checks one uploaded image by its content: JPEG, PNG or WebP (what sharp reads in the bytes), at most

@@ -13,7 +13,8 @@ import { buildDemoVideo, publishRtmp, type RtmpPublisher } from '../bin/demo-med
 import { insertBan } from '../db/index.ts';
 import { spawnFfmpeg, forEachLine } from '../ingest/ffmpeg.ts';
 import { connectChat } from '../ingest/chat/index.ts';
-import { ChatModeration, ageOn } from '../moderation/index.ts';
+import { ChatModeration } from '../moderation/index.ts';
+import { ageOn } from '../core/age.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

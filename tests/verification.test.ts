@@ -18,7 +18,7 @@ import { SealError, unseal, unsealDescriptor } from '../core/sealed.ts';
 import { insertStreamKey, insertVerification, openBroadcast, upsertUser } from '../db/index.ts';
 import { PublishGate, generateStreamKey, hashStreamKey, keyPrefix } from '../ingest/index.ts';
 import { enforcementChannel, sealContext, verifyProviderSignature, type EnforcementMessage } from '../moderation/index.ts';
-import { ageOn } from '../moderation/verification.ts';
+import { ageOn } from '../core/age.ts';
 import { seedSession } from '../bin/seed.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 import { client, seedBroadcast, seedCase, seedStaff, type Staff } from './review-fixtures.ts';

@@ -20,7 +20,7 @@ import {
   addDuplicateFrames, endBroadcast, endOrphanedBroadcasts, insertSample, openBroadcast, setTapMode, type Db,
 } from '../db/index.ts';
 import type { Queues } from '../analyzer/jobs.ts';
-import { enforcementChannel, type Enforcer, type EnforcementMessage, type ViewerEnforcementMessage } from '../moderation/index.ts';
+import { enforcementChannel, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
 import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
 import { PLAY_APP, ViewerSessions, playPath, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
@@ -136,9 +136,9 @@ export class IngestService {
   }
 
   private onEnforcement(message: string): void {
-    let msg: EnforcementMessage | ViewerEnforcementMessage;
+    let msg: EnforcementMessage;
     try {
-      msg = JSON.parse(message) as EnforcementMessage | ViewerEnforcementMessage;
+      msg = JSON.parse(message) as EnforcementMessage;
     } catch {
       this.log.warn('unparseable enforcement message ignored');
       return;

@@ -27,12 +27,6 @@ import { webhookSignature } from './webhooks.ts';
 export const PROTECTIONS = ['none', 'freeze_chat', 'hide_stream', 'end_broadcast'] as const;
 export type Protection = (typeof PROTECTIONS)[number];
 
-/**
- * An enforcement message for ingest nodes beside moderation/enforcer.ts's: disconnect a broadcast's viewers
- * (not its publisher, not staff nor the performer), sent on the same channel.
- */
-export type ViewerEnforcementMessage = { type: 'drop_viewers'; broadcastId: string; reason: string };
-
 /** An alert as moderators receive it. Times are ISO strings. */
 export interface LiveAlert {
   id: string;
@@ -130,7 +124,7 @@ export class AlertService {
       // the key first: a play admitted between the two would otherwise escape the drop
       await this.deps.redis.multi()
         .set(hiddenBroadcastKey(this.deps.prefix, b.id), alert.id, 'EX', HIDDEN_TTL_S)
-        .publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'drop_viewers', broadcastId: b.id, reason: `panic alert ${alert.id}: stream hidden` } satisfies ViewerEnforcementMessage))
+        .publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'drop_viewers', broadcastId: b.id, reason: `panic alert ${alert.id}: stream hidden` } satisfies EnforcementMessage))
         .exec();
     } else {
       await this.deps.redis.set(frozenRoomKey(this.deps.prefix, b.userId), JSON.stringify({ kind: 'freeze', until: null, reason: 'the performer paused chat' }), 'EX', 3600);

@@ -21,7 +21,9 @@ export type EnforcementMessage =
   | { type: 'end_stream'; broadcastId: string; reason: string }
   | { type: 'kick_user'; userId: string; reason: string }
   | { type: 'restrict_user'; userId: string; scope: string; restriction: { kind: string; until: string | null; reason: string } }
-  | { type: 'room_changed'; ownerId: string };
+  | { type: 'room_changed'; ownerId: string }
+  /** A panic alert hid the broadcast: every node drops its viewers' plays (the publisher goes on). */
+  | { type: 'drop_viewers'; broadcastId: string; reason: string };
 
 /** The pub/sub channel enforcement messages travel on, under a deployment's Redis prefix. */
 export const enforcementChannel = (prefix: string) => `${prefix}:enforce`;

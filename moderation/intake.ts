@@ -11,7 +11,7 @@ import {
 } from '../db/index.ts';
 import { PRIORITIES } from '../rules/index.ts';
 import type { ModerationPolicy } from '../rules/moderation-policy.ts';
-import { findReasonCode } from './outcomes.ts';
+import { findReasonCode, isReportCategory } from './outcomes.ts';
 import { GENERAL_QUEUE, queueOfReason } from './queues.ts';
 
 export interface IntakeDeps {
@@ -42,8 +42,8 @@ export class Intake {
   async fileReport(reporterId: string, r: ReportInput): Promise<{ id: string; caseId: string; priority: Priority }> {
     const policy = this.deps.policy();
     const code = findReasonCode(policy.moderation, r.category);
-    if (!code || code.code === 'no_violation') {
-      throw new WardenError('bad_request', `category: unknown category "${r.category}" (one of ${policy.moderation.reasonCodes.filter((c) => c.code !== 'no_violation').map((c) => c.code).join(', ')})`);
+    if (!code || !isReportCategory(code.code)) {
+      throw new WardenError('bad_request', `category: unknown category "${r.category}" (one of ${policy.moderation.reasonCodes.filter((c) => isReportCategory(c.code)).map((c) => c.code).join(', ')})`);
     }
     const subject = await this.resolveSubject(r);
     return this.deps.db.transaction(async (tx) => {

@@ -115,6 +115,14 @@ export function findReasonCode(policy: ModerationPolicy, code: string): ReasonCo
   return policy.reasonCodes.find((r) => r.code === code);
 }
 
+/**
+ * Whether viewers may report under this code: every reason code but `no_violation` and the verification
+ * decisions (`verification_*`: a moderator's approve/reject reasons, not something a viewer reports).
+ */
+export function isReportCategory(code: string): boolean {
+  return code !== 'no_violation' && !code.startsWith('verification_');
+}
+
 /** The reason code the console should preselect for a case (covering its reason), else `other`. */
 export function suggestReasonCode(policy: ModerationPolicy, reason: string): string {
   return reasonCodeFor(policy, reason)?.code ?? 'other';

@@ -221,6 +221,10 @@ describe('reports, appeals and strikes', () => {
     expect(c.evidence[0]).toMatchObject({ sampleId: b.sampleId, imageUrl: `/api/samples/${b.sampleId}/image` });
     expect((await as(reporters[0]!).post('/api/reports', { subjectType: 'broadcast', subjectId: '00000000-0000-4000-8000-000000000000', category: 'spam' })).status).toBe(404);
     expect((await as(reporters[0]!).post('/api/reports', { subjectType: 'broadcast', subjectId: b.broadcastId, category: 'bad-vibes' })).status).toBe(400);
+    // reason codes that are not something a viewer reports: dismissal, and a moderator's verification decisions
+    for (const category of ['no_violation', 'verification_face_mismatch']) {
+      expect((await as(reporters[0]!).post('/api/reports', { subjectType: 'broadcast', subjectId: b.broadcastId, category })).status).toBe(400);
+    }
 
     await as(staff.moderator).post(`/api/cases/${caseId}/decision`, { action: 'dismiss', reasonCode: 'no_violation' });
     const mine = (await as(reporters[2]!).get('/api/reports/mine')).body;

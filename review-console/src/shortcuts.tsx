@@ -64,6 +64,7 @@ export const SHORTCUTS: readonly { keys: string; what: string; where: string }[]
   { keys: 's', what: 'Suspend', where: 'case' },
   { keys: 'b', what: 'Ban', where: 'case' },
   { keys: 'h / o', what: 'Uphold / overturn (appeal cases)', where: 'case' },
+  { keys: 'a / j', what: 'Approve / reject (age/ID verification cases)', where: 'case' },
   { keys: 'Enter', what: 'Confirm the decision (reason code preselected)', where: 'decision dialog' },
   { keys: 'Esc', what: 'Cancel', where: 'dialogs' },
   { keys: 'Backspace', what: 'Back to the queue', where: 'case' },

@@ -11,7 +11,7 @@ import { WardenError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { getBroadcast, getSample, listBroadcasts, playRestrictions, viewerStanding, type Db, type Role } from '../db/index.ts';
 import { hiddenBroadcastKey, type Intake, type ReviewService } from '../moderation/index.ts';
-import { PLAY_TOKEN_TTL_S, ingestNodeAddress, issuePlayToken, playPath } from '../ingest/index.ts';
+import { PLAY_TOKEN_TTL_S, ingestNodeAddress, issuePlayToken, playAuthority, playPath } from '../ingest/index.ts';
 import { moderatorOf } from './cases.ts';
 import { refusal } from './viewer.ts';
 import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRouter } from './route.ts';
@@ -112,10 +112,10 @@ export function playRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     const node = b.ingestNode ? await ingestNodeAddress(redis, prefix, b.ingestNode) : null;
     if (!node) throw new WardenError('unavailable', 'the ingest node holding this broadcast is not running');
     const { token, expiresAt } = await issuePlayToken(redis, prefix, { viewerId: user.userId, broadcastId: b.id, ownerId: b.userId, exempt });
-    const host = node.rtmpHost ?? new URL(c.req.url).hostname;
+
     deps.logger.debug({ broadcastId: b.id, userId: user.userId, exempt }, 'play token issued');
     return c.json({
-      broadcastId: b.id, rtmpUrl: `rtmp://${host.includes(':') ? `[${host}]` : host}:${node.rtmpPort}${playPath(b.id)}?token=${token}`,
+      broadcastId: b.id, rtmpUrl: `rtmp://${playAuthority(node, new URL(c.req.url).hostname)}${playPath(b.id)}?token=${token}`,
       flvUrl: null, expiresAt: expiresAt.toISOString(),
     });
   });

@@ -16,6 +16,11 @@ export const envSchema = z.object({
   HTTP_HOST: z.string().default('127.0.0.1'),
   RTMP_PORT: port.default(1935),
   RTMP_HOST: z.string().default('0.0.0.0'),
+  /**
+   * Host name (or host:port) viewers and encoders reach this ingest node's RTMP server at, e.g. a public name
+   * behind a load balancer. Empty: RTMP_HOST, or the host the client called the API on when that is 0.0.0.0.
+   */
+  RTMP_PUBLIC_HOST: z.string().regex(/^[A-Za-z0-9.:[\]-]*$/, 'a host name or host:port').default(''),
   DATA_DIR: z.string().default('./data'),
   POLICY_FILE: z.string().default('rules/policy.yaml'),
   /** Key prefix for every BullMQ queue and pub/sub channel: lets test runs and tenants share one Redis. */
@@ -94,7 +99,8 @@ export interface Config {
   databaseUrl: string;
   redisUrl: string;
   http: { host: string; port: number };
-  rtmp: { host: string; port: number };
+  /** `publicHost`: what play URLs name this node by (null: see RTMP_PUBLIC_HOST). */
+  rtmp: { host: string; port: number; publicHost: string | null };
   /** Absolute path of the data directory (sample images, media server state). */
   dataDir: string;
   /** Absolute path of the policy file. */
@@ -193,7 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
-    rtmp: { host: e.RTMP_HOST, port: e.RTMP_PORT },
+    rtmp: { host: e.RTMP_HOST, port: e.RTMP_PORT, publicHost: e.RTMP_PUBLIC_HOST || null },
     dataDir: path.resolve(e.DATA_DIR),
     policyFile: path.resolve(e.POLICY_FILE),
     redisPrefix: e.REDIS_PREFIX,

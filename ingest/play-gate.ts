@@ -30,8 +30,28 @@ export const playPath = (broadcastId: string) => `/${PLAY_APP}/${broadcastId}`;
  */
 export interface PlayGrant { viewerId: string; broadcastId: string; ownerId: string; exempt: boolean; issuedAt: number }
 
-/** Where an ingest node's RTMP server listens. `rtmpHost` null: every interface (use the host the client called). */
-export interface IngestNodeAddress { rtmpHost: string | null; rtmpPort: number }
+/**
+ * Where an ingest node's RTMP server listens. `rtmpHost` null: every interface (use the host the client called).
+ * `publicAuthority`: `host:port` viewers reach it at (RTMP_PUBLIC_HOST), when configured; it wins over both.
+ */
+export interface IngestNodeAddress { rtmpHost: string | null; rtmpPort: number; publicAuthority?: string | null }
+
+/**
+ * The `host:port` of a play URL for a node: its configured public authority, else its bind host (or, bound to
+ * every interface, the host the client called the API on) with its RTMP port. IPv6 hosts are bracketed.
+ */
+export function playAuthority(node: IngestNodeAddress, requestHost: string): string {
+  if (node.publicAuthority) return node.publicAuthority;
+  const host = node.rtmpHost ?? requestHost;
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${node.rtmpPort}`;
+}
+
+/** RTMP_PUBLIC_HOST as an authority: given `host` or `host:port` (`[v6]` or `[v6]:port`); no port → the node's. */
+export function publicAuthority(publicHost: string | null, rtmpPort: number): string | null {
+  if (!publicHost) return null;
+  const hasPort = publicHost.startsWith('[') ? /\]:\d+$/.test(publicHost) : /:\d+$/.test(publicHost);
+  return hasPort ? publicHost : `${publicHost}:${rtmpPort}`;
+}
 
 const tokenKey = (prefix: string, token: string) => `${prefix}:play:token:${hashToken(token)}`;
 const nodesKey = (prefix: string) => `${prefix}:ingest:nodes`;

@@ -23,7 +23,7 @@ import type { Queues } from '../analyzer/jobs.ts';
 import { enforcementChannel, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
 import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
-import { PLAY_APP, ViewerSessions, playPath, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
+import { PLAY_APP, ViewerSessions, playPath, publicAuthority, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
 import { dHash, hammingDistance } from './phash.ts';
 import { keyPrefix } from './stream-keys.ts';
 import { StreamTap, type AudioChunk, type TapFrame } from './tap.ts';
@@ -111,6 +111,7 @@ export class IngestService {
     const { host } = this.deps.config.rtmp;
     await registerIngestNode(this.redis, this.deps.config.redisPrefix, this.deps.config.nodeId, {
       rtmpHost: host === '0.0.0.0' || host === '::' ? null : host, rtmpPort: this.server.rtmpPort,
+      publicAuthority: publicAuthority(this.deps.config.rtmp.publicHost, this.server.rtmpPort),
     });
     this.log.info({ port: this.deps.config.rtmp.port }, 'RTMP ingest listening');
   }

@@ -41,7 +41,7 @@ export async function testConfig(overrides: Partial<Config> = {}): Promise<Confi
     dataDir,
     redisPrefix: `wt_${id}`,
     http: { host: '127.0.0.1', port: 0 },
-    rtmp: { host: '127.0.0.1', port: await freePort() },
+    rtmp: { host: '127.0.0.1', port: await freePort(), publicHost: null },
     analyzer: { ...base.analyzer, workerProcesses: 0 },
     verification: { ...base.verification, key: randomBytes(32).toString('hex') },
     nodeId: `test-${id}`,

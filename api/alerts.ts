@@ -8,7 +8,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.ts';
 import { errorText } from '../core/errors.ts';
-import { listAlerts, listBroadcasts, type Db } from '../db/index.ts';
+import { listAlerts, type Db } from '../db/index.ts';
 import { PROTECTIONS, type AlertEvent, type AlertService } from '../moderation/index.ts';
 import { MODERATORS, idParams, iso, isoTime, uuid, type ApiRouter } from './route.ts';
 
@@ -58,18 +58,15 @@ export function alertRoutes(router: ApiRouter, deps: { db: Db; alerts: AlertServ
   const { db, alerts, hub } = deps;
 
   router.add({
-    method: 'post', path: '/alerts/panic', tag: 'alerts', access: ['performer'], status: 202,
+    method: 'post', path: '/alerts/panic', tag: 'alerts', access: ['performer'], status: 202, auth: 'cached',
     body: z.strictObject({
       broadcastId: uuid.nullish(), protection: z.enum(PROTECTIONS).default('none'), message: z.string().max(500).nullish(),
     }),
     summary: 'A performer\'s panic button: every online moderator is alerted at once; the chosen protection applies (`freeze_chat`; `hide_stream`: no plays and current viewers disconnected, staff still watch; `end_broadcast`) until resolved; escalates if nobody acknowledges',
     response: z.object({ alert: alertSchema, stored: z.boolean() }),
   }, async ({ c, body, user }) => {
-    let broadcastId = body.broadcastId ?? null;
-    if (!broadcastId) {
-      // the performer's live broadcast, if Postgres can say; the alert goes out regardless
-      broadcastId = await listBroadcasts(db, { status: 'live', userId: user.userId, page: 1, perPage: 1 }).then((r) => r.rows[0]?.id ?? null).catch(() => null);
-    }
+    // the performer's live broadcast from Redis (Postgres only briefly, if Redis does not know): the alert goes out regardless
+    const broadcastId = await alerts.liveBroadcastOf(user.userId, body.broadcastId);
     const r = await alerts.raise({ userId: user.userId, handle: user.handle }, { broadcastId, protection: body.protection, message: body.message });
     return c.json(r, 202);
   });

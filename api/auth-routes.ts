@@ -16,7 +16,7 @@ import { hashToken, randomToken } from '../core/tokens.ts';
 import { findAccountByEmail, getUser, insertSession, revokeSession, viewerStanding, type Db } from '../db/index.ts';
 import { auditAccountEvent } from '../moderation/index.ts';
 import { roles } from '../db/schema.ts';
-import { SESSION_COOKIE, csrfTokenFor } from './auth.ts';
+import { SESSION_COOKIE, csrfTokenFor, type SessionCache } from './auth.ts';
 import { LoginThrottle } from './login-limiter.ts';
 import { isoTime, type ApiRouter } from './route.ts';
 
@@ -50,7 +50,8 @@ function isTls(c: Context, trustProxy: boolean): boolean {
 }
 
 /** What the sign-in routes need: the database, Redis and its key prefix (throttle counters), config.auth. */
-export interface AuthRouteDeps { db: Db; redis: Redis; prefix: string; auth: Config['auth'] }
+/** `sessions`: the Redis copy of sessions (a logout drops its entry). */
+export interface AuthRouteDeps { db: Db; redis: Redis; prefix: string; auth: Config['auth']; sessions?: SessionCache }
 
 /**
  * Declares `POST /auth/login` (public), `POST /auth/logout` and `GET /me` (signed in) on the API router.
@@ -102,6 +103,7 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
     method: 'post', path: '/auth/logout', tag: 'auth', access: 'signed-in', status: 204, summary: 'Signs out: the session is revoked server-side and the cookie cleared',
   }, async ({ c, user }) => {
     if (user.sessionId) await revokeSession(db, user.sessionId);
+    if (user.token) await deps.sessions?.drop(hashToken(user.token));
     await auditAccountEvent(db, { action: 'logout', actor: { type: 'user', id: user.userId }, userId: user.userId, details: { sessionId: user.sessionId } });
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isTls(c as unknown as Context, auth.trustProxy) });
     return c.body(null, 204);

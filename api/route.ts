@@ -32,6 +32,8 @@ export interface RouteSpec {
   status?: number;
   /** Content type of a non-JSON success response (e.g. `audio/wav`, `text/event-stream`). */
   produces?: string;
+  /** `cached`: authenticate from the Redis session cache first (the panic button: no Postgres on its path). */
+  auth?: 'cached';
 }
 
 /** What a handler receives: the parsed inputs and the signed-in user (undefined only on public routes). */
@@ -77,7 +79,8 @@ async function readJson(c: Context): Promise<unknown> {
  */
 export class ApiRouter {
   readonly specs: RouteSpec[] = [];
-  constructor(readonly app: Hono<AuthEnv>, private readonly authenticate: MiddlewareHandler<AuthEnv>) {}
+  /** @param authenticateCached for routes declared `auth: 'cached'` (default: `authenticate`). */
+  constructor(readonly app: Hono<AuthEnv>, private readonly authenticate: MiddlewareHandler<AuthEnv>, private readonly authenticateCached = authenticate) {}
 
   /**
    * Adds a route. Order of checks: session (401) → role (403) → params, query, body (400/415) → handler.
@@ -89,7 +92,7 @@ export class ApiRouter {
   ): this {
     this.specs.push(spec);
     const middleware: MiddlewareHandler<AuthEnv>[] = [];
-    if (spec.access !== 'public') middleware.push(this.authenticate);
+    if (spec.access !== 'public') middleware.push(spec.auth === 'cached' ? this.authenticateCached : this.authenticate);
     if (Array.isArray(spec.access)) {
       const allowed = spec.access as readonly Role[];
       middleware.push(async (c, next) => {

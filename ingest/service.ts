@@ -20,7 +20,7 @@ import {
   addDuplicateFrames, endBroadcast, endOrphanedBroadcasts, insertSample, openBroadcast, setTapMode, type Db,
 } from '../db/index.ts';
 import type { Queues } from '../analyzer/jobs.ts';
-import { enforcementChannel, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
+import { enforcementChannel, liveBroadcastKey, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
 import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
 import { PLAY_APP, ViewerSessions, playPath, publicAuthority, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
@@ -59,6 +59,11 @@ export type PublishEvent =
   | { type: 'accepted'; broadcastId: string; userId: string }
   | { type: 'refused'; reason: string; userId?: string }
   | { type: 'ended'; broadcastId: string; reason: string };
+
+/** Seconds the live-broadcast key lives unless the broadcast ends first (bounds a key left by a dead node). */
+const LIVE_KEY_TTL_S = 24 * 3600;
+/** Deletes KEYS[1] only while it still names ARGV[1] (a newer broadcast of the performer keeps its key). */
+const DEL_IF_EQUAL = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 export class IngestService {
   private readonly server: MediaServer;
@@ -223,6 +228,9 @@ export class IngestService {
     this.server.exposeForPlay(session.streamPath, playPath(broadcastId));
     session.socket?.once('close', () => void this.close(b, b.endReason ?? 'publisher disconnected'));
     if (session.socket?.destroyed) return void this.close(b, 'publisher disconnected');
+    // where a panic press finds the performer's broadcast without asking Postgres
+    void this.redis.set(liveBroadcastKey(this.deps.config.redisPrefix, verdict.userId), broadcastId, 'EX', LIVE_KEY_TTL_S)
+      .catch((err) => this.log.error({ broadcastId, err: errorText(err) }, 'live broadcast not recorded in Redis'));
     this.deps.metrics.publishes.inc({ result: 'accepted' });
     this.log.info({ broadcastId, userId: verdict.userId, keyPrefix: prefix }, 'publish accepted');
     this.events.emit('publish', { type: 'accepted', broadcastId, userId: verdict.userId } satisfies PublishEvent);
@@ -281,6 +289,7 @@ export class IngestService {
     this.acceptedPaths.delete(b.session.streamPath);
     this.server.withdrawPlay(playPath(b.broadcastId));
     this.viewers.dropBroadcast(b.broadcastId, 'broadcast ended', { keepExempt: false });
+    void this.redis.eval(DEL_IF_EQUAL, 1, liveBroadcastKey(this.deps.config.redisPrefix, b.userId), b.broadcastId).catch(() => {});
     // the publisher is gone: record that first, then stop the tap (which may take a moment to exit)
     const tapStopped = b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
     try {

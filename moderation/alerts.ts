@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import {
-  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, getBroadcast, insertAlert, openOrJoinCase, recordEscalation, resolveAlert,
+  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, insertAlert, liveBroadcastOfUser, openOrJoinCase, recordEscalation, resolveAlert,
   type Db, type Priority,
 } from '../db/index.ts';
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
@@ -71,6 +71,17 @@ export const frozenRoomKey = (prefix: string, ownerId: string) => `${prefix}:fro
  * cleans up, and a hidden stream must not reappear on its own while the alert is unresolved.
  */
 export const hiddenBroadcastKey = (prefix: string, broadcastId: string) => `${prefix}:hidden:${broadcastId}`;
+
+/**
+ * The Redis key naming a performer's live broadcast (its id), set by the ingest node that accepted the publish
+ * and deleted when it ends: how a panic press finds the performer's broadcast without asking Postgres.
+ */
+export const liveBroadcastKey = (prefix: string, userId: string) => `${prefix}:live:${userId}`;
+
+/** How long a panic press waits for its alert to be stored before answering (it is stored later if not yet). */
+const STORE_WAIT_MS = 1000;
+/** How long a panic press asks Postgres for the performer's live broadcast when Redis does not know it. */
+const LOOKUP_WAIT_MS = 300;
 const HIDDEN_TTL_S = 86_400;
 
 export class AlertService {
@@ -101,33 +112,61 @@ export class AlertService {
       .publish(this.channel, JSON.stringify({ type: 'raised', alert, at: Date.now() } satisfies AlertEvent))
       .exec();
     this.deps.logger.warn({ alertId: alert.id, userId: alert.userId, broadcastId: alert.broadcastId, protection: alert.protection }, 'panic alert raised');
-    let stored = false;
     try {
       await this.protect(alert);
-      stored = await this.persist(alert);
     } catch (err) {
+      this.deps.logger.error({ alertId: alert.id, err: errorText(err) }, 'panic protection not applied');
+    }
+    // moderators have it already; storing (a case, evidence, the audit entry) may take Postgres a while under
+    // load, or wait for Postgres to come back: answer within a second either way
+    const storing = this.persist(alert).catch(async (err) => {
       this.deps.logger.error({ alertId: alert.id, err: errorText(err) }, 'panic alert not stored yet (will retry)');
       await redis.rpush(this.pendingKey, JSON.stringify(alert));
-    }
+      return false;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const stored = await Promise.race([storing, new Promise<false>((r) => { timer = setTimeout(() => r(false), STORE_WAIT_MS); })]);
+    clearTimeout(timer);
     return { alert, stored };
   }
 
-  /** Applies the performer's chosen protection to their own live broadcast. */
+  /**
+   * The performer's live broadcast: from Redis (where the ingest node put it), else from Postgres if it answers
+   * within 300 ms, else null. A `claimed` id that is not the performer's live broadcast is ignored (a panic is
+   * never refused, and never acts on someone else's broadcast).
+   */
+  async liveBroadcastOf(userId: string, claimed?: string | null): Promise<string | null> {
+    const fromRedis = await this.deps.redis.get(liveBroadcastKey(this.deps.prefix, userId)).catch(() => null);
+    let live = fromRedis;
+    if (!live) {
+      let timer: NodeJS.Timeout | undefined;
+      live = await Promise.race([
+        liveBroadcastOfUser(this.deps.db, userId).catch(() => null),
+        new Promise<null>((r) => { timer = setTimeout(() => r(null), LOOKUP_WAIT_MS); }),
+      ]);
+      clearTimeout(timer);
+    }
+    if (claimed && claimed !== live) this.deps.logger.warn({ userId, claimed, live }, 'panic named a broadcast that is not the performer\'s live one; ignored');
+    return live;
+  }
+
+  /**
+   * Applies the performer's chosen protection to their broadcast (found by {@link liveBroadcastOf}, so it is
+   * theirs): all in Redis, so it never waits on Postgres. Idempotent (run again for an alert stored later).
+   */
   private async protect(alert: LiveAlert): Promise<void> {
     if (alert.protection === 'none' || !alert.broadcastId) return;
-    const b = await getBroadcast(this.deps.db, alert.broadcastId);
-    if (!b || b.userId !== alert.userId) throw new WardenError('forbidden', 'that is not your broadcast');
-    if (b.status !== 'live') return;
+    const { redis, prefix } = this.deps;
     if (alert.protection === 'end_broadcast') {
-      await this.deps.redis.publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'end_stream', broadcastId: b.id, reason: `panic alert ${alert.id}` } satisfies EnforcementMessage));
+      await redis.publish(enforcementChannel(prefix), JSON.stringify({ type: 'end_stream', broadcastId: alert.broadcastId, reason: `panic alert ${alert.id}` } satisfies EnforcementMessage));
     } else if (alert.protection === 'hide_stream') {
       // the key first: a play admitted between the two would otherwise escape the drop
-      await this.deps.redis.multi()
-        .set(hiddenBroadcastKey(this.deps.prefix, b.id), alert.id, 'EX', HIDDEN_TTL_S)
-        .publish(enforcementChannel(this.deps.prefix), JSON.stringify({ type: 'drop_viewers', broadcastId: b.id, reason: `panic alert ${alert.id}: stream hidden` } satisfies EnforcementMessage))
+      await redis.multi()
+        .set(hiddenBroadcastKey(prefix, alert.broadcastId), alert.id, 'EX', HIDDEN_TTL_S)
+        .publish(enforcementChannel(prefix), JSON.stringify({ type: 'drop_viewers', broadcastId: alert.broadcastId, reason: `panic alert ${alert.id}: stream hidden` } satisfies EnforcementMessage))
         .exec();
     } else {
-      await this.deps.redis.set(frozenRoomKey(this.deps.prefix, b.userId), JSON.stringify({ kind: 'freeze', until: null, reason: 'the performer paused chat' }), 'EX', 3600);
+      await redis.set(frozenRoomKey(prefix, alert.userId), JSON.stringify({ kind: 'freeze', until: null, reason: 'the performer paused chat' }), 'EX', 3600);
     }
   }
 

@@ -10,6 +10,6 @@ export { auditAccountEvent, type AccountActor } from './accounts.ts';
 export { AlertService, PROTECTIONS, frozenRoomKey, type AlertDeps, type AlertEvent, type LiveAlert, type Protection } from './alerts.ts';
 export { StreamKeyService } from './keys.ts';
 export { attestBirthDate, type AttestationResult } from './accounts.ts';
-export { hiddenBroadcastKey } from './alerts.ts';
+export { hiddenBroadcastKey, liveBroadcastKey } from './alerts.ts';
 export { VERIFICATION_DECISIONS, type StatementDecision } from './outcomes.ts';
 export { VerificationService, VerificationSweeper, VERIFICATION_CASE_REASON, VERIFICATION_IMAGES, verifyProviderSignature, sealContext, type FaceFinder, type SubmitOutcome, type VerificationChecks, type VerificationImage, type VerificationSummary } from './verification.ts';

@@ -13,7 +13,7 @@ import { buildDemoVideo, publishRtmp, type RtmpPublisher } from '../bin/demo-med
 import { insertBan } from '../db/index.ts';
 import { spawnFfmpeg, forEachLine } from '../ingest/ffmpeg.ts';
 import { connectChat } from '../ingest/chat/index.ts';
-import { ChatModeration } from '../moderation/index.ts';
+import { ChatModeration, liveBroadcastKey } from '../moderation/index.ts';
 import { ageOn } from '../core/age.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 
@@ -255,8 +255,10 @@ describe('hide_stream (panic protection)', () => {
     const early = await play(fan.token); // issued before the panic, used after it
     const samplesBefore = Number((await env.ctx.database.sql`select count(*)::int as n from samples where broadcast_id = ${broadcastId}`)[0]!.n);
 
+    // the ingest node put the performer's live broadcast in Redis: the press finds it without Postgres
+    expect(await env.ctx.redis.get(liveBroadcastKey(env.config.redisPrefix, performer.userId))).toBe(broadcastId);
     const pressed = Date.now();
-    const panic = await call('POST', '/api/alerts/panic', { token: owner.token }, { broadcastId, protection: 'hide_stream', message: 'someone in chat knows my address' });
+    const panic = await call('POST', '/api/alerts/panic', { token: owner.token }, { protection: 'hide_stream', message: 'someone in chat knows my address' });
     expect(panic.status).toBe(202);
     expect(panic.body.alert).toMatchObject({ protection: 'hide_stream', broadcastId });
     const ms = await disconnectedWithin(viewer, pressed);
@@ -305,5 +307,6 @@ describe('a broadcast that ended', () => {
     await waitFor(async () => (await env.ctx.database.sql`select 1 from broadcasts where id = ${broadcastId} and status = 'ended'`).length > 0, 'the broadcast ended', 5000);
     expect(await play(s.token)).toMatchObject({ status: 403, body: { error: { code: 'not_live' } } });
     expect(warden.ingest!.viewerCount).toBe(0);
+    expect(await env.ctx.redis.get(liveBroadcastKey(env.config.redisPrefix, performer.userId))).toBeNull();
   }, 30_000);
 });

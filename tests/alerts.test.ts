@@ -199,8 +199,19 @@ describe('panic alerts', () => {
     const a = await stream(staff.moderator.token);
     try {
       const performer = await seedSession(env.ctx.db, 'panic-offline', 'performer');
-      const r = await offline.raise({ userId: performer.userId, handle: 'panic-offline' }, { message: 'help' });
+      // the performer used the API earlier (the session is in the Redis session cache); now the panic button is
+      // pressed on a node that cannot reach Postgres: the press is authenticated and delivered all the same
+      expect((await client(app, performer.token).get('/api/me')).status).toBe(200);
+      const offlineApp = createApi({ ctx: { ...env.ctx, database: down }, alerts: offline, alertHub: hub });
+      const pressed = Date.now();
+      const res = await client(offlineApp, performer.token).post('/api/alerts/panic', { message: 'help' });
+      expect(res.status).toBe(202);
+      expect(Date.now() - pressed).toBeLessThan(2000);
+      const r = res.body as { alert: { id: string }; stored: boolean };
       expect(r.stored).toBe(false);
+      // a session the cache does not hold needs Postgres, which is not there: no alert is raised in its name
+      const stranger = await seedSession(env.ctx.db, 'panic-stranger', 'performer');
+      expect((await client(offlineApp, stranger.token).post('/api/alerts/panic', { message: 'x' })).status).toBeGreaterThanOrEqual(500);
       await waitFor(() => a.events.find((e) => e.alert.id === r.alert.id), 'the alert despite Postgres being down', 3000, 10);
       expect(await getAlert(env.ctx.db, r.alert.id)).toBeUndefined();
       // Postgres answers again: any node drains the pending alerts (this one now, or its own 2 s drain loop first;

@@ -78,3 +78,10 @@ export async function performerFaceReference(db: Tx, broadcastId: string): Promi
     .orderBy(desc(verifications.decidedAt)).limit(1);
   return row?.sealed ? { verificationId: row.verificationId, sealed: row.sealed } : null;
 }
+
+/** The id of a user's live broadcast (the newest, should a dead node have left another marked live), or null. */
+export async function liveBroadcastOfUser(db: Tx, userId: string): Promise<string | null> {
+  const [row] = await db.select({ id: broadcasts.id }).from(broadcasts)
+    .where(and(eq(broadcasts.userId, userId), eq(broadcasts.status, 'live'))).orderBy(desc(broadcasts.startedAt)).limit(1);
+  return row?.id ?? null;
+}

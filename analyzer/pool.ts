@@ -4,9 +4,11 @@
  * (for the parent's metrics). Children get the configuration over IPC, never from the environment.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import { errorText } from '../core/errors.ts';
 import type { FrameOutcome } from './processors/analyze-frame.ts';
 
 const entry = fileURLToPath(new URL('./frame-process.ts', import.meta.url));
@@ -39,6 +41,10 @@ export class FrameWorkerPool {
     const log = this.opts.logger.child({ worker: index });
     const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     this.children.add(child);
+    // the analyzer yields the CPU to the API and ingest process when both want it (panic alerts must not wait)
+    if (this.opts.config.analyzer.nice > 0 && child.pid) {
+      try { os.setPriority(child.pid, this.opts.config.analyzer.nice); } catch (err) { log.warn({ err: errorText(err) }, 'could not lower the frame worker\'s priority'); }
+    }
     child.on('message', (m: ChildMessage) => {
       if (m.type === 'ready') {
         this.backend = m.backend;

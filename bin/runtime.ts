@@ -57,9 +57,12 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: 4, logger });
       stops.push(() => rules.close());
       if (config.analyzer.audioConcurrency > 0) {
-        // transcription runs PocketSphinx child processes, so this process only waits on them
+        // transcription runs PocketSphinx child processes, so this process only waits on them; the pronunciation
+        // dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of serving (it would stall panic alerts)
+        const transcriber = new PocketsphinxTranscriber({ nice: config.analyzer.nice });
+        await transcriber.pronunciations();
         const audio = runWorker('audio', createTranscribeProcessor({
-          db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber: new PocketsphinxTranscriber(), analyzer: new TextAnalyzer(),
+          db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber, analyzer: new TextAnalyzer(),
           policy: ctx.policy, metrics, logger: logger.child({ subsystem: 'audio' }),
         }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: config.analyzer.audioConcurrency, logger, closeTimeoutMs: 20_000 });
         stops.push(() => audio.close());

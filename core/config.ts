@@ -37,6 +37,12 @@ export const envSchema = z.object({
   DUPLICATE_MAX_DISTANCE: z.coerce.number().int().min(0).max(64).default(4),
   /** Analyzer worker processes (`warden serve` and `warden worker`); default: one per core. */
   WORKER_PROCESSES: z.coerce.number().int().min(0).max(64).default(os.availableParallelism()),
+  /**
+   * Niceness (0–19) of the sampling and analysis processes (the taps' ffmpeg, frame workers, PocketSphinx): they
+   * are throughput work, while the API and ingest process holds latency work (panic alerts, chat verdicts, kicks).
+   * 0: same priority as the rest.
+   */
+  ANALYZER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Largest batch of frames given to the model in one call. */
   FRAME_BATCH_SIZE: z.coerce.number().int().min(1).max(64).default(4),
   /** Face count and age estimation on every Nth analysed frame sample (0: off); a lower rate than NSFW. */
@@ -110,9 +116,12 @@ export interface Config {
   tap: { sampleIntervalMs: number; duplicateMaxDistance: number; audio: { chunkMs: number; overlapMs: number } | null };
   /**
    * `audioConcurrency` 0: this process transcribes nothing. `faceEveryN` 0: no face analysis; `faceAgeMargin`:
-   * years under which a face is a possible minor.
+   * years under which a face is a possible minor. `nice`: niceness of the analyzer's processes.
    */
-  analyzer: { workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number; faceEveryN: number; faceAgeMargin: number };
+  analyzer: {
+    workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number;
+    faceEveryN: number; faceAgeMargin: number; nice: number;
+  };
   nodeId: string;
   logLevel: string;
   /** Sign-in sessions and login throttling. */
@@ -209,7 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     analyzer: {
       workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, audioConcurrency: e.AUDIO_CONCURRENCY,
-      faceEveryN: e.FACE_EVERY_N, faceAgeMargin: e.FACE_AGE_MARGIN,
+      faceEveryN: e.FACE_EVERY_N, faceAgeMargin: e.FACE_AGE_MARGIN, nice: e.ANALYZER_NICE,
     },
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,

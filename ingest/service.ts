@@ -211,6 +211,7 @@ export class IngestService {
     const tap = new StreamTap({
       input: this.server.signedPlayUrl(session.streamPath),
       sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
+      nice: this.deps.config.analyzer.nice,
       onFrame: (f) => this.onFrame(b, f),
       onModeChange: (mode, note) => {
         this.log.info({ broadcastId, mode, note }, 'tap mode');

@@ -24,6 +24,7 @@
  * every frame and is only a couple of frames behind.
  */
 import type { ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
@@ -72,6 +73,8 @@ export interface TapOptions {
   maxHeight?: number;
   /** Read the input at its native rate (`-re`); for file inputs in tests and demos. Live inputs need not. */
   realtime?: boolean;
+  /** Niceness of the ffmpeg process (0–19; default 0): sampling yields the CPU to the ingest and API process. */
+  nice?: number;
   /**
    * Receives each frame, one at a time (awaited). While it runs, ffmpeg's output keeps being read: at most
    * {@link TapOptions.maxQueuedFrames} frames wait, older ones are dropped (counted in `framesDropped`), so a
@@ -111,8 +114,8 @@ const KILL_GRACE_MS = 2_000;
  * 'interval' mode the tap stays there until it is stopped.
  */
 export class StreamTap {
-  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio'>> &
-    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime'>;
+  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice'>> &
+    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice'>;
   private readonly audio: TapAudio | undefined;
   private _audioMissing = false;
   private readonly log: Logger;
@@ -223,6 +226,7 @@ export class StreamTap {
       audio: this.audio !== undefined && !this._audioMissing,
     });
     const child = spawnFfmpeg(args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    if (this.opts.nice && child.pid) { try { os.setPriority(child.pid, this.opts.nice); } catch { /* keeps the default priority */ } }
     this.child = child;
     this.runStartedAt = Date.now();
     this.firstPacketS = undefined;

@@ -71,9 +71,10 @@ export interface Transcriber {
 const NON_WORDS = /^(<s>|<\/s>|<sil>|\[[A-Z_]+\]|\+\+.*\+\+)$/;
 
 /** Runs a command, collecting stdout. @throws Error with the stderr tail on a non-zero exit. */
-function run(cmd: string, args: string[]): Promise<string> {
+function run(cmd: string, args: string[], nice = 0): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (nice > 0 && child.pid) { try { os.setPriority(child.pid, nice); } catch { /* keeps the default priority */ } }
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
@@ -135,7 +136,8 @@ export class PocketsphinxTranscriber implements Transcriber {
   private versionP: Promise<string> | undefined;
   private dictionary: Promise<Map<string, string>> | undefined;
 
-  constructor(private readonly opts: { dictionaryFile?: string } = {}) {}
+  /** @param opts.nice niceness of the PocketSphinx processes (0–19; default 0). */
+  constructor(private readonly opts: { dictionaryFile?: string; nice?: number } = {}) {}
 
   version(): Promise<string> {
     this.versionP ??= new Promise((resolve) => {
@@ -192,10 +194,10 @@ export class PocketsphinxTranscriber implements Transcriber {
         const list = path.join(dir, 'keyphrases.txt');
         await writeFile(list, phrases.map((k) => `${k.phrase} /${k.threshold.toExponential()}/`).join('\n') + '\n');
         const minS = new Map(searchable.map((p) => [p.phrase, MIN_PHONE_S * p.phones.length]));
-        kws = run('pocketsphinx_continuous', [...common, '-kws', list, '-kws_plp', String(KWS_PLP)])
+        kws = run('pocketsphinx_continuous', [...common, '-kws', list, '-kws_plp', String(KWS_PLP)], this.opts.nice)
           .then((o) => parseKeywordHits(o, phrases.map((p) => p.phrase)).filter((h) => h.end - h.start >= (minS.get(h.phrase) ?? 0)));
       }
-      const [words, spotted] = await Promise.all([run('pocketsphinx_continuous', common).then(parseTimedWords), kws]);
+      const [words, spotted] = await Promise.all([run('pocketsphinx_continuous', common, this.opts.nice).then(parseTimedWords), kws]);
       // phonetic search adds what keyword search missed (a phrase it found over the same time is not repeated)
       const keywords = [...spotted];
       for (const h of phoneticHits(words, searchable, dict)) {

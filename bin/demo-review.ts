@@ -38,8 +38,8 @@ export interface DemoReview {
   auditChain: { ok: boolean; entries: number };
 }
 
-/** A cookie session against the API, as a browser has one. */
-async function signIn(httpUrl: string, email: string, password: string) {
+/** A cookie session against the API, as a browser has one: `call(method, path, body?)` sends the cookie and, for changes, the CSRF token. */
+export async function signIn(httpUrl: string, email: string, password: string) {
   const res = await fetch(`${httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
   if (!res.ok) throw new Error(`demo moderator could not sign in: ${res.status} ${await res.text()}`);
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -52,7 +52,9 @@ async function signIn(httpUrl: string, email: string, password: string) {
     const json = await r.json().catch(() => null) as Record<string, any> | null; // eslint-disable-line @typescript-eslint/no-explicit-any
     return { status: r.status, body: json };
   };
-  return { call };
+  /** A GET of a non-JSON resource (an image) with the session cookie. */
+  const fetchWithCookie = (path: string) => fetch(`${httpUrl}${path}`, { headers: { cookie } });
+  return { call, fetch: fetchWithCookie };
 }
 
 /**

@@ -4,8 +4,11 @@
  * watch-list phrases spoken by espeak-ng), tries two
  * publishes that must be refused, publishes the real stream over RTMP at real-time speed (as OBS would), has
  * a moderator sign in and ban the performer near the end (timing how fast the stream is cut), publishes again
- * (refused: banned), waits until every sample is analysed and prints a summary, then one JSON line of the figures.
+ * (refused: banned), runs the trust-gates segment (bin/demo-gates.ts: a new performer refused, verified over HTTP
+ * with real photographs, approved by a moderator, accepted, and a timed panic press acknowledged and resolved),
+ * waits until every sample is analysed and prints a summary, then one JSON line of the figures.
  */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { createContext } from '../core/context.ts';
@@ -16,6 +19,7 @@ import { startWarden } from './runtime.ts';
 import { seedPerformer } from './seed.ts';
 import { runDemoChat } from './demo-chat.ts';
 import { DEMO_ACCOUNTS, runDemoReview, seedDemoAccounts } from './demo-review.ts';
+import { runDemoGates } from './demo-gates.ts';
 import { randomBytes } from 'node:crypto';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -36,6 +40,11 @@ function nextPublishEvent(events: NodeJS.EventEmitter, pred: (e: PublishEvent) =
 export async function runDemo(config: Config, opts: { exit: boolean; seconds?: number }): Promise<number> {
   const started = new Date();
   out('Warden demo: a real RTMP stream through keyframe sampling, NSFW analysis and rules into review cases');
+  if (!config.verification.key) {
+    // verification images are sealed with VERIFICATION_KEY; the demo keeps a key of its own next to its data
+    config = { ...config, verification: { ...config.verification, key: await demoVerificationKey(config.dataDir) } };
+    out(`  VERIFICATION_KEY is not set: the demo uses its own key in ${path.join(config.dataDir, 'demo-verification.key')} (set VERIFICATION_KEY in production)`);
+  }
   // the demo prints its own narrative; keep the JSON logs to errors unless LOG_LEVEL asks for more
   const ctx = await createContext({ ...config, logLevel: config.logLevel === 'info' ? 'error' : config.logLevel }, { migrate: true });
   const warden = await startWarden(ctx, { api: true, ingest: true, workers: true }).catch(async (e) => { await ctx.close(); throw e; });
@@ -83,6 +92,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     const retried = await again;
     await retry.stop();
     out(`  publish again as the banned performer: ${retried.type}${retried.type === 'refused' ? ` (${retried.reason})` : ''}`);
+    const gates = await runDemoGates(ctx.db, warden.httpUrl!, password, ingest.events, video, rtmpBase, out);
     const deadline = Date.now() + 90_000;
     while ((await pendingSamples(ctx.db, broadcastId)) > 0 || Object.values(await ctx.queues.depth()).some((n) => n > 0)) {
       if (Date.now() > deadline) throw new Error('samples were not analysed and transcribed within 90 s of the stream ending');
@@ -114,6 +124,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
       chat,
       review: { caseReason: review.reason, decision: review.decision, streamCutMs: review.streamCutMs, statementId: review.statementId },
       auditChain: review.auditChain,
+      gates,
       republishAfterBan: retried.type === 'refused' ? retried.reason : retried.type,
       refusedPublishes: refusals.length,
       refusalReasons: refusals.map((r) => r.reason),
@@ -124,7 +135,9 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     }));
     if (opts.exit) {
       const ok = report.cases.length > 0 && refusals.length >= 2 && (report.samples.analysed ?? 0) > 0 && report.audio.transcripts > 0
-        && review.decision === 'ban' && review.streamCutMs !== null && review.auditChain.ok && retried.type === 'refused';
+        && review.decision === 'ban' && review.streamCutMs !== null && review.auditChain.ok && retried.type === 'refused'
+        && gates.beforeApproval === 'refused (not_verified)' && gates.decision === 'approve' && gates.afterApproval === 'accepted'
+        && gates.panic.deliveredMs !== null && gates.panic.resolved;
       return ok ? 0 : 1;
     }
     out('');
@@ -144,6 +157,17 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     await warden.stop();
     await ctx.close();
   }
+}
+
+/** The demo's verification key (64 hex digits), made once under the data directory (mode 0600) and reused. */
+async function demoVerificationKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'demo-verification.key');
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  if (/^[0-9a-f]{64}$/.test(existing.trim())) return existing.trim();
+  await mkdir(dataDir, { recursive: true });
+  const key = randomBytes(32).toString('hex');
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 function printSummary(r: BroadcastReport, refusals: { reason: string; keyPrefix: string; handle: string | null }[], broadcastId: string): void {

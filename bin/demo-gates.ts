@@ -125,7 +125,7 @@ export async function runDemoGates(db: Db, httpUrl: string, password: string, ev
     const shown = await mod.call('GET', `/api/cases/${kase.id}`);
     // the moderator looks at both images side by side, as the console shows them (each view is audited)
     const urls = [shown.body?.verification?.documentUrl, shown.body?.verification?.selfieUrl].filter(Boolean) as string[];
-    const viewed = (await Promise.all(urls.map((u) => mod.fetch(u)))).filter((r) => r.status === 200 && r.headers.get('cache-control') === 'no-store').length;
+    const viewed = (await Promise.all(urls.map((u) => mod.fetch(u)))).filter((r) => r.status === 200 && /no-store/.test(r.headers.get('cache-control') ?? '')).length;
     const d = await mod.call('POST', `/api/cases/${kase.id}/decision`, { action: 'approve', reasonCode: 'verification_approved', note: 'demo: document and selfie match' });
     decision = d.status === 200 ? 'approve' : `refused (${d.status} ${d.body?.error?.message ?? ''})`;
     out(`  gates: ${DEMO_ACCOUNTS[0]!.handle} opens the [${kase.priority}] verification case (${viewed} of 2 images viewed decrypted, never cached, each view audited) and approves it: ${decision}`);

@@ -148,7 +148,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
     out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);
     out(`  captions: curl -H 'authorization: Bearer <session token>' ${warden.httpUrl}/api/broadcasts/${broadcastId}/captions.vtt`);
-    out(`  chat: ws://127.0.0.1:${new URL(warden.httpUrl!).port}/chat/${broadcastId} (read-only without a session)`);
+    out(`  chat: ws://127.0.0.1:${new URL(warden.httpUrl!).port}/chat/${broadcastId} (signed-in adults; see POST /api/me/birth-date)`);
     out(`  publish your own stream: ffmpeg -re -i FILE -c copy -f flv ${rtmpBase}/${verified.streamKey}`);
     out('  Ctrl-C to stop.');
     await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });

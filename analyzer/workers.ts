@@ -50,7 +50,7 @@ export async function startFrameWorker(deps: {
   const faces = config.analyzer.faceEveryN > 0
     ? new LiveFaceCheck({
       db: deps.db, analyzer: await FaceAnalyzer.load(), everyN: config.analyzer.faceEveryN, ageMargin: config.analyzer.faceAgeMargin,
-      key: config.verification.key, matchMaxDistance: config.verification.matchMaxDistance, backend: classifier.backend, logger,
+      key: config.dataKey, matchMaxDistance: config.verification.matchMaxDistance, backend: classifier.backend, logger,
     })
     : undefined;
   const processor = createFrameProcessor({ db: deps.db, queues: deps.queues, dataDir: config.dataDir, classifier, batcher, faces, logger, onOutcome: deps.onOutcome });

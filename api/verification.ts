@@ -3,7 +3,7 @@
  * - `POST /api/verification` (performer): multipart form `dateOfBirth` (YYYY-MM-DD), `document` and `selfie`
  *   (JPEG, PNG or WebP, by content; each at most VERIFICATION_MAX_BYTES and VERIFICATION_MAX_PIXELS). 201 with
  *   the checks and the review case; 422 `underage` or `no_face` (nothing stored but an audit entry); 409 while one
- *   is pending; 503 without VERIFICATION_KEY. This route alone takes bodies larger than 64 KiB (2 × max bytes +
+ *   is pending; 503 without DATA_KEY. This route alone takes bodies larger than 64 KiB (2 × max bytes +
  *   64 KiB, see {@link uploadBodyLimit}).
  * - `GET /api/verification` (performer): their verifications.
  * - `GET /api/verification/:id/document|selfie` (moderators who may work the case's queue): the image,
@@ -60,7 +60,7 @@ export function createVerificationService(ctx: Pick<AppContext, 'database' | 're
   const c = ctx.config;
   return new VerificationService({
     db: ctx.database.db, redis: ctx.redis, prefix: c.redisPrefix, logger: ctx.logger.child({ subsystem: 'verification' }), dataDir: c.dataDir,
-    config: c.verification, policy: ctx.policy, review: { slaMinutes: c.review.slaMinutes, appealWindowMs: c.review.appealWindowMs }, faces: faces ?? undefined,
+    config: { ...c.verification, key: c.dataKey }, policy: ctx.policy, review: { slaMinutes: c.review.slaMinutes, appealWindowMs: c.review.appealWindowMs }, faces: faces ?? undefined,
   });
 }
 

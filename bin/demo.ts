@@ -40,10 +40,10 @@ function nextPublishEvent(events: NodeJS.EventEmitter, pred: (e: PublishEvent) =
 export async function runDemo(config: Config, opts: { exit: boolean; seconds?: number }): Promise<number> {
   const started = new Date();
   out('Warden demo: a real RTMP stream through keyframe sampling, NSFW analysis and rules into review cases');
-  if (!config.verification.key) {
-    // verification images are sealed with VERIFICATION_KEY; the demo keeps a key of its own next to its data
-    config = { ...config, verification: { ...config.verification, key: await demoVerificationKey(config.dataDir) } };
-    out(`  VERIFICATION_KEY is not set: the demo uses its own key in ${path.join(config.dataDir, 'demo-verification.key')} (set VERIFICATION_KEY in production)`);
+  if (!config.dataKey) {
+    // verification images (and two-factor secrets) are sealed with DATA_KEY; the demo keeps a key of its own next to its data
+    config = { ...config, dataKey: await demoDataKey(config.dataDir) };
+    out(`  DATA_KEY is not set: the demo uses its own key in ${path.join(config.dataDir, 'demo-data.key')} (set DATA_KEY in production)`);
   }
   // the demo prints its own narrative; keep the JSON logs to errors unless LOG_LEVEL asks for more
   const ctx = await createContext({ ...config, logLevel: config.logLevel === 'info' ? 'error' : config.logLevel }, { migrate: true });
@@ -159,9 +159,9 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
   }
 }
 
-/** The demo's verification key (64 hex digits), made once under the data directory (mode 0600) and reused. */
-async function demoVerificationKey(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'demo-verification.key');
+/** The demo's data key (64 hex digits), made once under the data directory (mode 0600) and reused. */
+async function demoDataKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'demo-data.key');
   const existing = await readFile(file, 'utf8').catch(() => '');
   if (/^[0-9a-f]{64}$/.test(existing.trim())) return existing.trim();
   await mkdir(dataDir, { recursive: true });

@@ -82,10 +82,11 @@ export const envSchema = z.object({
   /** On-call service that receives escalations (signed with WEBHOOK_SECRET); none when empty. */
   ALERT_ESCALATION_URL: z.string().default(''),
   /**
-   * AES-256-GCM key for verification images and face descriptors at rest: 32 bytes as 64 hex digits or base64.
-   * Never stored in the database. Empty: verification submissions are refused (503) until it is set.
+   * The data key: AES-256-GCM for what Warden keeps sealed at rest (verification images and face descriptors,
+   * two-factor secrets): 32 bytes as 64 hex digits or base64. Never stored in the database. Empty: verification
+   * submissions and two-factor enrolment are refused (503) until it is set.
    */
-  VERIFICATION_KEY: z.string().default(''),
+  DATA_KEY: z.string().default(''),
   /** Days after a verification is decided at which its images are deleted. */
   VERIFICATION_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   /** Days an approved verification stays valid. */
@@ -133,12 +134,16 @@ export interface Config {
   /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
   alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
   /**
-   * Age/ID verification: `key` (32 bytes as 64 hex digits, for AES-256-GCM; a string so the config crosses IPC
-   * to worker processes; null when not configured), retention of images after a
-   * decision, validity of an approval, upload limits, the face-match threshold, provider webhook secrets.
+   * The data key (DATA_KEY): 32 bytes as 64 hex digits, for AES-256-GCM (core/sealed.ts); a string so the config
+   * crosses IPC to worker processes; null when not configured.
+   */
+  dataKey: string | null;
+  /**
+   * Age/ID verification: retention of images after a decision, validity of an approval, upload limits, the
+   * face-match threshold, provider webhook secrets.
    */
   verification: {
-    key: string | null; retentionMs: number; validMs: number; maxBytes: number; maxPixels: number;
+    retentionMs: number; validMs: number; maxBytes: number; maxPixels: number;
     matchMaxDistance: number; webhookSecrets: string[];
   };
 }
@@ -194,11 +199,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.ALERT_ESCALATION_URL && !/^https?:\/\/[^\s]+$/.test(e.ALERT_ESCALATION_URL)) throw new ConfigError(`invalid configuration:\n  ALERT_ESCALATION_URL: "${e.ALERT_ESCALATION_URL}" is not an http(s) URL`);
   if ((webhookUrls.length || e.ALERT_ESCALATION_URL) && e.WEBHOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: at least 16 characters are needed when WEBHOOK_URLS or ALERT_ESCALATION_URL is set');
-  let verificationKey: string | null = null;
-  if (e.VERIFICATION_KEY) {
-    const k = parseKey(e.VERIFICATION_KEY);
-    if (typeof k === 'string') throw new ConfigError(`invalid configuration:\n  VERIFICATION_KEY: ${k}`);
-    verificationKey = k.toString('hex');
+  let dataKey: string | null = null;
+  if (e.DATA_KEY) {
+    const k = parseKey(e.DATA_KEY);
+    if (typeof k === 'string') throw new ConfigError(`invalid configuration:\n  DATA_KEY: ${k}`);
+    dataKey = k.toString('hex');
   }
   const providerSecrets = e.VERIFICATION_WEBHOOK_SECRETS.split(',').map((x) => x.trim()).filter(Boolean);
   if (providerSecrets.length > 2 || providerSecrets.some((x) => x.length < 16)) {
@@ -233,8 +238,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     alerts: { ackMs: Math.round(e.ALERT_ACK_S * 1000), maxEscalations: e.ALERT_MAX_ESCALATIONS, escalationUrl: e.ALERT_ESCALATION_URL || null },
+    dataKey,
     verification: {
-      key: verificationKey, retentionMs: Math.round(e.VERIFICATION_RETENTION_DAYS * 86_400_000), validMs: Math.round(e.VERIFICATION_VALID_DAYS * 86_400_000),
+      retentionMs: Math.round(e.VERIFICATION_RETENTION_DAYS * 86_400_000), validMs: Math.round(e.VERIFICATION_VALID_DAYS * 86_400_000),
       maxBytes: e.VERIFICATION_MAX_BYTES, maxPixels: e.VERIFICATION_MAX_PIXELS, matchMaxDistance: e.FACE_MATCH_MAX_DISTANCE, webhookSecrets: providerSecrets,
     },
     ...overrides,

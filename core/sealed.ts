@@ -2,7 +2,7 @@
  * Authenticated encryption at rest (AES-256-GCM, NIST SP 800-38D) for verification images and face descriptors.
  * A sealed blob is `version (1 byte = 1) | nonce (12 bytes, random) | ciphertext | tag (16 bytes)`. The
  * `context` string is bound as additional authenticated data, so a blob copied onto another record (another
- * verification, another field) does not open. Keys are 32 bytes, given as 64 hex digits (config.verification.key).
+ * verification, another field) does not open. Keys are 32 bytes, given as 64 hex digits (config.dataKey, DATA_KEY).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 

@@ -218,7 +218,8 @@ export interface VerificationDeps {
   prefix: string;
   logger: Logger;
   dataDir: string;
-  config: Config['verification'];
+  /** The verification settings and the data key sealing images and descriptors (null: not configured). */
+  config: Config['verification'] & { key: string | null };
   policy: () => { version: string; moderation: ModerationPolicy };
   review: { slaMinutes: Record<Priority, number>; appealWindowMs: number };
   /** Face finder for submissions (not needed by the sweep or the webhook). */
@@ -266,7 +267,7 @@ export class VerificationService {
 
   private key(): string {
     const key = this.deps.config.key;
-    if (!key) throw new WardenError('unavailable', 'age/ID verification is not configured on this server (VERIFICATION_KEY is not set); try again later');
+    if (!key) throw new WardenError('unavailable', 'age/ID verification is not configured on this server (DATA_KEY is not set); try again later');
     return key;
   }
 

@@ -90,7 +90,7 @@ describe('live face checks in the pipeline', () => {
     const p = await seedPerformer(env.ctx.db, handle, { verified: !descriptor });
     if (descriptor) {
       const [v] = await env.ctx.db.insert(schema.verifications).values({ userId: p.userId, status: 'approved', method: 'document', decidedAt: new Date(), expiresAt: new Date(Date.now() + 86_400_000) }).returning();
-      await env.ctx.db.update(schema.verifications).set({ faceDescriptor: sealDescriptor(descriptor.key ?? env.config.verification.key!, descriptor.of, `verification:${v!.id}:descriptor`) }).where(sql`id = ${v!.id}`);
+      await env.ctx.db.update(schema.verifications).set({ faceDescriptor: sealDescriptor(descriptor.key ?? env.config.dataKey!, descriptor.of, `verification:${v!.id}:descriptor`) }).where(sql`id = ${v!.id}`);
     }
     const [key] = await env.ctx.db.select().from(schema.streamKeys).where(sql`user_id = ${p.userId}`);
     const { id } = await openBroadcast(env.ctx.db, { userId: p.userId, streamKeyId: key!.id, ingestNode: env.config.nodeId });

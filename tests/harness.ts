@@ -43,7 +43,7 @@ export async function testConfig(overrides: Partial<Config> = {}): Promise<Confi
     http: { host: '127.0.0.1', port: 0 },
     rtmp: { host: '127.0.0.1', port: await freePort(), publicHost: null },
     analyzer: { ...base.analyzer, workerProcesses: 0 },
-    verification: { ...base.verification, key: randomBytes(32).toString('hex') },
+    dataKey: randomBytes(32).toString('hex'),
     nodeId: `test-${id}`,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,

@@ -223,7 +223,7 @@ describe('verification submission', () => {
     expect(row!.face_distance).toBeCloseTo(checks.match.distance, 3);
     expect(row!.face_threshold).toBe(0.5);
     expect(row!.date_of_birth).toBe(bornYearsAgo(25));
-    const key = env.config.verification.key!;
+    const key = env.config.dataKey!;
     expect(unsealDescriptor(key, row!.face_descriptor, sealContext(row!.id, 'descriptor'))).toHaveLength(128);
     expect(() => unsealDescriptor(key, row!.face_descriptor, sealContext(row!.id, 'selfie'))).toThrow(SealError);
 
@@ -272,7 +272,7 @@ describe('verification submission', () => {
   });
 
   it('answers 503 while no key is configured', async () => {
-    const noKey = createApi({ ctx: { ...env.ctx, config: { ...env.ctx.config, verification: { ...env.ctx.config.verification, key: null } } } });
+    const noKey = createApi({ ctx: { ...env.ctx, config: { ...env.ctx.config, dataKey: null } } });
     const p = await performer('ver-nokey');
     const form = new FormData();
     form.append('dateOfBirth', bornYearsAgo(30));
@@ -280,7 +280,7 @@ describe('verification submission', () => {
     form.append('selfie', new File([new Uint8Array(selfieWebp)], 's.webp'));
     const res = await noKey.request('http://localhost/api/verification', { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/VERIFICATION_KEY/);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/DATA_KEY/);
   });
 });
 

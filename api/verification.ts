@@ -60,7 +60,7 @@ export function createVerificationService(ctx: Pick<AppContext, 'database' | 're
   const c = ctx.config;
   return new VerificationService({
     db: ctx.database.db, redis: ctx.redis, prefix: c.redisPrefix, logger: ctx.logger.child({ subsystem: 'verification' }), dataDir: c.dataDir,
-    config: { ...c.verification, key: c.dataKey }, policy: ctx.policy, review: { slaMinutes: c.review.slaMinutes, appealWindowMs: c.review.appealWindowMs }, faces: faces ?? undefined,
+    config: c.verification, key: c.dataKey, policy: ctx.policy, review: { slaMinutes: c.review.slaMinutes, appealWindowMs: c.review.appealWindowMs }, faces: faces ?? undefined,
   });
 }
 

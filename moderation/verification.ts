@@ -218,8 +218,9 @@ export interface VerificationDeps {
   prefix: string;
   logger: Logger;
   dataDir: string;
-  /** The verification settings and the data key sealing images and descriptors (null: not configured). */
-  config: Config['verification'] & { key: string | null };
+  config: Config['verification'];
+  /** The data key sealing images and descriptors (hex; null: not configured, submissions get 503). */
+  key: string | null;
   policy: () => { version: string; moderation: ModerationPolicy };
   review: { slaMinutes: Record<Priority, number>; appealWindowMs: number };
   /** Face finder for submissions (not needed by the sweep or the webhook). */
@@ -266,7 +267,7 @@ export class VerificationService {
   private now(): Date { return this.deps.now?.() ?? new Date(); }
 
   private key(): string {
-    const key = this.deps.config.key;
+    const key = this.deps.key;
     if (!key) throw new WardenError('unavailable', 'age/ID verification is not configured on this server (DATA_KEY is not set); try again later');
     return key;
   }

@@ -28,8 +28,44 @@ export const users = pgTable('users', {
   birthDate: date('birth_date'),
   /** When the date of birth was attested (and an adult at that time). */
   ageAttestedAt: timestamp('age_attested_at', { withTimezone: true }),
+  /** The TOTP secret (RFC 6238), sealed with the data key (core/sealed.ts, context `totp:<user id>`), base64. */
+  totpSecret: text('totp_secret'),
+  /** When two-factor sign-in was turned on (a secret without this is an enrolment not yet confirmed). */
+  totpEnabledAt: timestamp('totp_enabled_at', { withTimezone: true }),
+  /** The last TOTP time step accepted (a code is never accepted twice). */
+  totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+  /** When and which version of the community guidelines the account accepted (at sign-up). */
+  guidelinesAcceptedAt: timestamp('guidelines_accepted_at', { withTimezone: true }),
+  guidelinesVersion: text('guidelines_version'),
   createdAt: createdAt(),
 });
+
+/** Password-reset links: the token is a random secret sent by e-mail; only its SHA-256 is stored. One use. */
+export const passwordResets = pgTable('password_resets', {
+  id: id(),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  ip: text('ip'),
+}, (t) => [index('password_resets_user_idx').on(t.userId, t.createdAt)]);
+
+/**
+ * Outgoing e-mail, written in the same transaction as what it tells (a password-reset link, say) and sent by a
+ * mailer afterwards (SMTP when configured; otherwise it stays here for the operator and the tests to read).
+ */
+export const mailOutbox = pgTable('mail_outbox', {
+  id: id(),
+  toAddress: text('to_address').notNull(),
+  subject: text('subject').notNull(),
+  body: text('body').notNull(),
+  kind: text('kind').notNull(),
+  createdAt: createdAt(),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+}, (t) => [index('mail_outbox_unsent_idx').on(t.createdAt).where(sql`sent_at is null`)]);
 
 export const verificationStatuses = ['pending', 'approved', 'rejected', 'revoked'] as const;
 
@@ -405,8 +441,19 @@ export const roomSettings = pgTable('room_settings', {
   ownerId: uuid('owner_id').primaryKey().references(() => users.id),
   /** Seconds a viewer must wait between two messages (0: off). */
   slowModeS: integer('slow_mode_s').notNull().default(0),
+  /** Only the room's trusted users (room_trusted_users) may post; everyone else may read. */
+  trustedOnly: boolean('trusted_only').notNull().default(false),
+  /** The protection the performer's panic button applies by default: none, freeze_chat, hide_stream, end_broadcast. */
+  panicProtection: text('panic_protection').notNull().default('none'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Users a performer trusts in their room (they may post while the room is trusted-only). */
+export const roomTrustedUsers = pgTable('room_trusted_users', {
+  ownerId: uuid('owner_id').notNull().references(() => users.id),
+  userId: uuid('user_id').notNull().references(() => users.id),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('room_trusted_users_pair').on(t.ownerId, t.userId)]);
 
 /** A performer's own blocked terms for their room, each with the verdict it gives (block, hold, flag). */
 export const roomTerms = pgTable('room_terms', {

@@ -98,6 +98,12 @@ export const envSchema = z.object({
   FACE_MATCH_MAX_DISTANCE: z.coerce.number().min(0.1).max(1.5).default(0.5),
   /** Secrets of external verification providers' webhooks, comma-separated: two during a rotation (each 16+ characters). */
   VERIFICATION_WEBHOOK_SECRETS: z.string().default(''),
+  /** The address people reach Warden's web pages at, for links in e-mail (default http://HTTP_HOST:HTTP_PORT). */
+  PUBLIC_URL: z.string().default(''),
+  /** SMTP server for outgoing mail, e.g. smtp://user:pass@mail.example.com:587; empty: mail stays in the outbox table. */
+  SMTP_URL: z.string().default(''),
+  /** The From address of outgoing mail. */
+  MAIL_FROM: z.string().default('Warden <no-reply@warden.invalid>'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -133,6 +139,9 @@ export interface Config {
   webhooks: { urls: string[]; secret: string };
   /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
   alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
+  /** Where people reach the web pages (links in mail), and outgoing mail (`smtpUrl` null: kept in the outbox). */
+  web: { publicUrl: string };
+  mail: { smtpUrl: string | null; from: string };
   /**
    * The data key (DATA_KEY): 32 bytes as 64 hex digits, for AES-256-GCM (core/sealed.ts); a string so the config
    * crosses IPC to worker processes; null when not configured.
@@ -205,6 +214,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (typeof k === 'string') throw new ConfigError(`invalid configuration:\n  DATA_KEY: ${k}`);
     dataKey = k.toString('hex');
   }
+  if (e.PUBLIC_URL && !/^https?:\/\/[^\s/]+/.test(e.PUBLIC_URL)) throw new ConfigError(`invalid configuration:\n  PUBLIC_URL: "${e.PUBLIC_URL}" is not an http(s) URL`);
+  if (e.SMTP_URL && !/^smtps?:\/\/[^\s]+$/.test(e.SMTP_URL)) throw new ConfigError('invalid configuration:\n  SMTP_URL: not an smtp:// or smtps:// URL');
   const providerSecrets = e.VERIFICATION_WEBHOOK_SECRETS.split(',').map((x) => x.trim()).filter(Boolean);
   if (providerSecrets.length > 2 || providerSecrets.some((x) => x.length < 16)) {
     throw new ConfigError('invalid configuration:\n  VERIFICATION_WEBHOOK_SECRETS: one or two secrets (two during a rotation), each at least 16 characters');
@@ -238,6 +249,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     alerts: { ackMs: Math.round(e.ALERT_ACK_S * 1000), maxEscalations: e.ALERT_MAX_ESCALATIONS, escalationUrl: e.ALERT_ESCALATION_URL || null },
+    web: { publicUrl: (e.PUBLIC_URL || `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, '') },
+    mail: { smtpUrl: e.SMTP_URL || null, from: e.MAIL_FROM },
     dataKey,
     verification: {
       retentionMs: Math.round(e.VERIFICATION_RETENTION_DAYS * 86_400_000), validMs: Math.round(e.VERIFICATION_VALID_DAYS * 86_400_000),

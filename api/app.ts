@@ -17,7 +17,7 @@ import { playRoutes } from './broadcasts.ts';
 import { viewerRoutes } from './viewer.ts';
 import { peopleRoutes } from './people.ts';
 import { CaseEventHub, insightRoutes } from './insights.ts';
-import { consoleRoutes } from './console.ts';
+import { consoleRoutes, spaRoutes } from './console.ts';
 import { authRoutes } from './auth-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
 import { keyRoutes } from './keys.ts';
@@ -34,6 +34,8 @@ export interface ApiDeps {
   events?: CaseEventHub;
   /** The built review console (default review-console/dist). */
   consoleDir?: string;
+  /** The built studio and watch page (default web/studio/dist, web/watch/dist). */
+  webDirs?: { studio: string; watch: string };
   /** Panic alerts and their fan-out (built here when not given; the runtime starts the escalation loop). */
   alerts?: AlertService;
   alertHub?: AlertHub;
@@ -50,12 +52,17 @@ export function createAlertService(ctx: Pick<AppContext, 'database' | 'redis' | 
 
 /** Where `npm run build:console` puts the console. */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../review-console/dist', import.meta.url));
+/** Where it puts the performer studio and the viewer watch page. */
+export const DEFAULT_WEB_DIRS = {
+  studio: fileURLToPath(new URL('../web/studio/dist', import.meta.url)),
+  watch: fileURLToPath(new URL('../web/watch/dist', import.meta.url)),
+};
 
 /**
  * Builds the hono app; `specs` are the moderation API's declared routes (OpenAPI, role-matrix test).
  * Errors are `{ error: { code, message } }` with the code's status.
  */
-export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alertHub }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
+export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, alerts, alertHub }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
   const app = new Hono();
   const onError = errorHandler(ctx.logger);
   // state-changing requests must come from our own origin (Origin header check) and stay small
@@ -94,7 +101,9 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, alerts, alert
   app.route('/api', api);
 
   app.route('/', consoleRoutes(consoleDir ?? DEFAULT_CONSOLE_DIR));
-  app.get('/', (c) => c.redirect('/console/'));
+  app.route('/', spaRoutes('/studio', webDirs?.studio ?? DEFAULT_WEB_DIRS.studio, 'studio'));
+  app.route('/', spaRoutes('/watch', webDirs?.watch ?? DEFAULT_WEB_DIRS.watch, 'watch page'));
+  app.get('/', (c) => c.redirect('/watch/'));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

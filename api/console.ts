@@ -1,5 +1,6 @@
 /**
- * Serves the built review console (review-console/dist, `npm run build:console`) under /console: static files
+ * Serves the built web apps (`npm run build:console`): the review console under /console, the performer studio
+ * under /studio and the viewer watch page under /watch: static files
  * with their content types, `index.html` for client-side routes (/console/cases/<id>), hashed assets cached for
  * a year, index.html revalidated every time, precompressed `.br` / `.gz` siblings when the browser accepts
  * them, and a strict security header set (CSP, nosniff, same-origin referrer) on every answer.
@@ -103,49 +104,56 @@ async function sendFile(c: Context, f: Found, cacheControl: string): Promise<Res
   return new Response(stream, { status: 200, headers });
 }
 
-function unavailable(c: Context): Response {
-  return c.json({ error: { code: 'unavailable', message: 'the console is not built: run npm run build:console' } }, 503, { ...SECURITY_HEADERS, 'cache-control': 'no-store' });
+function unavailable(c: Context, what: string): Response {
+  return c.json({ error: { code: 'unavailable', message: `the ${what} is not built: run npm run build:console` } }, 503, { ...SECURITY_HEADERS, 'cache-control': 'no-store' });
 }
 
-function notFound(c: Context, what: string): Response {
-  return c.json({ error: { code: 'not_found', message: `no console file ${what}` } }, 404, { ...SECURITY_HEADERS, 'cache-control': 'no-store' });
+function notFound(c: Context, what: string, file: string): Response {
+  return c.json({ error: { code: 'not_found', message: `no ${what} file ${file}` } }, 404, { ...SECURITY_HEADERS, 'cache-control': 'no-store' });
 }
 
 /**
- * The console's routes, with full paths (`/console`, `/console/*`): mount with `app.route('/', consoleRoutes(dir))`.
- * - `GET /console` redirects to `/console/`.
- * - `GET /console/<file>` serves the file from `distDir` (hashed `assets/` for a year; others `no-cache`).
- * - `GET /console/<client route>` (no such file, no file extension) serves `index.html` (`no-cache`).
+ * A built single-page app's routes under `mount` (e.g. `/console`), with full paths: mount with
+ * `app.route('/', spaRoutes(...))`.
+ * - `GET <mount>` redirects to `<mount>/`.
+ * - `GET <mount>/<file>` serves the file from `distDir` (hashed `assets/` for a year; others `no-cache`).
+ * - `GET <mount>/<client route>` (no such file, no file extension) serves `index.html` (`no-cache`).
  * - A missing asset is a 404; a missing build is a 503 `unavailable` telling how to build it.
- * @param distDir the Vite output directory (review-console/dist); read on every request, so a rebuild needs no restart.
+ * @param distDir the Vite output directory; read on every request, so a rebuild needs no restart.
+ * @param what the app's name in error messages (`console`, `studio`, …).
  */
-export function consoleRoutes(distDir: string): Hono {
+export function spaRoutes(mount: string, distDir: string, what: string): Hono {
   const root = path.resolve(distDir);
   const app = new Hono();
 
   const serve = async (c: Context) => {
     const base = await realpath(root).catch(() => null);
     const index = base && (await findFile(base, 'index.html'));
-    if (!base || !index) return unavailable(c);
+    if (!base || !index) return unavailable(c, what);
     const url = new URL(c.req.url);
     const rawPath = url.pathname; // c.req.path is already decoded: decode exactly once, here
-    if (rawPath === '/console') return new Response(null, { status: 301, headers: { ...SECURITY_HEADERS, location: `/console/${url.search}` } });
+    if (rawPath === mount) return new Response(null, { status: 301, headers: { ...SECURITY_HEADERS, location: `${mount}/${url.search}` } });
     let rel: string;
     try {
-      rel = decodeURIComponent(rawPath.slice('/console/'.length));
+      rel = decodeURIComponent(rawPath.slice(`${mount}/`.length));
     } catch {
       return c.json({ error: { code: 'bad_request', message: 'malformed path' } }, 400, SECURITY_HEADERS);
     }
-    if (rel.includes('\0') || rel.includes('\\')) return notFound(c, rawPath);
+    if (rel.includes('\0') || rel.includes('\\')) return notFound(c, what, rawPath);
     if (rel === '' || rel === 'index.html') return sendFile(c, index, 'no-cache');
     const f = await findFile(base, rel);
     if (f) return sendFile(c, f, HASHED.test(path.relative(base, f.file).split(path.sep).join('/')) ? IMMUTABLE : 'no-cache');
     // a client-side route (no extension) gets the app; a missing file (a stale asset name) is a plain 404
-    if (/\.[a-z0-9]+$/i.test(rel) || rel.startsWith('assets/')) return notFound(c, rawPath);
+    if (/\.[a-z0-9]+$/i.test(rel) || rel.startsWith('assets/')) return notFound(c, what, rawPath);
     return sendFile(c, index, 'no-cache');
   };
 
-  app.get('/console', serve);
-  app.get('/console/*', serve);
+  app.get(mount, serve);
+  app.get(`${mount}/*`, serve);
   return app;
+}
+
+/** The review console's routes (`/console`, `/console/*`) from its build (review-console/dist). */
+export function consoleRoutes(distDir: string): Hono {
+  return spaRoutes('/console', distDir, 'console');
 }

@@ -1,0 +1,4 @@
+/** Text of the performer studio (English). */
+export const studio = {
+  title: 'Studio',
+};

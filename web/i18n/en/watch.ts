@@ -1,0 +1,4 @@
+/** Text of the viewer watch page (English). */
+export const watch = {
+  title: 'Watch',
+};

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import {
-  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, insertAlert, liveBroadcastOfUser, openOrJoinCase, recordEscalation, resolveAlert,
+  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, getAlert, insertAlert, liveBroadcastOfUser, openOrJoinCase, recordEscalation, resolveAlert,
   type Db, type Priority,
 } from '../db/index.ts';
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
@@ -58,6 +58,26 @@ export interface AlertDeps {
   fetch?: typeof fetch;
 }
 
+/** An acknowledgement or resolution waiting to be stored (Postgres was unavailable, or the alert not stored yet). */
+interface PendingOp { op: 'ack' | 'resolve'; alertId: string; by: string; at: string; alert: LiveAlert; resolution?: string }
+
+/**
+ * KEYS: state key, channel. ARGV: allowed statuses (JSON array), new state (JSON), event (JSON), TTL s.
+ * Sets the new state and publishes the event only while the stored status is one of the allowed: 1, else 0.
+ */
+const TRANSITION = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local status = cjson.decode(raw)['status']
+for _, s in ipairs(cjson.decode(ARGV[1])) do
+  if s == status then
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[4]))
+    redis.call('PUBLISH', KEYS[2], ARGV[3])
+    return 1
+  end
+end
+return 0`;
+
 /** Minutes of chat and frames before an alert kept as its evidence. */
 const SNAPSHOT_MS = 5 * 60_000;
 const STATE_TTL_S = 7 * 86_400;
@@ -93,6 +113,7 @@ export class AlertService {
   private stateKey(id: string) { return `${this.deps.prefix}:alert:${id}`; }
   private get dueKey() { return `${this.deps.prefix}:alerts:due`; }
   private get pendingKey() { return `${this.deps.prefix}:alerts:pending`; }
+  private get pendingOpsKey() { return `${this.deps.prefix}:alerts:pending-ops`; }
 
   /**
    * Raises a panic alert for a performer: delivered to every online moderator first, then protected, then stored.
@@ -199,44 +220,69 @@ export class AlertService {
     return raw ? JSON.parse(raw) as LiveAlert : null;
   }
 
-  private async publish(type: AlertEvent['type'], alert: LiveAlert): Promise<void> {
-    await this.deps.redis.multi()
-      .set(this.stateKey(alert.id), JSON.stringify(alert), 'EX', STATE_TTL_S)
-      .publish(this.channel, JSON.stringify({ type, alert, at: Date.now() } satisfies AlertEvent))
-      .exec();
+  /**
+   * Moves an alert from one of `from` to its next state in one atomic Redis step (so of two moderators
+   * acknowledging at once exactly one does), storing and publishing it. @returns the state before, or null when
+   * the alert was not in `from` (then nothing changed).
+   */
+  private async transition(id: string, from: LiveAlert['status'][], next: (a: LiveAlert) => LiveAlert, type: AlertEvent['type']): Promise<{ before: LiveAlert; after: LiveAlert } | null> {
+    const before = await this.state(id);
+    if (!before) throw new WardenError('not_found', 'no such alert (or it is older than 7 days)');
+    if (!from.includes(before.status)) return null;
+    const after = next(before);
+    const ok = await this.deps.redis.eval(TRANSITION, 2, this.stateKey(id), this.channel, JSON.stringify(from), JSON.stringify(after),
+      JSON.stringify({ type, alert: after, at: Date.now() } satisfies AlertEvent), String(STATE_TTL_S));
+    return ok === 1 ? { before, after } : null;
   }
 
   /** A moderator acknowledges an alert: escalation stops; audited. @throws 404 unknown, 409 not open. */
   async acknowledge(mod: { userId: string; handle: string }, id: string): Promise<LiveAlert> {
-    const alert = await this.state(id);
-    if (!alert) throw new WardenError('not_found', 'no such alert (or it is older than 7 days)');
-    if (alert.status !== 'open') throw new WardenError('conflict', `the alert is already ${alert.status}${alert.acknowledgedBy ? ` (by @${alert.acknowledgedBy.handle})` : ''}`);
+    const moved = await this.transition(id, ['open'], (a) => ({ ...a, status: 'acknowledged', acknowledgedBy: { id: mod.userId, handle: mod.handle } }), 'acknowledged');
+    if (!moved) {
+      const now = await this.state(id);
+      throw new WardenError('conflict', `the alert is already ${now?.status ?? 'gone'}${now?.acknowledgedBy ? ` (by @${now.acknowledgedBy.handle})` : ''}`);
+    }
     await this.deps.redis.zrem(this.dueKey, id);
-    const next: LiveAlert = { ...alert, status: 'acknowledged', acknowledgedBy: { id: mod.userId, handle: mod.handle } };
-    await this.publish('acknowledged', next);
-    await this.deps.db.transaction(async (tx) => {
-      await acknowledgeAlert(tx, id, mod.userId, new Date());
-      await appendAction(tx, { action: 'acknowledge_alert', actorType: 'moderator', actorId: mod.userId, subjectType: 'alert', subjectId: id, userId: alert.userId, broadcastId: alert.broadcastId, details: { raisedAt: alert.raisedAt, escalations: alert.escalations, responseMs: Date.now() - Date.parse(alert.raisedAt) } });
-    });
-    return next;
+    await this.record({ op: 'ack', alertId: id, by: mod.userId, at: new Date().toISOString(), alert: moved.before });
+    return moved.after;
   }
 
   /** A moderator resolves an alert with what was done; the room is unfrozen and the stream shown again; audited. */
   async resolve(mod: { userId: string; handle: string }, id: string, resolution: string): Promise<LiveAlert> {
-    const alert = await this.state(id);
-    if (!alert) throw new WardenError('not_found', 'no such alert (or it is older than 7 days)');
-    if (alert.status === 'resolved') throw new WardenError('conflict', 'the alert is already resolved');
+    const by = { id: mod.userId, handle: mod.handle };
+    const moved = await this.transition(id, ['open', 'acknowledged'], (a) => ({ ...a, status: 'resolved', resolvedBy: by, acknowledgedBy: a.acknowledgedBy ?? by }), 'resolved');
+    if (!moved) throw new WardenError('conflict', 'the alert is already resolved');
+    const { before: alert } = moved;
     const undo = this.deps.redis.multi().zrem(this.dueKey, id).del(frozenRoomKey(this.deps.prefix, alert.userId));
     if (alert.broadcastId) undo.del(hiddenBroadcastKey(this.deps.prefix, alert.broadcastId));
     await undo.exec();
-    const next: LiveAlert = { ...alert, status: 'resolved', resolvedBy: { id: mod.userId, handle: mod.handle }, acknowledgedBy: alert.acknowledgedBy ?? { id: mod.userId, handle: mod.handle } };
-    await this.publish('resolved', next);
+    await this.record({ op: 'resolve', alertId: id, by: mod.userId, at: new Date().toISOString(), alert, resolution });
+    return moved.after;
+  }
+
+  /**
+   * Stores an acknowledgement or a resolution with its audit entry (idempotent: once per alert and kind). While
+   * Postgres is unavailable, or the alert itself is not stored yet, it waits in a pending list every node drains.
+   */
+  private async record(op: PendingOp): Promise<void> {
+    try {
+      await this.applyOp(op);
+    } catch (err) {
+      this.deps.logger.error({ alertId: op.alertId, op: op.op, err: errorText(err) }, 'alert change not stored yet (will retry)');
+      await this.deps.redis.rpush(this.pendingOpsKey, JSON.stringify(op));
+    }
+  }
+
+  private async applyOp(op: PendingOp): Promise<void> {
+    const { alert } = op;
     await this.deps.db.transaction(async (tx) => {
-      if (alert.status === 'open') await acknowledgeAlert(tx, id, mod.userId, new Date());
-      await resolveAlert(tx, id, mod.userId, resolution);
-      await appendAction(tx, { action: 'resolve_alert', actorType: 'moderator', actorId: mod.userId, subjectType: 'alert', subjectId: id, userId: alert.userId, broadcastId: alert.broadcastId, details: { resolution } });
+      if (!(await getAlert(tx, op.alertId))) throw new Error('the alert is not stored yet');
+      if (op.op === 'ack' || alert.status === 'open') await acknowledgeAlert(tx, op.alertId, op.by, new Date(op.at));
+      if (op.op === 'resolve') await resolveAlert(tx, op.alertId, op.by, op.resolution ?? '');
+      await appendAction(tx, op.op === 'ack'
+        ? { action: 'acknowledge_alert', actorType: 'moderator', actorId: op.by, subjectType: 'alert', subjectId: op.alertId, userId: alert.userId, broadcastId: alert.broadcastId, idempotencyKey: `ack/${op.alertId}`, details: { raisedAt: alert.raisedAt, escalations: alert.escalations, responseMs: Date.parse(op.at) - Date.parse(alert.raisedAt) } }
+        : { action: 'resolve_alert', actorType: 'moderator', actorId: op.by, subjectType: 'alert', subjectId: op.alertId, userId: alert.userId, broadcastId: alert.broadcastId, idempotencyKey: `resolve/${op.alertId}`, details: { resolution: op.resolution } });
     });
-    return next;
   }
 
   /** Starts the escalation poll (every 200 ms) and the pending-alert drain (every 2 s). */
@@ -269,10 +315,10 @@ export class AlertService {
     let n = 0;
     for (const id of due) {
       if ((await redis.zrem(this.dueKey, id)) !== 1) continue; // another node took it
-      const alert = await this.state(id);
-      if (!alert || alert.status !== 'open') continue;
-      const next: LiveAlert = { ...alert, escalations: alert.escalations + 1 };
-      await this.publish('escalated', next);
+      // atomic: an acknowledgement landing meanwhile is never overwritten by the escalation
+      const moved = await this.transition(id, ['open'], (a) => ({ ...a, escalations: a.escalations + 1 }), 'escalated').catch(() => null);
+      if (!moved) continue;
+      const next = moved.after;
       if (next.escalations < this.deps.maxEscalations) await redis.zadd(this.dueKey, Date.now() + this.deps.ackMs, id);
       n++;
       this.deps.logger.warn({ alertId: id, escalations: next.escalations }, 'panic alert unacknowledged: escalated');
@@ -312,6 +358,21 @@ export class AlertService {
 
   /** Stores alerts raised while Postgres was unavailable. @returns how many were stored. */
   async drainPending(): Promise<number> {
+    const n = await this.drainAlerts();
+    // then the acknowledgements and resolutions made meanwhile (they need their alert stored first)
+    for (;;) {
+      const raw = await this.deps.redis.lpop(this.pendingOpsKey);
+      if (!raw) return n;
+      try {
+        await this.applyOp(JSON.parse(raw) as PendingOp);
+      } catch {
+        await this.deps.redis.lpush(this.pendingOpsKey, raw);
+        return n;
+      }
+    }
+  }
+
+  private async drainAlerts(): Promise<number> {
     let n = 0;
     for (;;) {
       const raw = await this.deps.redis.lpop(this.pendingKey);

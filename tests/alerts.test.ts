@@ -108,10 +108,13 @@ describe('panic alerts', () => {
       expect(pages[0]!.ok).toBe(true);
       expect(JSON.parse(pages[0]!.body)).toMatchObject({ type: 'alert.escalated', alert: { id, escalations: 1 } });
 
-      const ack = await client(app, staff.moderator.token).post(`/api/alerts/${id}/ack`);
-      expect(ack.status).toBe(200);
-      expect(ack.body).toMatchObject({ status: 'acknowledged', acknowledgedBy: { handle: staff.moderator.handle } });
-      expect((await client(app, staff.senior.token).post(`/api/alerts/${id}/ack`)).status).toBe(409);
+      // two moderators acknowledge at the same moment: exactly one does, the other is told who
+      const acks = await Promise.all([staff.moderator, staff.senior].map((m) => client(app, m.token).post(`/api/alerts/${id}/ack`)));
+      expect(acks.map((r) => r.status).sort()).toEqual([200, 409]);
+      const winner = acks.find((r) => r.status === 200)!;
+      const loser = acks.find((r) => r.status === 409)!;
+      expect(winner.body).toMatchObject({ status: 'acknowledged' });
+      expect(loser.body.error.message).toContain(`@${winner.body.acknowledgedBy.handle}`);
       await waitFor(() => s.events.some((e) => e.type === 'acknowledged' && e.alert.id === id), 'the acknowledgement on the other stream', 3000, 10);
       const escalationsSoFar = a.events.filter((e) => e.type === 'escalated' && e.alert.id === id).length;
       await new Promise((r) => setTimeout(r, 900));
@@ -216,9 +219,18 @@ describe('panic alerts', () => {
       expect(await getAlert(env.ctx.db, r.alert.id)).toBeUndefined();
       // Postgres answers again: any node drains the pending alerts (this one now, or its own 2 s drain loop first;
       // the list may also hold the earlier test's alert naming someone else's broadcast)
+      // a moderator acknowledges on the node without Postgres: moderators see it at once; it is stored later
+      const acked = await offline.acknowledge({ userId: staff.moderator.userId, handle: staff.moderator.handle }, r.alert.id);
+      expect(acked.status).toBe('acknowledged');
+      await waitFor(() => a.events.find((e) => e.alert.id === r.alert.id && e.type === 'acknowledged'), 'the acknowledgement despite Postgres being down', 3000, 10);
       await alerts.drainPending();
       expect(await env.ctx.redis.llen(`${env.config.redisPrefix}:alerts:pending`)).toBe(0);
-      expect(await getAlert(env.ctx.db, r.alert.id)).toMatchObject({ message: 'help', status: 'open' });
+      expect(await env.ctx.redis.llen(`${env.config.redisPrefix}:alerts:pending-ops`)).toBe(0);
+      expect(await getAlert(env.ctx.db, r.alert.id)).toMatchObject({ message: 'help', status: 'acknowledged', acknowledgedBy: staff.moderator.userId });
+      const audit = await env.ctx.database.sql`select action from actions where subject_id = ${r.alert.id} order by chain_seq`;
+      expect(audit.map((x) => x.action)).toEqual(['panic', 'acknowledge_alert']);
+      await alerts.drainPending(); // draining again writes nothing twice
+      expect((await env.ctx.database.sql`select count(*)::int as n from actions where subject_id = ${r.alert.id}`)[0]!.n).toBe(2);
     } finally {
       await a.close();
       await down.close().catch(() => {});

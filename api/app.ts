@@ -19,6 +19,7 @@ import { peopleRoutes } from './people.ts';
 import { CaseEventHub, insightRoutes } from './insights.ts';
 import { consoleRoutes, spaRoutes } from './console.ts';
 import { authRoutes } from './auth-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
 import { keyRoutes } from './keys.ts';
 import { createVerificationService, exceptUpload, uploadBodyLimit, verificationRoutes, VERIFICATION_UPLOAD_PATH } from './verification.ts';
@@ -87,6 +88,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
   const idleMs = ctx.config.auth.sessionIdleMs;
   const router = new ApiRouter(api, authenticate(db, { idleMs, cache: sessions }), authenticateCached(db, sessions, { idleMs }));
   authRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth, sessions });
+  accountRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth, sessions });
   caseRoutes(router, { db, review, policy, undoMs: ctx.config.review.undoMs });
   broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
   playRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger });

@@ -13,7 +13,7 @@ import type { Config } from '../core/config.ts';
 import { WardenError } from '../core/errors.ts';
 import { verifyPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
-import { findAccountByEmail, getUser, insertSession, revokeSession, viewerStanding, type Db } from '../db/index.ts';
+import { accountSecurity, findAccountByEmail, insertSession, revokeSession, viewerStanding, type Db } from '../db/index.ts';
 import { auditAccountEvent } from '../moderation/index.ts';
 import { roles } from '../db/schema.ts';
 import { SESSION_COOKIE, csrfTokenFor, type SessionCache } from './auth.ts';
@@ -24,8 +24,48 @@ import { isoTime, type ApiRouter } from './route.ts';
  * The signed-in user as the API shows it (`Me` in the console's contract). `adult`: the account attested a date
  * of birth showing 18 or older (POST /api/me/birth-date); a client asks for it before playing a stream or joining chat.
  */
-export const meSchema = z.object({ id: z.string(), handle: z.string(), email: z.string().nullable(), role: z.enum(roles), permissions: z.array(z.string()), adult: z.boolean() });
-const loginBody = z.strictObject({ email: z.string().trim().toLowerCase().pipe(z.email('not an e-mail address')).pipe(z.string().max(254)), password: z.string().min(1, 'give a password').max(1024) });
+export const meSchema = z.object({
+  id: z.string(), handle: z.string(), email: z.string().nullable(), role: z.enum(roles), permissions: z.array(z.string()), adult: z.boolean(),
+  /** Two-factor sign-in (TOTP) is on. */
+  totpEnabled: z.boolean(),
+  /** The account accepted the community guidelines (at sign-up; staff and seeded accounts may not have). */
+  guidelinesAccepted: z.boolean(),
+});
+export type Me = z.infer<typeof meSchema>;
+
+/** The `Me` of a user, read fresh from Postgres. @returns undefined for an unknown user. */
+export async function meOf(db: Db, userId: string): Promise<Me | undefined> {
+  const [account, standing] = await Promise.all([accountSecurity(db, userId), viewerStanding(db, userId)]);
+  if (!account) return undefined;
+  return {
+    id: account.id, handle: account.handle, email: account.email, role: account.role, permissions: account.permissions, adult: standing?.adult ?? false,
+    totpEnabled: account.totpEnabledAt !== null, guidelinesAccepted: account.guidelinesAcceptedAt !== null,
+  };
+}
+
+/** A new session's answer: the user, the CSRF token and the absolute expiry (login, sign-up, enrolment). */
+export const sessionResponse = z.object({ user: meSchema, csrfToken: z.string(), expiresAt: isoTime });
+
+/**
+ * Starts a session for a user who just proved who they are: stores it (token hashed), audits `login` (with how:
+ * password, password+totp, signup, enrolment), sets the HttpOnly SameSite=Strict cookie (Secure over TLS).
+ * @param status 200 (sign-in) or 201 (sign-up).
+ * @returns the JSON answer of {@link sessionResponse}.
+ */
+export async function startSession(c: Context, deps: Pick<AuthRouteDeps, 'db' | 'auth'>, userId: string, details: Record<string, unknown>, status: 200 | 201 = 200): Promise<Response> {
+  const { db, auth } = deps;
+  const ip = clientIp(c, auth.trustProxy);
+  const token = randomToken();
+  const expiresAt = new Date(Date.now() + auth.sessionMaxMs);
+  const session = await insertSession(db, { userId, tokenHash: hashToken(token), expiresAt, ip, userAgent: c.req.header('user-agent') ?? null });
+  await auditAccountEvent(db, { action: 'login', actor: { type: 'user', id: userId }, userId, details: { ip, sessionId: session.id, ...details } });
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: isTls(c, auth.trustProxy), maxAge: Math.floor(auth.sessionMaxMs / 1000) });
+  const user = await meOf(db, userId);
+  return c.json({ user: user!, csrfToken: csrfTokenFor(token), expiresAt: expiresAt.toISOString() }, status);
+}
+/** An e-mail address in a body: trimmed, lower-cased, at most 254 characters. */
+export const emailSchema = z.string().trim().toLowerCase().pipe(z.email('not an e-mail address')).pipe(z.string().max(254));
+const loginBody = z.strictObject({ email: emailSchema, password: z.string().min(1, 'give a password').max(1024) });
 
 /**
  * The client's IP: the socket's; with `trustProxy`, the last X-Forwarded-For hop, which is the address the one
@@ -65,7 +105,7 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
   router.add({
     method: 'post', path: '/auth/login', tag: 'auth', access: 'public', body: loginBody,
     summary: 'Signs in: sets the HttpOnly session cookie and returns the CSRF token for state-changing requests (429 after repeated failures)',
-    response: z.object({ user: meSchema, csrfToken: z.string(), expiresAt: isoTime }),
+    response: sessionResponse,
   }, async ({ c, body }) => {
     const ip = clientIp(c as unknown as Context, auth.trustProxy);
     await throttle.begin(body.email, ip); // counted as a failure unless it succeeds
@@ -87,16 +127,7 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
       throw new WardenError('unauthenticated', 'wrong e-mail or password');
     }
     await throttle.succeeded(body.email, ip);
-    const token = randomToken();
-    const expiresAt = new Date(Date.now() + auth.sessionMaxMs);
-    const session = await insertSession(db, { userId: account.id, tokenHash: hashToken(token), expiresAt, ip, userAgent: c.req.header('user-agent') ?? null });
-    await auditAccountEvent(db, { action: 'login', actor: { type: 'user', id: account.id }, userId: account.id, details: { ip, sessionId: session.id } });
-    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: isTls(c as unknown as Context, auth.trustProxy), maxAge: Math.floor(auth.sessionMaxMs / 1000) });
-    const adult = (await viewerStanding(db, account.id))?.adult ?? false;
-    return c.json({
-      user: { id: account.id, handle: account.handle, email: account.email, role: account.role, permissions: account.permissions, adult },
-      csrfToken: csrfTokenFor(token), expiresAt: expiresAt.toISOString(),
-    });
+    return startSession(c as unknown as Context, deps, account.id, { via: 'password' });
   });
 
   router.add({
@@ -113,10 +144,8 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
     method: 'get', path: '/me', tag: 'auth', access: 'signed-in', summary: 'The signed-in user (with `adult`: attested 18+) and the session\'s CSRF token (null for Bearer sessions)',
     response: z.object({ user: meSchema, csrfToken: z.string().nullable() }),
   }, async ({ c, user }) => {
-    const [account, standing] = await Promise.all([getUser(db, user.userId), viewerStanding(db, user.userId)]);
-    return c.json({
-      user: { id: user.userId, handle: user.handle, email: account?.email ?? null, role: user.role, permissions: user.permissions ?? [], adult: standing?.adult ?? false },
-      csrfToken: user.via === 'cookie' && user.token ? csrfTokenFor(user.token) : null,
-    });
+    const me = await meOf(db, user.userId);
+    if (!me) throw new WardenError('unauthenticated', 'this account no longer exists');
+    return c.json({ user: me, csrfToken: user.via === 'cookie' && user.token ? csrfTokenFor(user.token) : null });
   });
 }

@@ -83,3 +83,42 @@ export class LoginThrottle {
     await this.redis.eval(RELEASE, 2, ...this.keys(email, ip), '0');
   }
 }
+
+// KEYS: counter. ARGV: limit, window (ms). Returns {0} when counted, {1, pttl} when at the limit (not counted).
+const HIT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return {1, redis.call('PTTL', KEYS[1])} end
+redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {0}`;
+
+/**
+ * A fixed-window counter in Redis for other guessable or abusable requests (sign-ups per IP, password-reset
+ * requests per address and per IP): each call counts one use under `name`/`key`, atomically with the check.
+ * Keys are hashed, so no address or e-mail is kept in Redis in the clear.
+ */
+export class RateCounter {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private key(name: string, key: string): string {
+    return `${this.prefix}:rate:${name}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+  }
+
+  /**
+   * Counts one use. @returns 0 when allowed, or the milliseconds until the window ends when `limit` uses were
+   * already counted (this one is then not counted).
+   */
+  async hit(name: string, key: string, limit: number, windowMs: number): Promise<number> {
+    const [over, pttl] = (await this.redis.eval(HIT, 1, this.key(name, key), limit, windowMs)) as [number, number?];
+    return over === 0 ? 0 : Math.max(1, Number(pttl));
+  }
+
+  /**
+   * Like {@link hit}, but over the limit throws.
+   * @throws RateLimited (429, Retry-After) with `message`.
+   */
+  async take(name: string, key: string, limit: number, windowMs: number, message: string): Promise<void> {
+    const waitMs = await this.hit(name, key, limit, windowMs);
+    if (waitMs > 0) throw new RateLimited(message, Math.ceil(waitMs / 1000));
+  }
+}

@@ -16,3 +16,4 @@ export * from './queries/sessions.ts';
 export * from './queries/alerts.ts';
 export * from './queries/viewers.ts';
 export * from './queries/verification.ts';
+export * from './queries/account-security.ts';

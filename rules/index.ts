@@ -65,3 +65,4 @@ export {
   type SpeechPolicy,
   type WatchPhrase,
 } from './speech-policy.ts';
+export { GUIDELINES, type Guidelines, type GuidelinesSection } from './guidelines.ts';

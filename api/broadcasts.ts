@@ -1,7 +1,8 @@
 /**
  * Broadcasts for moderators: the live list with each one's latest analysed frame, ending a broadcast (a
  * decision like any other: a case, the audit log, a statement of reasons), and the frames themselves. For
- * viewers: the play gate (`POST /api/broadcasts/:id/play`), which hands out a short-lived, one-time play URL.
+ * viewers: the play gate (`POST /api/broadcasts/:id/play`), which hands out a short-lived, one-time play URL (RTMP,
+ * and HTTP-FLV for browsers), and the live list of the watch page (`GET /api/live`).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,9 +10,9 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { getBroadcast, getSample, listBroadcasts, playRestrictions, viewerStanding, type Db, type Role } from '../db/index.ts';
+import { getBroadcast, getSample, listBroadcasts, liveBroadcastListings, playRestrictions, viewerStanding, type Db, type Role } from '../db/index.ts';
 import { hiddenBroadcastKey, type Intake, type ReviewService } from '../moderation/index.ts';
-import { PLAY_TOKEN_TTL_S, ingestNodeAddress, issuePlayToken, playAuthority, playPath } from '../ingest/index.ts';
+import { PLAY_TOKEN_TTL_S, flvAuthority, flvPlayPath, ingestNodeAddress, issuePlayToken, playAuthority, playPath } from '../ingest/index.ts';
 import { moderatorOf } from './cases.ts';
 import { refusal } from './viewer.ts';
 import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRouter } from './route.ts';
@@ -78,24 +79,29 @@ export const PLAY_REFUSALS = ['age_unverified', 'banned', 'not_live', 'hidden'] 
 const playResponse = z.object({
   broadcastId: z.string(),
   rtmpUrl: z.string().describe('rtmp://<ingest node>/watch/<broadcast id>?token=<one-time token>: plays once, within expiresAt'),
-  flvUrl: z.string().nullable().describe('HTTP-FLV: null (the embedded media server serves RTMP only)'),
+  flvUrl: z.string().nullable().describe('HTTP-FLV for browsers (mpegts.js): /flv/watch/<broadcast id>.flv?token=<the same token>, a path on this '
+    + 'origin when this node holds the broadcast, else an absolute http:// URL of the node holding it; null when that node serves no HTTP (ingest only). '
+    + 'The two URLs share one token: whichever is opened first uses it up'),
   expiresAt: isoTime,
 });
 
+const liveSchema = z.object({ id: z.string(), performer: userRef, startedAt: isoTime });
+
 /**
- * Declares `POST /broadcasts/:id/play` for any signed-in user. The order of checks: the broadcast exists (404);
+ * Declares `POST /broadcasts/:id/play` and `GET /live` for any signed-in user. `nodeId`: this node's NODE_ID (a
+ * broadcast held here gets a same-origin HTTP-FLV URL). The order of checks of a play: the broadcast exists (404);
  * the viewer attested an adult date of birth (`age_unverified`), has no active ban or suspension platform-wide or
  * in this performer's room (`banned`); the broadcast is live (`not_live`) and not hidden by a panic alert
  * (`hidden`). The performer of the broadcast and staff skip the age, ban and hidden checks. Refusals are 403
  * `{ error: { code, message } }`; 503 `unavailable` when the ingest node holding the broadcast is not running.
  */
-export function playRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; prefix: string; logger: Logger }): void {
+export function playRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; prefix: string; logger: Logger; nodeId?: string }): void {
   const { db, redis, prefix } = deps;
   const staff: readonly Role[] = MODERATORS;
 
   router.add({
     method: 'post', path: '/broadcasts/:id/play', tag: 'broadcasts', access: 'signed-in', params: idParams, response: playResponse,
-    summary: `A one-time RTMP play URL for a live broadcast, valid ${PLAY_TOKEN_TTL_S} s and bound to the viewer (a ban or a hidden stream disconnects it). `
+    summary: `A one-time play URL for a live broadcast (RTMP, and HTTP-FLV for browsers), valid ${PLAY_TOKEN_TTL_S} s and bound to the viewer (a ban or a hidden stream disconnects it). `
       + 'Needs an attested adult (POST /api/me/birth-date) without a ban here; the performer and staff always. 403 codes: age_unverified, banned, not_live, hidden',
   }, async ({ c, params, user }) => {
     const b = await getBroadcast(db, params.id);
@@ -114,9 +120,23 @@ export function playRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     const { token, expiresAt } = await issuePlayToken(redis, prefix, { viewerId: user.userId, broadcastId: b.id, ownerId: b.userId, exempt });
 
     deps.logger.debug({ broadcastId: b.id, userId: user.userId, exempt }, 'play token issued');
+    const requestHost = new URL(c.req.url).hostname;
+    const flvAt = b.ingestNode === deps.nodeId && node.http ? '' : flvAuthority(node, requestHost);
     return c.json({
-      broadcastId: b.id, rtmpUrl: `rtmp://${playAuthority(node, new URL(c.req.url).hostname)}${playPath(b.id)}?token=${token}`,
-      flvUrl: null, expiresAt: expiresAt.toISOString(),
+      broadcastId: b.id, rtmpUrl: `rtmp://${playAuthority(node, requestHost)}${playPath(b.id)}?token=${token}`,
+      flvUrl: flvAt === null ? null : `${flvAt ? `http://${flvAt}` : ''}${flvPlayPath(b.id)}?token=${token}`, expiresAt: expiresAt.toISOString(),
     });
+  });
+
+  router.add({
+    method: 'get', path: '/live', tag: 'broadcasts', access: 'signed-in', response: z.array(liveSchema),
+    summary: 'Live broadcasts for the watch page, newest first (at most 100): id, performer, start. No thumbnails: frames are moderation '
+      + 'samples and may be explicit. A stream hidden by a panic alert is left out (its performer and staff still see it)',
+  }, async ({ c, user }) => {
+    const rows = await liveBroadcastListings(db, 100);
+    const hidden = rows.length ? await redis.mget(rows.map((r) => hiddenBroadcastKey(prefix, r.id))) : [];
+    return c.json(rows
+      .filter((r, i) => !hidden[i] || staff.includes(user.role) || r.performerId === user.userId)
+      .map((r) => ({ id: r.id, performer: { id: r.performerId, handle: r.handle }, startedAt: r.startedAt.toISOString() })));
   });
 }

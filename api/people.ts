@@ -10,7 +10,8 @@ import {
   type Db,
 } from '../db/index.ts';
 import { roles } from '../db/schema.ts';
-import { isSenior, type Intake, type ReviewService } from '../moderation/index.ts';
+import { isReportCategory, isSenior, type Intake, type ReviewService } from '../moderation/index.ts';
+import type { ModerationPolicy } from '../rules/moderation-policy.ts';
 import type { AuthUser } from './auth.ts';
 import { caseSummary, moderatorOf, statementOut, statementSchema } from './cases.ts';
 import { MODERATORS, SENIORS, idParams, iso, isoTime, pageOf, paging, uuid, type ApiRouter } from './route.ts';
@@ -157,4 +158,18 @@ export function peopleRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pr
     if (!a || (a.userId !== user.userId && !isSenior(user.role))) throw new WardenError('not_found', 'no such appeal for you');
     return c.json({ id: a.id, statementId: a.statementId, body: a.body, status: a.status, caseId: a.caseId, decidedAt: iso(a.decidedAt), decisionNote: a.decisionNote, createdAt: a.createdAt.toISOString() });
   });
+}
+
+/**
+ * Declares `GET /report-categories` (any signed-in user): the policy's reason codes a viewer may report under
+ * (moderation/outcomes.ts `isReportCategory`: not `no_violation`, not the verification decisions), in the policy's
+ * order, with the label and description to show. `POST /api/reports` takes the `code` as its `category`.
+ */
+export function reportCategoryRoutes(router: ApiRouter, deps: { policy: () => { moderation: ModerationPolicy } }): void {
+  router.add({
+    method: 'get', path: '/report-categories', tag: 'reports', access: 'signed-in',
+    summary: 'The categories a report may be filed under (reason codes of the policy in force), with their labels',
+    response: z.array(z.object({ code: z.string(), label: z.string(), description: z.string() })),
+  }, async ({ c }) => c.json(deps.policy().moderation.reasonCodes.filter((r) => isReportCategory(r.code))
+    .map((r) => ({ code: r.code, label: r.label, description: r.description }))));
 }

@@ -143,6 +143,8 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       handle.httpUrl = `http://${config.http.host}:${port}`;
       stops.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); (server as { closeAllConnections?: () => void }).closeAllConnections?.(); }));
       logger.info({ url: handle.httpUrl }, 'HTTP API listening');
+      // browsers play HTTP-FLV from the ingest node's HTTP server (behind the same play gate as RTMP)
+      if (handle.ingest) await handle.ingest.serveFlv(server as import('node:http').Server, { host: config.http.host, port });
     }
   } catch (err) {
     await handle.stop();

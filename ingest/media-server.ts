@@ -1,7 +1,8 @@
 /**
  * The embedded RTMP server: node-media-server v4, with its HTTP server, web admin, REST API and HTTP notify
  * left off (they ship with a default password and fail open). Warden's gate and kick replace them. With no HTTP
- * port, node-media-server serves no HTTP-FLV (nor WebSocket-FLV): viewers play over RTMP only.
+ * port, node-media-server serves no HTTP-FLV (nor WebSocket-FLV) of its own: browsers play HTTP-FLV from Warden's
+ * HTTP server instead (ingest/flv.ts), through {@link MediaServer.flvSession} and the same play gate.
  *
  * node-media-server has no pre-accept veto: its `prePublish` event is emitted synchronously and its return
  * value ignored. So Warden (a) lets the RTMP handshake finish, runs its gate asynchronously and destroys the
@@ -24,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.ts';
 
 const require = createRequire(import.meta.url);
@@ -46,6 +48,12 @@ interface Nms {
   run(): Promise<void>;
   stop(): Promise<void>;
   rtmpServer: { tcpServer?: import('node:net').Server };
+}
+
+/** node-media-server's HTTP-FLV play session: joins its stream on `run()`, writes FLV tags with `sendBuffer`. */
+export interface FlvPlaySession extends NmsSession {
+  run(): void;
+  sendBuffer(buffer: Buffer): void;
 }
 
 /** node-media-server's RTMP session internals the play gate hooks (its protocol's play callback). */
@@ -193,6 +201,25 @@ export class MediaServer {
     if (!b) return false;
     this.context.broadcasts.set(playPath, b);
     return true;
+  }
+
+  /**
+   * An HTTP-FLV play of an exposed play path (`/watch/<broadcast id>`), writing to `res`: node-media-server's own
+   * FlvSession, not yet joined (`run()` joins it, which sends the FLV header, the codec headers and the cached
+   * group of pictures, then every tag). Its `socket` is the request's, so {@link disconnect} ends it. Created only
+   * for a path with a live broadcast, so a refused or stale request never makes node-media-server open an empty
+   * stream that waits for a publisher. The caller signs it (the play gate) before `run()`.
+   * @returns null when `playPath` has no broadcast on this server.
+   */
+  flvSession(req: IncomingMessage, res: ServerResponse, playPath: string): FlvPlaySession | null {
+    if (!this.context.broadcasts.get(playPath)) return null;
+    const [, app, name] = playPath.split('/');
+    const FlvSession = require('node-media-server/src/session/flv_session.js');
+    // FlvSession reads express's request fields; the query (the viewer's token) is deliberately not passed on
+    const shaped = Object.assign(req, { params: { app, name }, query: {}, hostname: '' });
+    const session = new FlvSession(shaped, res) as FlvPlaySession;
+    session.socket = req.socket as Socket;
+    return session;
   }
 
   /** Removes a play path exposed by {@link exposeForPlay} (players still attached are dropped separately). */

@@ -9,6 +9,10 @@
  * once) before node-media-server attaches the player, checks again that the viewer is not banned and the stream
  * not hidden, and remembers which viewer holds which play session, so bans and a hidden stream disconnect them
  * on every node (enforcement messages over Redis pub/sub).
+ *
+ * Browsers cannot play RTMP: the same token also opens an HTTP-FLV play (`/flv/watch/<broadcast id>.flv?token=…`,
+ * ingest/flv.ts) on the holding node's HTTP server, decided by {@link ViewerSessions.decide} and remembered by
+ * {@link ViewerSessions.attach} exactly like an RTMP play. One token opens one play, of either kind.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
@@ -33,8 +37,15 @@ export interface PlayGrant { viewerId: string; broadcastId: string; ownerId: str
 /**
  * Where an ingest node's RTMP server listens. `rtmpHost` null: every interface (use the host the client called).
  * `publicAuthority`: `host:port` viewers reach it at (RTMP_PUBLIC_HOST), when configured; it wins over both.
+ * `http`: where the node serves HTTP-FLV plays (its API's HTTP server; `host` null: every interface), absent on a
+ * node that runs ingest without the API (it serves RTMP plays only).
  */
-export interface IngestNodeAddress { rtmpHost: string | null; rtmpPort: number; publicAuthority?: string | null }
+export interface IngestNodeAddress {
+  rtmpHost: string | null;
+  rtmpPort: number;
+  publicAuthority?: string | null;
+  http?: { host: string | null; port: number } | null;
+}
 
 /**
  * The `host:port` of a play URL for a node: its configured public authority, else its bind host (or, bound to
@@ -52,6 +63,19 @@ export function publicAuthority(publicHost: string | null, rtmpPort: number): st
   const hasPort = publicHost.startsWith('[') ? /\]:\d+$/.test(publicHost) : /:\d+$/.test(publicHost);
   return hasPort ? publicHost : `${publicHost}:${rtmpPort}`;
 }
+
+/**
+ * The `host:port` of an HTTP-FLV URL on another node: its HTTP bind host (or, bound to every interface, the host
+ * the client called the API on) and port. @returns null when the node serves no HTTP-FLV.
+ */
+export function flvAuthority(node: IngestNodeAddress, requestHost: string): string | null {
+  if (!node.http) return null;
+  const host = node.http.host ?? requestHost;
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${node.http.port}`;
+}
+
+/** The path of a broadcast's HTTP-FLV play on its ingest node's HTTP server (the token goes in `?token=`). */
+export const flvPlayPath = (broadcastId: string) => `/flv/${PLAY_APP}/${broadcastId}.flv`;
 
 const tokenKey = (prefix: string, token: string) => `${prefix}:play:token:${hashToken(token)}`;
 const nodesKey = (prefix: string) => `${prefix}:ingest:nodes`;
@@ -124,24 +148,41 @@ export class ViewerSessions {
    * @returns the refusal, or null when admitted.
    */
   async admit(session: NmsSession, live: { ownerId: string } | undefined): Promise<PlayRefusal | null> {
-    const refusal = await this.check(session, live).catch((): PlayRefusal => 'unavailable');
-    if (typeof refusal === 'string') {
-      this.log.info({ sessionId: session.id, broadcastId: session.streamName, refusal }, 'play refused');
-      return refusal;
-    }
-    this.plays.set(session.id, { session, ...refusal, startedAt: Date.now() });
-    this.deps.server.signPlay(session);
-    this.log.info({ sessionId: session.id, broadcastId: refusal.broadcastId, viewerId: refusal.viewerId, exempt: refusal.exempt }, 'play admitted');
+    const verdict = await this.decide(session.streamQuery.token, session.streamName, live, session.id);
+    if (typeof verdict === 'string') return verdict;
+    this.attach(session, verdict);
     return null;
   }
 
-  private async check(session: NmsSession, live: { ownerId: string } | undefined): Promise<PlayRefusal | PlayGrant> {
-    const token = session.streamQuery.token;
+  /**
+   * The decision of {@link admit} without a session yet (an HTTP-FLV play is decided before node-media-server's
+   * session exists, so a refused request never touches the media server): takes the token out of Redis (it works
+   * once, whatever the answer), then checks it as {@link admit} does. Refusals are logged (never the token).
+   * @param requestId names the request in the log.
+   * @returns the grant to {@link attach}, or the refusal.
+   */
+  async decide(token: string | undefined, broadcastId: string, live: { ownerId: string } | undefined, requestId: string): Promise<PlayRefusal | PlayGrant> {
+    const verdict = await this.check(token, broadcastId, live).catch((): PlayRefusal => 'unavailable');
+    if (typeof verdict === 'string') this.log.info({ sessionId: requestId, broadcastId, refusal: verdict }, 'play refused');
+    return verdict;
+  }
+
+  /**
+   * Remembers an admitted play (so bans, a hidden stream and the broadcast's end disconnect it) and signs it for
+   * node-media-server's own check. Call synchronously before the session joins the stream.
+   */
+  attach(session: NmsSession, grant: PlayGrant): void {
+    this.plays.set(session.id, { session, viewerId: grant.viewerId, broadcastId: grant.broadcastId, ownerId: grant.ownerId, exempt: grant.exempt, startedAt: Date.now() });
+    this.deps.server.signPlay(session);
+    this.log.info({ sessionId: session.id, protocol: session.protocol, broadcastId: grant.broadcastId, viewerId: grant.viewerId, exempt: grant.exempt }, 'play admitted');
+  }
+
+  private async check(token: string | undefined, broadcastId: string, live: { ownerId: string } | undefined): Promise<PlayRefusal | PlayGrant> {
     if (!token) return 'no_token';
     const { redis, prefix } = this.deps;
     const grant = await consumePlayToken(redis, prefix, token);
     if (!grant) return 'unknown_token';
-    if (grant.broadcastId !== session.streamName) return 'other_stream';
+    if (grant.broadcastId !== broadcastId) return 'other_stream';
     if (!live) return 'not_live';
     if (grant.exempt) return grant;
     const [hidden, platform, room] = await redis.mget(

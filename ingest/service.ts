@@ -6,9 +6,11 @@
  *
  * Viewers play a live broadcast at `/watch/<broadcast id>` with a one-time token from the play API; the play
  * gate (ingest/play-gate.ts) admits them before node-media-server sends a frame, and enforcement disconnects
- * them: a banned viewer's plays, a hidden broadcast's viewers, every viewer of a broadcast that ended.
+ * them: a banned viewer's plays, a hidden broadcast's viewers, every viewer of a broadcast that ended. Browsers play
+ * the same way over HTTP-FLV (ingest/flv.ts) on the node's HTTP server, once {@link IngestService.serveFlv} mounted it.
  */
 import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -23,6 +25,7 @@ import type { Queues } from '../analyzer/jobs.ts';
 import { enforcementChannel, liveBroadcastKey, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
 import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
+import { FlvPlays, mountBeforeApp } from './flv.ts';
 import { PLAY_APP, ViewerSessions, playPath, publicAuthority, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
 import { dHash, hammingDistance } from './phash.ts';
 import { keyPrefix } from './stream-keys.ts';
@@ -76,6 +79,8 @@ export class IngestService {
   private readonly ownsRedis: boolean;
   private readonly viewers: ViewerSessions;
   private stopping = false;
+  /** Where this node serves HTTP-FLV plays, once {@link serveFlv} mounted them. */
+  private http: { host: string | null; port: number } | null = null;
   /** Observers of publish outcomes (demo, tests). */
   readonly events = new EventEmitter();
 
@@ -113,12 +118,34 @@ export class IngestService {
     });
     await this.deps.subscriber.subscribe(this.channel);
     await this.server.start();
+    await this.register();
+    this.log.info({ port: this.deps.config.rtmp.port }, 'RTMP ingest listening');
+  }
+
+  /** Records in Redis where this node serves plays (RTMP, and HTTP-FLV when mounted): the play API points viewers here. */
+  private async register(): Promise<void> {
     const { host } = this.deps.config.rtmp;
     await registerIngestNode(this.redis, this.deps.config.redisPrefix, this.deps.config.nodeId, {
       rtmpHost: host === '0.0.0.0' || host === '::' ? null : host, rtmpPort: this.server.rtmpPort,
       publicAuthority: publicAuthority(this.deps.config.rtmp.publicHost, this.server.rtmpPort),
+      http: this.http,
     });
-    this.log.info({ port: this.deps.config.rtmp.port }, 'RTMP ingest listening');
+  }
+
+  /**
+   * Serves HTTP-FLV plays (`/flv/watch/<broadcast id>.flv?token=…`, ingest/flv.ts) on this process's HTTP server,
+   * before the API's own handler, and records the server's address in the node registry so play URLs point
+   * browsers here. `host` is the bind host (`0.0.0.0` / `::`: every interface), `port` the bound port.
+   */
+  async serveFlv(server: Server, addr: { host: string; port: number }): Promise<void> {
+    const flv = new FlvPlays({
+      server: this.server, viewers: this.viewers, logger: this.deps.logger,
+      live: (id) => { const b = this.live.get(id); return b && !b.closed ? { ownerId: b.userId } : undefined; },
+    });
+    mountBeforeApp(server, (req, res) => flv.handle(req, res));
+    this.http = { host: addr.host === '0.0.0.0' || addr.host === '::' ? null : addr.host, port: addr.port };
+    await this.register();
+    this.log.info({ port: addr.port }, 'HTTP-FLV plays served');
   }
 
   /** Stops accepting, ends every live broadcast (reason 'ingest shutdown') and stops the taps. */

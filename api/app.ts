@@ -23,10 +23,12 @@ import { authRoutes } from './auth-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
 import { keyRoutes } from './keys.ts';
+import { studioRoutes } from './studio.ts';
 import { createVerificationService, exceptUpload, uploadBodyLimit, verificationRoutes, VERIFICATION_UPLOAD_PATH } from './verification.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 import { AlertService, Intake, ReviewService, StreamKeyService } from '../moderation/index.ts';
+import { RoomModeration } from '../moderation/index.ts';
 
 export interface ApiDeps {
   ctx: Pick<AppContext, 'database' | 'redis' | 'metrics' | 'logger' | 'config' | 'policy'>;
@@ -76,7 +78,6 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
     c.header('cache-control', c.res.headers.get('cache-control') ?? 'no-store');
     c.header('x-content-type-options', 'nosniff');
   });
-  app.route('/api/rooms', roomRoutes(ctx.database.db, onRoomChange).onError(onError));
   app.route('/api', mediaRoutes(ctx.database.db, ctx.config.dataDir, ctx.logger).onError(onError));
 
   const { db } = ctx.database;
@@ -100,7 +101,9 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
   keyRoutes(router, { db, keys: new StreamKeyService({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix }) });
   verificationRoutes(router, { verification: createVerificationService(ctx) });
   const alertService = alerts ?? createAlertService(ctx);
-  alertRoutes(router, { db, alerts: alertService, hub: alertHub ?? new AlertHub(ctx.redis, alertService.channel, ctx.logger), logger: ctx.logger });
+  alertRoutes(router, { db, alerts: alertService, hub: alertHub ?? new AlertHub(ctx.redis, alertService.channel, ctx.logger), logger: ctx.logger, redis: ctx.redis, prefix: ctx.config.redisPrefix });
+  roomRoutes(router, { db, rooms: new RoomModeration({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger.child({ subsystem: 'rooms' }) }), onChange: onRoomChange });
+  studioRoutes(router, { db, config: ctx.config });
   api.onError(onError);
   app.route('/api', api);
 

@@ -17,4 +17,5 @@ export * from './queries/alerts.ts';
 export * from './queries/viewers.ts';
 export * from './queries/verification.ts';
 export * from './queries/account-security.ts';
+export * from './queries/studio.ts';
 export * from './queries/watch.ts';

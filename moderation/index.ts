@@ -14,4 +14,5 @@ export { hiddenBroadcastKey, liveBroadcastKey } from './alerts.ts';
 export { VERIFICATION_DECISIONS, type StatementDecision } from './outcomes.ts';
 export { VerificationService, VerificationSweeper, VERIFICATION_CASE_REASON, VERIFICATION_IMAGES, verifyProviderSignature, sealContext, type FaceFinder, type SubmitOutcome, type VerificationChecks, type VerificationImage, type VerificationSummary } from './verification.ts';
 export { HANDLE_PATTERN, MIN_ACCOUNT_PASSWORD_LENGTH, accountPasswordProblem, signUp, type SignUpInput } from './accounts.ts';
+export { RoomModeration, ROOM_BLOCK_REASON, panicProtectionKey, savedPanicProtection, type RoomBlock, type RoomModerationDeps } from './room.ts';
 export { isReportCategory } from './outcomes.ts';

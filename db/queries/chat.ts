@@ -1,7 +1,7 @@
 /** Chat: rooms (a performer's chat across broadcasts), room settings and terms, messages. */
 import { and, desc, eq, gt, gte, isNull, or, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { bans, broadcasts, chatMessages, roomSettings, roomTerms } from '../schema.ts';
+import { bans, broadcasts, chatMessages, roomSettings, roomTerms, roomTrustedUsers, users } from '../schema.ts';
 
 /** The room of a broadcast: its performer (room owner) and whether it is live. */
 export async function roomOfBroadcast(db: Tx, broadcastId: string): Promise<{ ownerId: string; live: boolean } | undefined> {
@@ -9,11 +9,56 @@ export async function roomOfBroadcast(db: Tx, broadcastId: string): Promise<{ ow
   return row && { ownerId: row.ownerId, live: row.status === 'live' };
 }
 
-/** A room's settings and terms (defaults when the performer set none). */
-export async function roomConfig(db: Tx, ownerId: string): Promise<{ slowModeS: number; terms: { term: string; action: 'flag' | 'hold' | 'block' }[] }> {
-  const [settings] = await db.select().from(roomSettings).where(eq(roomSettings.ownerId, ownerId)).limit(1);
+/** The panic protections a room may save as its default (moderation/alerts.ts `PROTECTIONS`). */
+export type PanicProtection = 'none' | 'freeze_chat' | 'hide_stream' | 'end_broadcast';
+
+/** A room's settings (defaults when the performer set none). `slowModeS` in seconds (0: off). */
+export interface RoomSettings { slowModeS: number; trustedOnly: boolean; panicProtection: PanicProtection }
+
+/** A room's settings, defaults when the performer saved none. */
+export async function roomSettingsOf(db: Tx, ownerId: string): Promise<RoomSettings> {
+  const [s] = await db.select().from(roomSettings).where(eq(roomSettings.ownerId, ownerId)).limit(1);
+  return { slowModeS: s?.slowModeS ?? 0, trustedOnly: s?.trustedOnly ?? false, panicProtection: (s?.panicProtection ?? 'none') as PanicProtection };
+}
+
+/**
+ * A room's settings and terms (defaults when the performer set none), as the chat gateway caches them.
+ * `trusted`: the ids of the room's trusted users, loaded only while the room is trusted-only (empty otherwise).
+ */
+export async function roomConfig(db: Tx, ownerId: string): Promise<RoomSettings & { terms: { term: string; action: 'flag' | 'hold' | 'block' }[]; trusted: string[] }> {
+  const settings = await roomSettingsOf(db, ownerId);
   const terms = await db.select({ term: roomTerms.term, action: roomTerms.action }).from(roomTerms).where(eq(roomTerms.ownerId, ownerId));
-  return { slowModeS: settings?.slowModeS ?? 0, terms };
+  const trusted = settings.trustedOnly
+    ? (await db.select({ userId: roomTrustedUsers.userId }).from(roomTrustedUsers).where(eq(roomTrustedUsers.ownerId, ownerId))).map((r) => r.userId)
+    : [];
+  return { ...settings, terms, trusted };
+}
+
+/** Saves some of a room's settings (the others keep their value, or their default for a new row). */
+export async function updateRoomSettings(db: Tx, ownerId: string, change: Partial<RoomSettings>): Promise<RoomSettings> {
+  const set = { ...change, updatedAt: sql`now()` };
+  const [row] = await db.insert(roomSettings).values({ ownerId, ...change })
+    .onConflictDoUpdate({ target: roomSettings.ownerId, set }).returning();
+  return { slowModeS: row!.slowModeS, trustedOnly: row!.trustedOnly, panicProtection: row!.panicProtection as PanicProtection };
+}
+
+/** Adds a trusted user to a room. @returns false when they already were. */
+export async function addTrustedUser(db: Tx, ownerId: string, userId: string): Promise<boolean> {
+  const rows = await db.insert(roomTrustedUsers).values({ ownerId, userId }).onConflictDoNothing().returning({ userId: roomTrustedUsers.userId });
+  return rows.length > 0;
+}
+
+/** Removes a trusted user from a room. @returns whether they were there. */
+export async function removeTrustedUser(db: Tx, ownerId: string, userId: string): Promise<boolean> {
+  const rows = await db.delete(roomTrustedUsers).where(and(eq(roomTrustedUsers.ownerId, ownerId), eq(roomTrustedUsers.userId, userId))).returning({ userId: roomTrustedUsers.userId });
+  return rows.length > 0;
+}
+
+/** A room's trusted users with their handles, newest first. */
+export async function listTrustedUsers(db: Tx, ownerId: string): Promise<{ userId: string; handle: string; createdAt: Date }[]> {
+  return db.select({ userId: roomTrustedUsers.userId, handle: users.handle, createdAt: roomTrustedUsers.createdAt })
+    .from(roomTrustedUsers).innerJoin(users, eq(users.id, roomTrustedUsers.userId))
+    .where(eq(roomTrustedUsers.ownerId, ownerId)).orderBy(desc(roomTrustedUsers.createdAt));
 }
 
 /** Sets a room's slow mode (seconds between two messages of one viewer; 0 = off). */

@@ -8,6 +8,9 @@
  * age gate, POST /api/me/birth-date); the room's performer and staff are exempt. Anyone else's upgrade is refused
  * with an HTTP status and a JSON error whose code is a {@link RefusalCode}: 401 `unauthenticated`, 403
  * `age_unverified`.
+ *
+ * A trusted-only room (the performer's setting) lets everyone read but only the performer's trusted users post;
+ * the performer and staff always post. Others are refused with `trusted_only`.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,7 +21,7 @@ import { errorText } from '../../core/errors.ts';
 import { hashToken } from '../../core/tokens.ts';
 import { activeChatRestrictions, roomConfig, roomOfBroadcast, sessionUser, userMessagesSince, viewerStanding, type Db, type Role } from '../../db/index.ts';
 import type { ChatModeration, EnforcementMessage, Protection } from '../../moderation/index.ts';
-import { enforcementChannel } from '../../moderation/index.ts';
+import { enforcementChannel, savedPanicProtection } from '../../moderation/index.ts';
 import { decideMessage, followUpFor, type Policy } from '../../rules/index.ts';
 import type { TextAnalyzer } from '../../analyzer/text/index.ts';
 import { ChatLimits } from './limits.ts';
@@ -36,9 +39,19 @@ interface Client {
   broadcastId: string;
   ownerId: string;
   user: { userId: string; handle: string };
+  /** Staff (moderators and up): they post in every room, trusted-only or not. */
+  staff: boolean;
 }
 
-interface RoomCache { at: number; slowModeS: number; terms: { term: string; action: 'flag' | 'hold' | 'block'; re: RegExp }[] }
+interface RoomCache {
+  at: number;
+  slowModeS: number;
+  terms: { term: string; action: 'flag' | 'hold' | 'block'; re: RegExp }[];
+  /** Only the performer's trusted users (and the performer and staff) may post. */
+  trustedOnly: boolean;
+  /** Ids of the room's trusted users (loaded while the room is trusted-only). */
+  trusted: Set<string>;
+}
 
 export interface ChatGatewayDeps {
   db: Db;
@@ -117,7 +130,8 @@ export class ChatGateway {
         if (!STAFF.includes(user.role) && user.userId !== room.ownerId && !(await viewerStanding(this.deps.db, user.userId))?.adult) {
           return refuse(403, 'age_unverified', 'confirm you are an adult first (POST /api/me/birth-date) to join the chat');
         }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, user: { userId: user.userId, handle: user.handle } }));
+        const staff = STAFF.includes(user.role);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, staff, user: { userId: user.userId, handle: user.handle } }));
       } catch (err) {
         this.log.error({ err: errorText(err) }, 'chat upgrade failed');
         refuse(503, 'unavailable', 'chat unavailable');
@@ -126,8 +140,8 @@ export class ChatGateway {
     return true;
   }
 
-  private async onConnection(ws: WebSocket, c: { broadcastId: string; ownerId: string; live: boolean; user: Client['user'] }): Promise<void> {
-    const client: Client = { ws, broadcastId: c.broadcastId, ownerId: c.ownerId, user: c.user };
+  private async onConnection(ws: WebSocket, c: { broadcastId: string; ownerId: string; live: boolean; staff: boolean; user: Client['user'] }): Promise<void> {
+    const client: Client = { ws, broadcastId: c.broadcastId, ownerId: c.ownerId, user: c.user, staff: c.staff };
     // listeners first: a frame that arrives while the room subscribes is still handled
     ws.on('close', () => this.leave(client));
     ws.on('error', () => {});
@@ -140,7 +154,8 @@ export class ChatGateway {
       await this.deps.subscriber.subscribe(this.roomChannel(c.broadcastId));
     } else room.add(client);
     const chat = this.deps.policy().chat;
-    send(ws, { type: 'hello', room: c.broadcastId, user: c.user.handle, canPost: c.live, maxLength: chat.maxLength });
+    const cfg = await this.room(c.ownerId).catch(() => null);
+    send(ws, { type: 'hello', room: c.broadcastId, user: c.user.handle, canPost: c.live && (!cfg || this.mayPost(client, cfg)), maxLength: chat.maxLength });
     await this.warmRestrictions(c.user.userId, c.ownerId);
   }
 
@@ -171,7 +186,9 @@ export class ChatGateway {
       // the performer's panic button: before everything else, never rate-limited, whether the room is live or not
       if (client.user.userId !== client.ownerId || !this.deps.onPanic) return refuse('forbidden', 'only the performer of this broadcast can raise a panic alert here');
       try {
-        const r = await this.deps.onPanic({ ...client.user, broadcastId: client.broadcastId, protection: msg.protection, message: msg.message });
+        // a press naming no protection gets the room's saved one, from its Redis mirror (never Postgres)
+        const protection = msg.protection ?? (await savedPanicProtection(this.deps.redis, this.deps.prefix, client.ownerId)) ?? 'none';
+        const r = await this.deps.onPanic({ ...client.user, broadcastId: client.broadcastId, protection, message: msg.message });
         return send(client.ws, { type: 'panic_received', alertId: r.alertId, stored: r.stored });
       } catch (err) {
         this.log.error({ err: errorText(err) }, 'panic alert from chat failed');
@@ -183,8 +200,9 @@ export class ChatGateway {
     if (!text) return refuse('empty', 'the message is empty');
     if ([...text].length > chat.maxLength) return refuse('too_long', `messages are at most ${chat.maxLength} characters`);
     try {
-      const analysis = this.deps.analyzer.analyze(text);
       const cfg = await this.room(client.ownerId);
+      if (!this.mayPost(client, cfg)) return refuse('trusted_only', 'only the performer\'s trusted users can post in this room right now; you can still read');
+      const analysis = this.deps.analyzer.analyze(text);
       const gate = await this.limits.check(client.user.userId, client.ownerId, analysis.normalized, chat, cfg.slowModeS);
       if (!gate.ok) {
         if (gate.code === 'restricted') return refuse('restricted', `you cannot post: ${gate.restriction.kind} (${gate.restriction.reason})${gate.restriction.until ? ` until ${gate.restriction.until}` : ''}`, { until: gate.restriction.until });
@@ -214,6 +232,11 @@ export class ChatGateway {
       this.log.error({ err: errorText(err), broadcastId: client.broadcastId }, 'chat message failed');
       refuse('unavailable', 'chat is unavailable right now; your message was not sent');
     }
+  }
+
+  /** Whether a client may post in a room as it is set: anyone, unless it is trusted-only (then the trusted, the performer and staff). */
+  private mayPost(client: Client, cfg: RoomCache): boolean {
+    return !cfg.trustedOnly || client.staff || client.user.userId === client.ownerId || cfg.trusted.has(client.user.userId);
   }
 
   /** Applies the policy's follow-ups (timeouts, bans) after a block or hold. */
@@ -249,7 +272,7 @@ export class ChatGateway {
   private async loadRoom(ownerId: string): Promise<RoomCache> {
     const cfg = await roomConfig(this.deps.db, ownerId);
     const entry: RoomCache = {
-      at: Date.now(), slowModeS: cfg.slowModeS,
+      at: Date.now(), slowModeS: cfg.slowModeS, trustedOnly: cfg.trustedOnly, trusted: new Set(cfg.trusted),
       terms: cfg.terms.map((t) => ({ ...t, re: new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRe(t.term.toLowerCase())}($|[^\\p{L}\\p{N}])`, 'iu') })),
     };
     this.roomCache.set(ownerId, entry);

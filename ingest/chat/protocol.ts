@@ -5,20 +5,22 @@ const PROTECTIONS = ['none', 'freeze_chat', 'hide_stream', 'end_broadcast'] as c
 
 /**
  * Client → server: a chat message, or the room owner's panic button (`protection`: none, freeze_chat,
- * hide_stream, end_broadcast). A panic from anyone but the broadcast's performer is refused.
+ * hide_stream, end_broadcast; null when the press names none: the room's saved protection applies). A panic from
+ * anyone but the broadcast's performer is refused.
  */
 export type ClientMessage =
   | { type: 'message'; text: string }
-  | { type: 'panic'; protection: (typeof PROTECTIONS)[number]; message: string | null };
+  | { type: 'panic'; protection: (typeof PROTECTIONS)[number] | null; message: string | null };
 
 /**
  * Why a post was refused before analysis (the sender is told; nothing is stored), or why joining was: a refused
  * WebSocket upgrade answers an HTTP status with `{ error: { code, message } }`, the code one of these
  * (`unauthenticated` 401: no live session; `age_unverified` 403: no attested adult date of birth; `unavailable` 503).
+ * `trusted_only`: the room is open to its performer's trusted users only (everyone may still read).
  */
 export type RefusalCode =
   | 'unauthenticated' | 'age_unverified' | 'invalid_frame' | 'empty' | 'too_long' | 'rate_limited' | 'slow_mode' | 'duplicate'
-  | 'restricted' | 'room_closed' | 'unavailable' | 'forbidden';
+  | 'restricted' | 'room_closed' | 'unavailable' | 'forbidden' | 'trusted_only';
 
 /** Server → client. */
 export type ServerMessage =
@@ -43,10 +45,10 @@ export function parseClientMessage(data: string): ClientMessage | null {
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
   if (o.type === 'panic') {
-    const protection = o.protection ?? 'none';
-    if (!(PROTECTIONS as readonly unknown[]).includes(protection)) return null;
+    const protection = o.protection ?? null;
+    if (protection !== null && !(PROTECTIONS as readonly unknown[]).includes(protection)) return null;
     if (o.message !== undefined && o.message !== null && (typeof o.message !== 'string' || o.message.length > 500)) return null;
-    return { type: 'panic', protection: protection as (typeof PROTECTIONS)[number], message: (o.message as string | null | undefined) ?? null };
+    return { type: 'panic', protection: protection as (typeof PROTECTIONS)[number] | null, message: (o.message as string | null | undefined) ?? null };
   }
   if (o.type !== 'message' || typeof o.text !== 'string') return null;
   return { type: 'message', text: o.text };

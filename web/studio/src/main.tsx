@@ -1,16 +1,17 @@
-/** Entry of the studio app (placeholder until its pages land). */
+/** Entry of the performer studio (served at /studio/). */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { CssBaseline, ThemeProvider, Typography } from '@mui/material';
+import { CssBaseline, ThemeProvider } from '@mui/material';
 import { theme } from '../../common/theme.ts';
-import { setLocale, t } from '../../common/i18n.ts';
+import { setLocale } from '../../common/i18n.ts';
+import { App } from './App.tsx';
 
 setLocale(navigator.language);
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ThemeProvider theme={theme}>
       <CssBaseline />
-      <Typography component="h1" variant="h4" sx={{ m: 2 }}>{t('studio.title')}</Typography>
+      <App />
     </ThemeProvider>
   </StrictMode>,
 );

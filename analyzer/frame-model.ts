@@ -56,8 +56,11 @@ export type FrameBackendChoice = 'auto' | 'tfjs-node' | 'wasm';
  * are fine (each is one model call).
  */
 export interface FrameClassifier {
-  /** Backend in use: 'tfjs-node' (tf.getBackend() reports 'tensorflow') or 'wasm'. */
-  readonly backend: 'tfjs-node' | 'wasm';
+  /**
+   * Backend in use: 'onnxruntime' (the compiled model, analyzer/onnx), 'tfjs-node' (tf.getBackend() reports
+   * 'tensorflow') or 'wasm'.
+   */
+  readonly backend: 'onnxruntime' | 'tfjs-node' | 'wasm';
   /** Model identity, e.g. 'nsfwjs/MobileNetV2'. */
   readonly model: string;
   /** nsfwjs package version the weights came from, e.g. '4.3.0'. */
@@ -205,7 +208,7 @@ class NsfwjsClassifier implements FrameClassifier {
 }
 
 /** sharp decode (auto-orient, sRGB, no alpha) then the nsfwjs-equivalent resize; errors become values. */
-async function decodeToModelInput(image: Buffer): Promise<Float32Array | { error: string }> {
+export async function decodeToModelInput(image: Buffer): Promise<Float32Array | { error: string }> {
   if (!Buffer.isBuffer(image) || image.length === 0) return { error: 'empty or non-buffer input' };
   try {
     const { data, info } = await sharp(image)

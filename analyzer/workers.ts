@@ -10,7 +10,8 @@ import type { Config } from '../core/config.ts';
 import type { Db } from '../db/index.ts';
 import { MicroBatcher } from './batcher.ts';
 import { FaceAnalyzer, LiveFaceCheck } from './faces/index.ts';
-import { createFrameClassifier, type FrameClassifier, type FrameResult } from './frame-model.ts';
+import type { FrameClassifier, FrameResult } from './frame-model.ts';
+import { createClassifier } from './classifiers.ts';
 import type { Queues } from './jobs.ts';
 import { createFrameProcessor, type FrameOutcome } from './processors/analyze-frame.ts';
 
@@ -43,7 +44,7 @@ export async function startFrameWorker(deps: {
   config: Config; db: Db; queues: Queues; connection: ConnectionOptions; logger: Logger; onOutcome?: (o: FrameOutcome) => void;
 }): Promise<Closable & { classifier: FrameClassifier }> {
   const { config, logger } = deps;
-  const classifier = await createFrameClassifier({ backend: config.analyzer.frameBackend, logger });
+  const classifier = await createClassifier({ backend: config.analyzer.frameBackend, onnxThreads: config.analyzer.onnxThreads, modelCacheDir: config.analyzer.modelCacheDir, logger });
   const batchSize = config.analyzer.frameBatchSize;
   const batcher = new MicroBatcher<Buffer, FrameResult>({ maxBatch: batchSize, maxWaitMs: 15, run: (images) => classifier.classify(images) });
   // the face models share the TensorFlow.js backend the frame model just chose

@@ -80,6 +80,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
         frames = { close: async () => {} };
       }
       stops.push(() => frames.close());
+      if (handle.frameBackend) metrics.frameBackend.set({ backend: handle.frameBackend }, 1);
       logger.info({ processes: config.analyzer.workerProcesses, backend: handle.frameBackend }, 'analyzer workers running');
     }
     if (roles.ingest) {

@@ -8,6 +8,7 @@
  *   check-text            verdicts for UTF-8 lines on stdin, one JSON line each
  *   transcribe FILE       speech to text with word timings and spotted keyphrases (JSON)
  *   rules test [POLICY]   replay stored signals against a policy and print what would change
+ *   models build          compile the frame model to ONNX, verify it against TF.js, cache it
  * Configuration comes from environment variables (see README); bad input exits non-zero with a message.
  */
 import { parseArgs } from 'node:util';
@@ -29,7 +30,8 @@ const usage = `usage: warden <command> [options]
   users set-role --email E --role R      (revokes the user's sessions)
   users grant|revoke --email E --permission queue:NAME
   users disable|enable --email E;  users list
-  audit verify          check the audit log's hash chain (exit 1 naming the first broken entry)`;
+  audit verify          check the audit log's hash chain (exit 1 naming the first broken entry)
+  models build          compile nsfwjs's model to ONNX, check it equals TF.js, cache it [--quiet]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -97,6 +99,15 @@ async function main(argv: string[]): Promise<number> {
       });
       const { runUsersCommand } = await import('./commands/users.ts');
       return runUsersCommand(loadConfig(), positionals[0], values);
+    }
+    case 'models': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { quiet: { type: 'boolean', default: false } } });
+      if (positionals[0] !== 'build') {
+        process.stderr.write('usage: warden models build [--quiet]\n');
+        return 2;
+      }
+      const { runModelsBuild } = await import('./commands/models.ts');
+      return runModelsBuild(loadConfig(), { quiet: values.quiet ?? false });
     }
     case 'audit': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });

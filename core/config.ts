@@ -49,8 +49,12 @@ export const envSchema = z.object({
   FACE_EVERY_N: z.coerce.number().int().min(0).max(100).default(3),
   /** A face estimated younger than this many years is a possible minor (age estimation's buffer above 18). */
   FACE_AGE_MARGIN: z.coerce.number().min(18).max(40).default(21),
-  /** Frame model backend: auto picks tfjs-node when it loads, else wasm. */
-  FRAME_BACKEND: z.enum(['auto', 'tfjs-node', 'wasm']).default('auto'),
+  /** Frame model backend: auto picks the compiled ONNX model when it is verified equal to TF.js, else tfjs-node when it loads, else wasm. */
+  FRAME_BACKEND: z.enum(['auto', 'onnx', 'tfjs-node', 'wasm']).default('auto'),
+  /** Intra-op threads of the ONNX Runtime session in each analyzer process (one process per core: 1). */
+  ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Where the compiled ONNX model and its equivalence verdict are cached (default node_modules/.cache/warden-models). */
+  MODEL_CACHE_DIR: z.string().default(''),
   NODE_ID: z.string().min(1).default(os.hostname()),
   /** Minutes without a request after which a session ends. */
   SESSION_IDLE_MIN: positive.default(30),
@@ -126,7 +130,7 @@ export interface Config {
    * years under which a face is a possible minor. `nice`: niceness of the analyzer's processes.
    */
   analyzer: {
-    workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'tfjs-node' | 'wasm'; audioConcurrency: number;
+    workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'onnx' | 'tfjs-node' | 'wasm'; onnxThreads: number; modelCacheDir: string | null; audioConcurrency: number;
     faceEveryN: number; faceAgeMargin: number; nice: number;
   };
   nodeId: string;
@@ -233,7 +237,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audio: { chunkMs: Math.round(e.AUDIO_CHUNK_S * 1000), overlapMs: Math.round(e.AUDIO_OVERLAP_S * 1000) },
     },
     analyzer: {
-      workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, audioConcurrency: e.AUDIO_CONCURRENCY,
+      workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, onnxThreads: e.ONNX_THREADS, modelCacheDir: e.MODEL_CACHE_DIR ? path.resolve(e.MODEL_CACHE_DIR) : null, audioConcurrency: e.AUDIO_CONCURRENCY,
       faceEveryN: e.FACE_EVERY_N, faceAgeMargin: e.FACE_AGE_MARGIN, nice: e.ANALYZER_NICE,
     },
     nodeId: e.NODE_ID,

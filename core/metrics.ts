@@ -21,6 +21,8 @@ export interface Metrics {
   queueDepth: Gauge<'queue'>;
   /** Broadcasts live on this ingest node. */
   liveBroadcasts: Gauge;
+  /** 1 for the frame classifier's backend in this process's analyzers (`onnxruntime`, `tfjs-node`, `wasm`). */
+  frameBackend: Gauge<'backend'>;
   /** Read on each scrape; set by whoever owns the queues and the ingest node. */
   sources: { queueDepth?: () => Promise<Record<string, number>>; liveBroadcasts?: () => number };
 }
@@ -54,6 +56,7 @@ export function createMetrics(): Metrics {
       name: 'warden_live_broadcasts', help: 'Broadcasts live on this ingest node', registers: r,
       collect() { if (sources.liveBroadcasts) this.set(sources.liveBroadcasts()); },
     }),
+    frameBackend: new Gauge({ name: 'warden_frame_backend', help: 'The frame classifier backend the analyzer workers run (1)', labelNames: ['backend'], registers: r }),
     sources,
   };
 }

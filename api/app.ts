@@ -89,8 +89,9 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
   const sessions = new SessionCache(ctx.redis, ctx.config.redisPrefix, ctx.config.auth.sessionIdleMs);
   const idleMs = ctx.config.auth.sessionIdleMs;
   const router = new ApiRouter(api, authenticate(db, { idleMs, cache: sessions }), authenticateCached(db, sessions, { idleMs }));
-  authRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth, sessions });
-  accountRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth, sessions });
+  const authDeps = { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, auth: ctx.config.auth, sessions, config: ctx.config };
+  authRoutes(router, authDeps);
+  accountRoutes(router, authDeps);
   caseRoutes(router, { db, review, policy, undoMs: ctx.config.review.undoMs });
   broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
   playRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger, nodeId: ctx.config.nodeId });

@@ -13,8 +13,8 @@ import type { Config } from '../core/config.ts';
 import { WardenError } from '../core/errors.ts';
 import { verifyPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
-import { accountSecurity, findAccountByEmail, insertSession, revokeSession, viewerStanding, type Db } from '../db/index.ts';
-import { auditAccountEvent } from '../moderation/index.ts';
+import { accountSecurity, findAccountByEmail, insertSession, revokeSession, viewerStanding, type AccountSecurity, type Db } from '../db/index.ts';
+import { auditAccountEvent, isStaff, useTotpCode } from '../moderation/index.ts';
 import { roles } from '../db/schema.ts';
 import { SESSION_COOKIE, csrfTokenFor, type SessionCache } from './auth.ts';
 import { LoginThrottle } from './login-limiter.ts';
@@ -65,7 +65,9 @@ export async function startSession(c: Context, deps: Pick<AuthRouteDeps, 'db' | 
 }
 /** An e-mail address in a body: trimmed, lower-cased, at most 254 characters. */
 export const emailSchema = z.string().trim().toLowerCase().pipe(z.email('not an e-mail address')).pipe(z.string().max(254));
-const loginBody = z.strictObject({ email: emailSchema, password: z.string().min(1, 'give a password').max(1024) });
+/** A TOTP code as typed: 6 digits, spaces allowed. */
+export const totpCodeSchema = z.string().transform((v) => v.replace(/\s+/g, '')).pipe(z.string().regex(/^\d{6}$/, 'the 6-digit code from your authenticator app'));
+const loginBody = z.strictObject({ email: emailSchema, password: z.string().min(1, 'give a password').max(1024), totpCode: totpCodeSchema.optional() });
 
 /**
  * The client's IP: the socket's; with `trustProxy`, the last X-Forwarded-For hop, which is the address the one
@@ -89,18 +91,66 @@ function isTls(c: Context, trustProxy: boolean): boolean {
   return new URL(c.req.url).protocol === 'https:' || (trustProxy && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https');
 }
 
-/** What the sign-in routes need: the database, Redis and its key prefix (throttle counters), config.auth. */
-/** `sessions`: the Redis copy of sessions (a logout drops its entry). */
-export interface AuthRouteDeps { db: Db; redis: Redis; prefix: string; auth: Config['auth']; sessions?: SessionCache }
+/**
+ * What the sign-in and account routes need: the database, Redis and its key prefix (throttle counters, enrolment
+ * tokens), config.auth; `sessions`: the Redis copy of sessions (a logout or revocation drops its entry);
+ * `config`: the data key (TOTP secrets; read at each request) and the public URL (links in mail).
+ */
+export interface AuthRouteDeps {
+  db: Db; redis: Redis; prefix: string; auth: Config['auth']; sessions?: SessionCache;
+  config: Pick<Config, 'dataKey' | 'web'>;
+}
+
+/** How long a staff member has to set up TOTP after signing in with their password. */
+export const ENROLLMENT_TTL_MS = 10 * 60_000;
+
+/**
+ * Enrolment tokens: a staff account that signed in with the right password but has no second factor yet gets
+ * one (random, 32 bytes; only its SHA-256 is the Redis key, expiring after {@link ENROLLMENT_TTL_MS}). It can
+ * only set up TOTP (`POST /auth/totp/setup`) and enable it (`POST /auth/totp/enable`, which uses it up and
+ * signs in); it is not a session.
+ */
+export class EnrollmentTokens {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  private key(token: string) { return `${this.prefix}:totp-enrol:${hashToken(token)}`; }
+
+  /** A new token for a user. */
+  async issue(userId: string): Promise<string> {
+    const token = randomToken();
+    await this.redis.set(this.key(token), userId, 'PX', ENROLLMENT_TTL_MS);
+    return token;
+  }
+
+  /** The user of a live token, leaving it live. */
+  async peek(token: string): Promise<string | null> {
+    return this.redis.get(this.key(token));
+  }
+
+  /** Uses a token up. @returns its user, or null when it was unknown, expired or already used (by a concurrent request too). */
+  async take(token: string): Promise<string | null> {
+    return this.redis.getdel(this.key(token));
+  }
+}
+
+/** @throws 503 `unavailable` when the server has no data key (TOTP secrets cannot be kept). */
+export function requireDataKey(dataKey: string | null): string {
+  if (!dataKey) throw new WardenError('unavailable', 'two-factor sign-in is not available: the server has no data key (set DATA_KEY, 64 hex digits) to keep TOTP secrets encrypted');
+  return dataKey;
+}
 
 /**
  * Declares `POST /auth/login` (public), `POST /auth/logout` and `GET /me` (signed in) on the API router.
  * Login answers 401 `unauthenticated` with one message for a wrong password, an unknown e-mail and a disabled
- * account, 429 `rate_limited` with Retry-After over the throttle's limits (api/login-limiter.ts).
+ * account, 429 `rate_limited` with Retry-After over the throttle's limits (api/login-limiter.ts). With the right
+ * password: an account with TOTP on and no code → 401 `totp_required` (not counted as a failure); a wrong or
+ * reused code → 401 `totp_invalid` (counted); a staff account (moderator, senior moderator, admin) without TOTP →
+ * 403 `totp_enrollment_required` with an `enrollmentToken` (see {@link EnrollmentTokens}); 503 when TOTP is
+ * needed and the server has no data key.
  */
 export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
   const { db, auth } = deps;
   const throttle = new LoginThrottle(deps.redis, deps.prefix, auth);
+  const enrollments = new EnrollmentTokens(deps.redis, deps.prefix);
 
   router.add({
     method: 'post', path: '/auth/login', tag: 'auth', access: 'public', body: loginBody,
@@ -126,7 +176,43 @@ export function authRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
       });
       throw new WardenError('unauthenticated', 'wrong e-mail or password');
     }
+    let security: AccountSecurity | undefined;
+    try {
+      security = await accountSecurity(db, account.id);
+      if (!security) throw new WardenError('unauthenticated', 'wrong e-mail or password');
+      if (security.totpEnabledAt || isStaff(account.role)) requireDataKey(deps.config.dataKey);
+    } catch (err) {
+      await throttle.cancel(body.email, ip);
+      throw err;
+    }
+    if (security.totpEnabledAt) {
+      if (!body.totpCode) {
+        await throttle.cancel(body.email, ip); // the right password and no code yet: not a guess
+        return c.json({ error: { code: 'totp_required', message: 'enter the 6-digit code from your authenticator app' } }, 401);
+      }
+      let check: Awaited<ReturnType<typeof useTotpCode>>;
+      try {
+        check = await useTotpCode(db, deps.config.dataKey, security, body.totpCode);
+      } catch (err) {
+        await throttle.cancel(body.email, ip);
+        throw err;
+      }
+      if (!check.ok) { // counted as a failed sign-in (the throttle's attempt stays)
+        await auditAccountEvent(db, { action: 'login_failed', actor: { type: 'system', id: 'auth' }, userId: account.id, details: { ip, reason: check.reason === 'replayed' ? 'totp code reused' : 'wrong totp code' } });
+        return c.json({ error: { code: 'totp_invalid', message: 'that code is not right (or was already used); enter the current code from your authenticator app' } }, 401);
+      }
+      await throttle.succeeded(body.email, ip);
+      return startSession(c as unknown as Context, deps, account.id, { via: 'password+totp' });
+    }
     await throttle.succeeded(body.email, ip);
+    if (isStaff(account.role)) {
+      const enrollmentToken = await enrollments.issue(account.id);
+      await auditAccountEvent(db, { action: 'totp_enrollment_required', actor: { type: 'system', id: 'auth' }, userId: account.id, details: { ip } });
+      return c.json({
+        error: { code: 'totp_enrollment_required', message: 'staff accounts sign in with a second factor: set up an authenticator app to continue' },
+        enrollmentToken, enrollmentExpiresInS: Math.round(ENROLLMENT_TTL_MS / 1000),
+      }, 403);
+    }
     return startSession(c as unknown as Context, deps, account.id, { via: 'password' });
   });
 

@@ -1,7 +1,8 @@
 /** Seeding performers for the demo and tests: a user, optionally an approved verification, and a fresh stream key. */
-import { createAccount, findAccountByEmail, insertSession, insertStreamKey, insertVerification, recordBirthDate, upsertUser, type Db, type Role } from '../db/index.ts';
+import { acceptTotpStep, accountSecurity, createAccount, findAccountByEmail, insertSession, setPendingTotpSecret, insertStreamKey, insertVerification, recordBirthDate, upsertUser, type Db, type Role } from '../db/index.ts';
 import { hashPassword } from '../core/passwords.ts';
 import { hashToken, randomToken } from '../core/tokens.ts';
+import { generateTotpSecret, sealTotpSecret, unsealTotpSecret } from '../core/totp.ts';
 import { generateStreamKey, hashStreamKey, keyPrefix } from '../ingest/index.ts';
 
 /**
@@ -40,12 +41,25 @@ export async function seedSession(db: Db, handle: string, role: Role = 'viewer',
 
 /**
  * Creates an account that signs in with e-mail and password (argon2id), or returns the existing one with that
- * e-mail (the password is then left as it is). @returns the user id.
+ * e-mail (the password is then left as it is).
+ * @param a.totp two-factor sign-in on, with a new random secret or the given base32 `secret` (the demo's known
+ *   one), sealed under `a.dataKey` (required then); an existing account keeps a secret it already has.
+ * @returns the user id and, with `totp`, the base32 secret (compute codes with core/totp.ts `totpCode`).
  */
-export async function seedAccount(db: Db, a: { email: string; password: string; role: Role; handle?: string }): Promise<{ userId: string }> {
+export async function seedAccount(db: Db, a: { email: string; password: string; role: Role; handle?: string; totp?: boolean | { secret: string }; dataKey?: string | null }): Promise<{ userId: string; totpSecret?: string }> {
   const existing = await findAccountByEmail(db, a.email);
-  if (existing) return { userId: existing.id };
-  const created = await createAccount(db, { email: a.email, handle: a.handle ?? a.email.split('@')[0]!, role: a.role, passwordHash: await hashPassword(a.password) });
-  if (!created) throw new Error(`could not create ${a.email}: handle taken`);
-  return { userId: created.id };
+  let userId = existing?.id;
+  if (!userId) {
+    const created = await createAccount(db, { email: a.email, handle: a.handle ?? a.email.split('@')[0]!, role: a.role, passwordHash: await hashPassword(a.password) });
+    if (!created) throw new Error(`could not create ${a.email}: handle taken`);
+    userId = created.id;
+  }
+  if (!a.totp) return { userId };
+  if (!a.dataKey) throw new Error('seedAccount: totp needs the data key (config.dataKey) to seal the secret');
+  const current = await accountSecurity(db, userId);
+  if (current?.totpSecret && current.totpEnabledAt) return { userId, totpSecret: unsealTotpSecret(a.dataKey, userId, current.totpSecret) };
+  const secret = typeof a.totp === 'object' ? a.totp.secret : generateTotpSecret();
+  await setPendingTotpSecret(db, userId, sealTotpSecret(a.dataKey, userId, secret));
+  await acceptTotpStep(db, userId, 0, { enable: true }); // on, no step used yet
+  return { userId, totpSecret: secret };
 }

@@ -30,6 +30,7 @@ const usage = `usage: warden <command> [options]
   users set-role --email E --role R      (revokes the user's sessions)
   users grant|revoke --email E --permission queue:NAME
   users disable|enable --email E;  users list
+  users totp-reset --email E           (lost authenticator: TOTP off, sessions ended; staff enrol again)
   audit verify          check the audit log's hash chain (exit 1 naming the first broken entry)
   models build          compile nsfwjs's model to ONNX, check it equals TF.js, cache it [--quiet]`;
 

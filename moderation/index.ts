@@ -13,6 +13,9 @@ export { attestBirthDate, type AttestationResult } from './accounts.ts';
 export { hiddenBroadcastKey, liveBroadcastKey } from './alerts.ts';
 export { VERIFICATION_DECISIONS, type StatementDecision } from './outcomes.ts';
 export { VerificationService, VerificationSweeper, VERIFICATION_CASE_REASON, VERIFICATION_IMAGES, verifyProviderSignature, sealContext, type FaceFinder, type SubmitOutcome, type VerificationChecks, type VerificationImage, type VerificationSummary } from './verification.ts';
-export { HANDLE_PATTERN, MIN_ACCOUNT_PASSWORD_LENGTH, accountPasswordProblem, signUp, type SignUpInput } from './accounts.ts';
+export {
+  HANDLE_PATTERN, MIN_ACCOUNT_PASSWORD_LENGTH, PASSWORD_RESET_TTL_MS, RESET_LINK_INVALID, STAFF_ROLES, accountPasswordProblem, confirmPasswordReset, disableTotp, enableTotp,
+  isStaff, requestPasswordReset, resetTotp, revokeOwnSessionAudited, signUp, startTotpEnrolment, useTotpCode, type SignUpInput,
+} from './accounts.ts';
 export { RoomModeration, ROOM_BLOCK_REASON, panicProtectionKey, savedPanicProtection, type RoomBlock, type RoomModerationDeps } from './room.ts';
 export { isReportCategory } from './outcomes.ts';

@@ -8,12 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { createApi } from '../api/index.ts';
 import { seedAccount } from '../bin/seed.ts';
+import { totpCode } from '../core/totp.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PASSWORD = 'correct horse battery staple';
 let env: TestEnv;
 let app: ReturnType<typeof createApi>;
+/** TOTP secrets of the accounts that sign in with a second factor (staff must), by e-mail. */
+const secrets = new Map<string, string>();
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -23,15 +26,23 @@ beforeAll(async () => {
   env.ctx.config.auth.trustProxy = true; // client IPs from X-Forwarded-For, so tests can come from several
   app = createApi({ ctx: env.ctx });
   for (const [email, role] of [['mod@example.org', 'moderator'], ['other@example.org', 'moderator'], ['third@example.org', 'viewer'], ['gone@example.org', 'moderator'], ['burst@example.org', 'viewer']] as const) {
-    await seedAccount(env.ctx.db, { email, password: PASSWORD, role });
+    const { totpSecret } = await seedAccount(env.ctx.db, { email, password: PASSWORD, role, totp: role === 'moderator', dataKey: env.config.dataKey });
+    if (totpSecret) secrets.set(email, totpSecret);
   }
 });
 afterAll(async () => env?.cleanup());
 
+/**
+ * Signs in; accounts with a TOTP secret send the current code. A code is accepted once per 30-second step, and
+ * these tests sign the same account in many times within one step, so the account's last used step is cleared
+ * first (what waiting for the next step would do; the replay refusal itself is tested in accounts.test.ts).
+ */
 async function login(email: string, password = PASSWORD, opts: { url?: string; ip?: string } = {}) {
+  const secret = secrets.get(email.trim().toLowerCase());
+  if (secret) await env.ctx.database.sql`update users set totp_last_step = null where email = ${email.trim().toLowerCase()}`;
   const res = await app.request(`${opts.url ?? 'http://localhost'}/api/auth/login`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...(opts.ip ? { 'x-forwarded-for': opts.ip } : {}) },
-    body: JSON.stringify({ email, password }),
+    body: JSON.stringify({ email, password, ...(secret ? { totpCode: totpCode(secret) } : {}) }),
   });
   const cookie = res.headers.get('set-cookie') ?? '';
   const token = cookie.match(/warden_session=([^;]+)/)?.[1] ?? '';
@@ -159,6 +170,16 @@ describe('warden users', () => {
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ email: 'senior@example.org', role: 'senior_moderator', handle: 'senior' });
+    // staff sign in with a second factor: the first sign-in sets it up with the enrolment token it is given
+    const first = await login('senior@example.org');
+    expect(first.res.status).toBe(403);
+    expect(first.body.error!.code).toBe('totp_enrollment_required');
+    const enrollmentToken = (first.body as { enrollmentToken?: string }).enrollmentToken;
+    const post = (url: string, body: unknown) => app.request(`http://localhost${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const { secret } = await (await post('/api/auth/totp/setup', { enrollmentToken })).json() as { secret: string };
+    const enabled = await post('/api/auth/totp/enable', { enrollmentToken, code: totpCode(secret) });
+    expect(enabled.status).toBe(200);
+    secrets.set('senior@example.org', secret);
     const s = await login('senior@example.org');
     expect(s.res.status).toBe(200);
 
@@ -175,7 +196,7 @@ describe('warden users', () => {
     expect(badRole.stderr).toMatch(/--role: one of viewer, performer, moderator/);
 
     const demoted = await warden(['users', 'set-role', '--email', 'senior@example.org', '--role', 'moderator']);
-    expect(JSON.parse(demoted.stdout)).toMatchObject({ role: 'moderator', sessionsRevoked: 1 });
+    expect(JSON.parse(demoted.stdout)).toMatchObject({ role: 'moderator', sessionsRevoked: 2 }); // the enrolment's session and the sign-in's
     expect((await withCookie('GET', '/api/me', s.token)).status).toBe(401);
 
     const granted = await warden(['users', 'grant', '--email', 'senior@example.org', '--permission', 'queue:minor_safety']);

@@ -4,6 +4,7 @@
  *   set-role --email E --role R                              (revokes the user's sessions)
  *   grant|revoke --email E --permission queue:NAME
  *   disable|enable --email E
+ *   totp-reset --email E                                     (a lost authenticator: TOTP off, sessions ended; staff enrol again at sign-in)
  *   list
  * Every change is in the audit log (actor: system/cli). Output is JSON; bad input exits 1 with a message.
  */
@@ -13,7 +14,7 @@ import {
   changePermission, connectDatabase, createAccount, findAccountByEmail, listAccounts, revokeUserSessions, setDisabled, setRoleByEmail, type Db,
 } from '../../db/index.ts';
 import { roles, type Role } from '../../db/schema.ts';
-import { auditAccountEvent } from '../../moderation/index.ts';
+import { auditAccountEvent, resetTotp } from '../../moderation/index.ts';
 
 /** A problem with the command's input: printed, exit 1. */
 export class UsageError extends Error {}
@@ -95,11 +96,19 @@ export async function runUsersCommand(config: Config, sub: string | undefined, v
         print({ id, email: e, disabled: sub === 'disable' });
         return 0;
       }
+      case 'totp-reset': {
+        const e = email(v.email);
+        const account = await findAccountByEmail(db, e);
+        if (!account) throw new UsageError(`no account with e-mail ${e}`);
+        const r = await resetTotp(db, account.id, { type: 'system', id: 'cli' });
+        print({ id: account.id, email: e, totpReset: r.hadSecret, sessionsRevoked: r.sessionTokenHashes.length });
+        return 0;
+      }
       case 'list':
         for (const a of await listAccounts(db)) print(a);
         return 0;
       default:
-        throw new UsageError('usage: warden users create|set-role|grant|revoke|disable|enable|list [--email E] [--password P|-] [--role R] [--handle H] [--permission P]');
+        throw new UsageError('usage: warden users create|set-role|grant|revoke|disable|enable|totp-reset|list [--email E] [--password P|-] [--role R] [--handle H] [--permission P]');
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -1,16 +1,18 @@
-/** Entry of the watch app (placeholder until its pages land). */
+/** Entry of the viewer watch page (served at /watch/). */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { CssBaseline, ThemeProvider, Typography } from '@mui/material';
+import { CssBaseline, ThemeProvider } from '@mui/material';
 import { theme } from '../../common/theme.ts';
 import { setLocale, t } from '../../common/i18n.ts';
+import { App } from './App.tsx';
 
 setLocale(navigator.language);
+document.title = `${t('common.appName')} — ${t('watch.title')}`;
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ThemeProvider theme={theme}>
       <CssBaseline />
-      <Typography component="h1" variant="h4" sx={{ m: 2 }}>{t('watch.title')}</Typography>
+      <App />
     </ThemeProvider>
   </StrictMode>,
 );

@@ -18,6 +18,7 @@ import { PocketsphinxTranscriber } from '../analyzer/audio/index.ts';
 import type { FrameOutcome } from '../analyzer/processors/analyze-frame.ts';
 import { createVerificationService } from '../api/verification.ts';
 import { VerificationSweeper } from '../moderation/index.ts';
+import { Mailer } from '../moderation/index.ts';
 
 export interface WardenRoles { api?: boolean; ingest?: boolean; workers?: boolean }
 
@@ -100,6 +101,10 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       const verificationSweep = new VerificationSweeper(createVerificationService(ctx, null));
       verificationSweep.start();
       stops.push(() => verificationSweep.stop());
+      // the mail outbox (password-reset links): sent over SMTP when SMTP_URL is set, otherwise kept in the table
+      const mailer = new Mailer({ db: ctx.db, smtpUrl: config.mail.smtpUrl, from: config.mail.from, logger: logger.child({ subsystem: 'mail' }) });
+      mailer.start();
+      stops.push(() => mailer.stop());
       const chatSub = await connectRedis(config.redisUrl, { name: 'warden-chat-sub' });
       stops.push(async () => { chatSub.disconnect(); });
       const chat = new ChatGateway({

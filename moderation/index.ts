@@ -19,3 +19,4 @@ export {
 } from './accounts.ts';
 export { RoomModeration, ROOM_BLOCK_REASON, panicProtectionKey, savedPanicProtection, type RoomBlock, type RoomModerationDeps } from './room.ts';
 export { isReportCategory } from './outcomes.ts';
+export { Mailer, type MailerDeps } from './mailer.ts';

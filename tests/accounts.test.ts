@@ -3,6 +3,7 @@
 // an address has an account, and the mailer delivering the outbox to a real SMTP listener.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { createApi } from '../api/index.ts';
 import { GUIDELINES } from '../rules/index.ts';
 import { seedAccount } from '../bin/seed.ts';
 import { totpCode } from '../core/totp.ts';
+import { Mailer } from '../moderation/index.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -393,6 +395,110 @@ describe('password reset', () => {
     const late = tokenOf(mails.at(-1)!.body);
     await env.ctx.db.execute(sql`update password_resets set expires_at = now() - interval '1 second' where token_hash = encode(sha256(${late}::bytea), 'hex')`);
     expect((await call('POST', '/api/auth/password-reset/confirm', { token: late, password: NEW })).body.error.message).toMatch(/not valid any more/);
+  });
+});
+
+/**
+ * A small SMTP server on a real socket (RFC 5321: greeting, EHLO, MAIL, RCPT, DATA with dot-stuffing, RSET, QUIT),
+ * enough for nodemailer. `failNext` answers that many transactions' RCPT with a transient 451.
+ */
+function smtpListener() {
+  const received: { from: string; to: string[]; data: string }[] = [];
+  const state = { failNext: 0, connections: 0 };
+  const server = net.createServer((sock) => {
+    state.connections++;
+    let buf = '';
+    let inData = false;
+    let cur = { from: '', to: [] as string[], data: '' };
+    const reply = (line: string) => sock.write(`${line}\r\n`);
+    reply('220 test.smtp ESMTP ready');
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      for (;;) {
+        if (inData) {
+          const end = buf.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          cur.data = buf.slice(0, end).replace(/^\.\./gm, '.');
+          buf = buf.slice(end + 5);
+          inData = false;
+          received.push(cur);
+          cur = { from: '', to: [], data: '' };
+          reply('250 2.0.0 queued');
+          continue;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO') { reply('250-test.smtp'); reply('250-8BITMIME'); reply('250 SMTPUTF8'); }
+        else if (verb === 'HELO') reply('250 test.smtp');
+        else if (verb === 'MAIL') { cur.from = line.match(/<([^>]*)>/)?.[1] ?? ''; reply('250 2.1.0 ok'); }
+        else if (verb === 'RCPT') {
+          if (state.failNext > 0) { state.failNext--; reply('451 4.3.0 try again later'); }
+          else { cur.to.push(line.match(/<([^>]*)>/)?.[1] ?? ''); reply('250 2.1.5 ok'); }
+        }
+        else if (verb === 'DATA') { inData = true; reply('354 end with <CRLF>.<CRLF>'); }
+        else if (verb === 'RSET') { cur = { from: '', to: [], data: '' }; reply('250 2.0.0 ok'); }
+        else if (verb === 'NOOP') reply('250 2.0.0 ok');
+        else if (verb === 'QUIT') { reply('221 2.0.0 bye'); sock.end(); return; }
+        else reply('502 5.5.2 not implemented');
+      }
+    });
+    sock.on('error', () => {});
+  });
+  return {
+    received, state,
+    listen: () => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port))),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Undoes quoted-printable soft line breaks and escapes (nodemailer's encoding of long text lines). */
+const unQp = (s: string) => s.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+
+describe('mailer', () => {
+  it('delivers the outbox to a real SMTP listener, retrying a transient failure with backoff and recording it', async () => {
+    const smtp = smtpListener();
+    const port = await smtp.listen();
+    await signup({ email: 'mailme@example.org', handle: 'mailme' });
+    await call('POST', '/api/auth/password-reset', { email: 'mailme@example.org' });
+    const [row] = await outbox('mailme@example.org');
+    smtp.state.failNext = 1;
+    // rows other tests left unsent go out too; only this one is checked
+    const mailer = new Mailer({ db: env.ctx.db, smtpUrl: `smtp://127.0.0.1:${port}`, from: 'Warden <no-reply@warden.test>', logger: env.ctx.logger, pollMs: 50, minBackoffMs: 300, timeoutMs: 5000 });
+    const started = Date.now();
+    mailer.start();
+    try {
+      await waitFor(async () => (await env.ctx.db.execute(sql`select 1 from mail_outbox where sent_at is null`)).length === 0, 'the outbox sent', 20_000);
+    } finally {
+      await mailer.stop();
+      await smtp.close();
+    }
+    const [after] = await env.ctx.db.execute<{ attempts: number; last_error: string | null }>(sql`select attempts, last_error from mail_outbox where id = ${row!.id}`);
+    const mine = smtp.received.filter((m) => m.to.includes('mailme@example.org'));
+    expect(mine).toHaveLength(1);
+    const text = unQp(mine[0]!.data);
+    expect(mine[0]!.from).toBe('no-reply@warden.test');
+    expect(text).toMatch(/^Subject: Reset your Warden password$/m);
+    expect(text).toContain(`${env.config.web.publicUrl}/studio/reset?token=${encodeURIComponent(tokenOf(row!.body))}`);
+    expect(text).toMatch(/^X-Warden-Mail: password_reset$/im);
+    // whichever row met the transient failure carries it: counted, and retried after the backoff
+    const failed = await env.ctx.db.execute<{ attempts: number; sent: boolean }>(sql`select attempts, sent_at is not null as sent from mail_outbox where attempts > 1`);
+    expect(failed.length).toBe(1);
+    expect(failed[0]).toMatchObject({ attempts: 2, sent: true });
+    expect(after!.last_error).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(await env.ctx.db.execute(sql`select 1 from mail_outbox where sent_at is null`)).toHaveLength(0);
+  });
+
+  it('without SMTP_URL leaves the outbox alone', async () => {
+    await call('POST', '/api/auth/password-reset', { email: 'mailme@example.org' });
+    const mailer = new Mailer({ db: env.ctx.db, smtpUrl: null, from: 'x@y.z', logger: env.ctx.logger });
+    mailer.start();
+    expect(await mailer.sendNext()).toBe('idle');
+    await mailer.stop();
+    expect(await env.ctx.db.execute(sql`select 1 from mail_outbox where sent_at is null`)).toHaveLength(1);
   });
 });
 

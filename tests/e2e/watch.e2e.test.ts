@@ -5,7 +5,7 @@
 // with mpegts.js (the <video> really plays: currentTime advances, readyState ≥ 2), chats (a clean message is
 // delivered; a contact-solicitation message is shown as blocked with its reason), turns captions on and sees a
 // cue from the live transcript, and reports another viewer's message (the report is in the database and listed
-// under My reports). The same page is checked at phone size. Screenshots at 390×844 and 1366×768 go to
+// under My reports); a panic hide_stream shows a plain message and the stream comes back by itself when resolved. The same page is checked at phone size. Screenshots at 390×844 and 1366×768 go to
 // tests/artifacts/watch/; axe-core must find no serious or critical violation. Slow: `npm run test:e2e`.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -188,6 +188,33 @@ describe('viewer watch page, end to end', () => {
     await toggle.click();
     expect(await toggle.getAttribute('aria-pressed')).toBe('false');
     expect((await videoState(page)).mode).toBe('hidden');
+
+    // the performer hides the stream (panic): the page says so plainly; once resolved it plays again by itself,
+    // on a new one-time play URL
+    const owner = await seedSession(env.ctx.db, 'e2e-watch-performer', 'performer');
+    const mod = await seedSession(env.ctx.db, 'e2e-watch-moderator', 'moderator');
+    const panic = await fetch(`${warden.httpUrl}/api/alerts/panic`, {
+      method: 'POST', headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ protection: 'hide_stream', message: 'e2e: someone in chat' }),
+    });
+    expect(panic.status).toBe(202);
+    const alertId = ((await panic.json()) as { alert: { id: string } }).alert.id;
+    const hidden = page.getByTestId('player-refusal');
+    await hidden.waitFor({ timeout: 10_000 });
+    expect(await hidden.getAttribute('data-code')).toBe('hidden');
+    expect(await hidden.textContent()).toContain('paused this stream');
+    await shot(page, 'desktop-07-hidden');
+    const resolved = await fetch(`${warden.httpUrl}/api/alerts/${alertId}/resolve`, {
+      method: 'POST', headers: { authorization: `Bearer ${mod.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ resolution: 'e2e: handled' }),
+    });
+    expect(resolved.status).toBe(200);
+    const resumedAt = Date.now();
+    await page.locator('[data-testid="player-video"][data-state="playing"]').waitFor({ timeout: 30_000 });
+    const resumed = await videoState(page);
+    await page.waitForTimeout(1500);
+    expect((await videoState(page)).currentTime).toBeGreaterThan(resumed.currentTime + 0.5);
+    figures.push(`stream shown again to playing in the page: ${Date.now() - resumedAt} ms (checks every 10 s)`);
 
     // the same viewer on a phone: the stream plays, chat below the player
     const phone = await signedIn(viewer.token, PHONE);

@@ -96,6 +96,7 @@ export const watch = {
       room_closed: 'The chat is closed: the stream is not live.',
       unavailable: 'The chat is unavailable. Try again soon.',
       forbidden: 'That is not allowed here.',
+      trusted_only: 'Only the performer\'s trusted viewers can post right now. You can still read along.',
     },
     categories: {
       profanity: 'profanity',

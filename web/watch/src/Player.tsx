@@ -2,7 +2,7 @@
  * The live player: HTTP-FLV over Media Source Extensions with mpegts.js in a `<video>` with the browser's own
  * controls. A play URL is one-time (`POST /api/broadcasts/:id/play`), so every (re)connection asks for a new one;
  * a dropped connection reconnects with back-off (1 s, 2 s, 4 s … 10 s). The play API's refusals are shown plainly:
- * `hidden` and `not_live` are checked again every 15 s (a paused stream comes back by itself), `banned` and
+ * `hidden` and `not_live` are checked again every 10 s (a paused stream comes back by itself), `banned` and
  * `age_unverified` stop. Autoplay with sound is often blocked: the player then starts muted and offers to unmute.
  * Captions (captions.ts) go to a TextTrack of the video, toggled by a button with `aria-pressed`.
  */
@@ -20,7 +20,7 @@ import type { LiveBroadcast, PlayGrant } from './types.ts';
 type Refusal = 'hidden' | 'not_live' | 'banned' | 'age_unverified' | 'not_found' | 'unavailable';
 type State = { kind: 'connecting' } | { kind: 'reconnecting' } | { kind: 'playing' } | { kind: 'refused'; code: Refusal } | { kind: 'unsupported' };
 
-const RECHECK_MS = 15_000;
+const RECHECK_MS = 10_000;
 const backoff = (attempt: number) => Math.min(10_000, 1000 * 2 ** attempt);
 
 /** The video's captions track (one per element, made once: tracks added by script cannot be removed). */

@@ -80,11 +80,11 @@ export const studio = {
   panic: {
     button: 'PANIC',
     holdHint: 'Hold for 1 second, or tap twice',
-    ariaLabel: 'Panic button: alert moderators. Hold for one second, or press twice.',
+    ariaLabel: 'Alerts moderators at once. Hold for one second, or press twice; Space or Enter work too.',
     armed: 'Tap again to alert moderators',
     sending: 'Alerting moderators…',
     alerted: 'Moderators alerted',
-    alertedAt: 'Moderators alerted at {time}. Stay safe; help is coming.',
+    alertedAt: 'Sent at {time}. Stay safe; help is coming.',
     acknowledged: '@{handle} is handling your alert',
     acknowledgedAt: 'Acknowledged by @{handle} at {time}',
     resolved: 'Resolved by @{handle}',

@@ -17,7 +17,7 @@ type TermAction = 'flag' | 'hold' | 'block';
 function HandleForm({ label, button, onSubmit, testId }: { label: string; button: string; onSubmit(handle: string): Promise<void>; testId: string }) {
   const [handle, setHandle] = useState('');
   return (
-    <Box component="form" onSubmit={(e: React.FormEvent) => { e.preventDefault(); if (handle.trim()) void onSubmit(handle.trim()).then(() => setHandle('')); }}>
+    <Box component="form" onSubmit={(e: React.FormEvent) => { e.preventDefault(); if (handle.trim()) void onSubmit(handle.trim()).then(() => setHandle('')).catch(() => undefined); }}>
       <Stack direction="row" spacing={1} sx={{ alignItems: 'flex-start' }}>
         <TextField label={label} value={handle} onChange={(e) => setHandle(e.target.value)} size="small" slotProps={{ htmlInput: { 'data-testid': `${testId}-handle`, autoCapitalize: 'none', spellCheck: false } }} />
         <Button type="submit" variant="contained" data-testid={`${testId}-submit`}>{button}</Button>

@@ -10,6 +10,11 @@ import type { Protection } from '../types.ts';
 import { PanicButton } from './PanicButton.tsx';
 import type { PanicState } from './usePanic.ts';
 
+/** Background of the status per phase or alert status (white text on each passes WCAG AA). */
+const STATE_COLOURS: Record<string, string> = {
+  sending: '#92400e', failed: '#b91c1c', open: '#92400e', acknowledged: '#1d4ed8', resolved: '#166534', idle: '#92400e',
+};
+
 export function PanicBar({ live, panic, protection, broadcastId }: { live: boolean; panic: PanicState; protection: Protection; broadcastId: string | null }) {
   const a = panic.alert;
   const showStatus = panic.phase !== 'idle';
@@ -25,7 +30,8 @@ export function PanicBar({ live, panic, protection, broadcastId }: { live: boole
               severity={panic.phase === 'failed' ? 'error' : a?.status === 'resolved' ? 'success' : a?.status === 'acknowledged' ? 'info' : 'warning'}
               variant="filled"
               action={a?.status === 'resolved' ? <Button color="inherit" size="small" onClick={panic.dismiss}>{t('studio.panic.dismiss')}</Button> : undefined}
-              sx={{ fontSize: 16, '& .MuiAlert-message': { width: '100%' } }}>
+              // colours fixed here for 4.5:1 white-on-colour contrast in every state (MUI's filled info and success are lighter)
+              sx={{ fontSize: 16, color: '#ffffff', bgcolor: STATE_COLOURS[panic.phase === 'alerted' ? a?.status ?? 'open' : panic.phase], '& .MuiAlert-icon': { color: '#ffffff' }, '& .MuiAlert-message': { width: '100%' } }}>
               {panic.phase === 'sending' && <strong>{t('studio.panic.sending')}</strong>}
               {panic.phase === 'failed' && t('studio.panic.failed', { message: panic.error ?? '' })}
               {panic.phase === 'alerted' && a && (

@@ -70,10 +70,13 @@ export function PanicButton({ onFire, disabled }: { onFire(): void; disabled?: b
     end(true);
   };
 
+  // the accessible name is the visible text (PANIC and the hint); the longer help is its description
   return (
+    <>
+    <Box id="panic-help" component="span" sx={{ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' }}>{t('studio.panic.ariaLabel')}</Box>
     <ButtonBase
       data-testid="panic-button" data-armed={armed ? 'true' : 'false'} data-progress={Math.round(progress * 100)}
-      aria-label={t('studio.panic.ariaLabel')} aria-describedby="panic-hint" disabled={disabled}
+      aria-describedby="panic-help" disabled={disabled}
       onPointerDown={(e) => { if (e.button === 0) { (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId); begin(); } }}
       onPointerUp={() => end(true)}
       onPointerCancel={() => end(false)}
@@ -96,11 +99,12 @@ export function PanicButton({ onFire, disabled }: { onFire(): void; disabled?: b
         <Typography component="span" sx={{ position: 'absolute', inset: 0, display: 'grid', placeItems: 'center', fontWeight: 900, fontSize: 28 }}>!</Typography>
       </Box>
       <Box sx={{ textAlign: 'left' }}>
-        <Typography component="span" sx={{ display: 'block', fontWeight: 900, fontSize: 26, letterSpacing: 2, lineHeight: 1.1 }}>{t('studio.panic.button')}</Typography>
+        <Typography id="panic-label" component="span" sx={{ display: 'block', fontWeight: 900, fontSize: 26, letterSpacing: 2, lineHeight: 1.1 }}>{t('studio.panic.button')}</Typography>
         <Typography id="panic-hint" component="span" sx={{ display: 'block', fontSize: 16, fontWeight: 600 }}>
           {armed ? t('studio.panic.armed') : t('studio.panic.holdHint')}
         </Typography>
       </Box>
     </ButtonBase>
+    </>
   );
 }

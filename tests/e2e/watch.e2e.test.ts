@@ -73,24 +73,22 @@ async function signedIn(token: string, viewport: { width: number; height: number
  * scripts, and the test keeps that CSP on so the player is checked under it.
  */
 async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(require.resolve('axe-core'), 'utf8'));
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
+  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(readFileSync(require.resolve('axe-core'), 'utf8'));
+  const result = await page.evaluate('axe.run(document, { resultTypes: ["violations"] })') as { violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] };
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** The player's state: currentTime (s), readyState, paused, and the caption cues it holds / shows (all zero before the player exists). */
-const videoState = (page: Page) => page.evaluate(() => {
-  const v = document.querySelector<HTMLVideoElement>('[data-testid="player-video"]');
-  if (!v) return { currentTime: 0, readyState: 0, paused: true, width: 0, cues: 0, active: [] as string[], mode: undefined };
+interface VideoState { currentTime: number; readyState: number; paused: boolean; width: number; cues: number; active: string[]; mode?: string }
+const videoState = (page: Page) => page.evaluate(`(() => {
+  const v = document.querySelector('[data-testid="player-video"]');
+  if (!v) return { currentTime: 0, readyState: 0, paused: true, width: 0, cues: 0, active: [] };
   const track = Array.from(v.textTracks).find((tr) => tr.kind === 'captions');
   return {
     currentTime: v.currentTime, readyState: v.readyState, paused: v.paused, width: v.videoWidth,
-    cues: track?.cues?.length ?? 0, active: Array.from(track?.activeCues ?? []).map((c) => (c as VTTCue).text), mode: track?.mode,
+    cues: track?.cues?.length ?? 0, active: Array.from(track?.activeCues ?? []).map((c) => c.text), mode: track?.mode,
   };
-});
+})()`) as Promise<VideoState>;
 
 describe('viewer watch page, end to end', () => {
   it('a new viewer passes the age gate, watches the live stream, chats, turns captions on and reports a message', async () => {
@@ -221,6 +219,7 @@ describe('viewer watch page, end to end', () => {
     await phone.page.goto(`${warden.httpUrl}/watch/${broadcastId}`);
     await waitFor(async () => { const s = await videoState(phone.page); return s.readyState >= 2 && s.currentTime > 1; }, 'the video playing on a phone', 30_000, 200);
     await phone.page.getByTestId('chat-input').waitFor({ timeout: 10_000 });
+    expect(await phone.page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true); // no sideways scrolling
     await shot(phone.page, 'phone-01-watch');
     await phone.page.getByTestId('captions-toggle').click();
     await waitFor(async () => (await videoState(phone.page)).cues > 0, 'caption cues on the phone', 60_000, 250);

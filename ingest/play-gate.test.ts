@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { playAuthority, publicAuthority } from './play-gate.ts';
+import { flvAuthority, flvPlayPath, playAuthority, publicAuthority } from './play-gate.ts';
 
 describe('play URL authority', () => {
   it('names the node by RTMP_PUBLIC_HOST when set, else its bind host or the host the client called', () => {
@@ -12,5 +12,16 @@ describe('play URL authority', () => {
     expect(playAuthority({ rtmpHost: '10.0.0.5', rtmpPort: 1935 }, 'api.internal')).toBe('10.0.0.5:1935');
     expect(playAuthority({ rtmpHost: null, rtmpPort: 1935 }, 'api.example.com')).toBe('api.example.com:1935');
     expect(playAuthority({ rtmpHost: '::1', rtmpPort: 1935 }, 'x')).toBe('[::1]:1935');
+  });
+});
+
+describe('HTTP-FLV URL authority', () => {
+  it('names the node by its HTTP bind host (or the host the client called) and port; none without HTTP', () => {
+    expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935 }, 'api.example.com')).toBeNull();
+    expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: null }, 'api.example.com')).toBeNull();
+    expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: '10.0.0.5', port: 8080 } }, 'api.example.com')).toBe('10.0.0.5:8080');
+    expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: null, port: 8081 } }, 'api.example.com')).toBe('api.example.com:8081');
+    expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: '::1', port: 8080 } }, 'x')).toBe('[::1]:8080');
+    expect(flvPlayPath('7d0c6e3e-52f1-4d8e-9a52-0f3c1f0e9b11')).toBe('/flv/watch/7d0c6e3e-52f1-4d8e-9a52-0f3c1f0e9b11.flv');
   });
 });

@@ -15,17 +15,16 @@ import type { LiveBroadcast, Me, ReportSubject } from './types.ts';
 export function WatchPage({ broadcastId, me, known, onReport, onBack }: {
   broadcastId: string; me: Me; known?: LiveBroadcast; onReport: (s: ReportSubject) => void; onBack: () => void;
 }) {
-  const [broadcast, setBroadcast] = useState<LiveBroadcast | null | undefined>(known);
+  const [broadcast, setBroadcast] = useState<LiveBroadcast | undefined>(known?.id === broadcastId ? known : undefined);
   useEffect(() => {
-    if (known?.id === broadcastId) return;
-    api<LiveBroadcast[]>('/live').then(
-      (list) => setBroadcast(list.find((b) => b.id === broadcastId) ?? { id: broadcastId, performer: { id: '', handle: '' }, startedAt: new Date().toISOString() }),
-      () => setBroadcast(null),
-    );
+    if (known?.id === broadcastId) { setBroadcast(known); return; }
+    // not in the list (ended, hidden, unknown): the player still asks, and shows the play API's answer
+    const unlisted: LiveBroadcast = { id: broadcastId, performer: { id: '', handle: '' }, startedAt: new Date().toISOString() };
+    api<LiveBroadcast[]>('/live').then((list) => setBroadcast(list.find((b) => b.id === broadcastId) ?? unlisted), () => setBroadcast(unlisted));
   }, [broadcastId, known]);
 
-  if (broadcast === undefined) return <Typography>{t('common.loading')}</Typography>;
-  const b = broadcast ?? { id: broadcastId, performer: { id: '', handle: '' }, startedAt: new Date().toISOString() };
+  if (broadcast?.id !== broadcastId) return <Typography>{t('common.loading')}</Typography>;
+  const b = broadcast;
   return (
     <Box sx={{ display: 'grid', gap: 2, gridTemplateColumns: { xs: 'minmax(0, 1fr)', md: 'minmax(0, 1fr) 360px' }, alignItems: 'stretch' }}>
       <Box component="section" aria-labelledby="watch-heading" sx={{ minWidth: 0 }}>

@@ -313,8 +313,17 @@ describe('studio: trusted-only chat', () => {
   }, 30_000);
 });
 
-describe('studio: appeals', () => {
-  it('lists the signed-in user\'s own appeals (none yet)', async () => {
+describe('studio: decisions and appeals', () => {
+  it('shows a decision about the performer and the status of their appeal against it', async () => {
     expect(await call('GET', '/api/studio/appeals', performer.token)).toEqual({ status: 200, body: [] });
+    const ended = await call('POST', `/api/broadcasts/${broadcastId}/end`, moderator.token, { reasonCode: 'sexual_content', note: 'studio test' });
+    expect(ended.status).toBe(200);
+    const statements = (await call('GET', '/api/statements', performer.token)).body;
+    expect(statements).toEqual([expect.objectContaining({ id: ended.body.statementId, decision: 'end_stream' })]);
+    expect(statements[0].appealableUntil).toBeTruthy();
+    expect((await call('POST', '/api/appeals', performer.token, { statementId: ended.body.statementId, body: 'I was fully clothed; please look again.' })).status).toBe(201);
+    expect((await call('GET', '/api/studio/appeals', performer.token)).body).toEqual([expect.objectContaining({ statementId: ended.body.statementId, status: 'open', decisionNote: null })]);
+    // the stream was ended: the live status says so
+    await waitFor(async () => (await call('GET', '/api/studio/live', performer.token)).body.broadcast === null, 'the broadcast gone from the live status', 5000, 100);
   });
 });

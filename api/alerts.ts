@@ -1,7 +1,9 @@
 /**
  * Panic alerts over HTTP: a performer raises one (`POST /api/alerts/panic`, never rate-limited), every online
  * moderator receives it on `GET /api/alerts/stream` (server-sent events fed by Redis pub/sub, so an alert raised
- * on any node reaches consoles on every node), moderators acknowledge and resolve it.
+ * on any node reaches consoles on every node), moderators acknowledge and resolve it. The performer follows their
+ * own alerts (`GET /api/alerts/mine`, and `GET /api/alerts/mine/stream`: the same events, only theirs), so the
+ * studio can show who acknowledged and when it was resolved.
  */
 import type { Redis } from 'ioredis';
 import { streamSSE } from 'hono/streaming';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import { findAccountByEmail, accountSecurity, listUserSessions } from '../db/index.ts';
 import {
-  HANDLE_PATTERN, accountPasswordProblem, confirmPasswordReset, disableTotp, enableTotp, requestPasswordReset, revokeOwnSessionAudited, signUp, startTotpEnrolment,
+  HANDLE_PATTERN, accountPasswordProblem, auditAccountEvent, confirmPasswordReset, disableTotp, enableTotp, requestPasswordReset, revokeOwnSessionAudited, signUp, startTotpEnrolment,
 } from '../moderation/index.ts';
 import { GUIDELINES } from '../rules/index.ts';
 import { authenticate, type AuthEnv, type AuthUser } from './auth.ts';
@@ -128,7 +128,10 @@ export function accountRoutes(router: ApiRouter, deps: AuthRouteDeps): void {
       await throttle.cancel(who.email, ip);
       throw err;
     }
-    if (!check.ok) return c.json({ error: { code: 'totp_invalid', message: 'that code is not right; enter the current code from your authenticator app' } }, 401);
+    if (!check.ok) {
+      if (who.viaToken) await auditAccountEvent(db, { action: 'login_failed', actor: { type: 'system', id: 'auth' }, userId: who.userId, details: { ip, reason: 'wrong totp code at enrolment' } });
+      return c.json({ error: { code: 'totp_invalid', message: 'that code is not right; enter the current code from your authenticator app' } }, 401);
+    }
     await throttle.succeeded(who.email, ip);
     if (!who.viaToken) return c.json({ totpEnabled: true as const });
     await enrollments.take(body.enrollmentToken!); // used up (TOTP is on now, so the token could do nothing more anyway)

@@ -5,24 +5,37 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Db } from '../db/index.ts';
-import { setPasswordHash, verifyAuditChain } from '../db/index.ts';
+import { clearTotp, setPasswordHash, verifyAuditChain } from '../db/index.ts';
 import { hashPassword } from '../core/passwords.ts';
+import { otpauthUrl, totpCode } from '../core/totp.ts';
 import type { PublishEvent } from '../ingest/index.ts';
 import { seedAccount } from './seed.ts';
 
-/** The demo's console accounts (printed so a person can sign in to /console after the demo). */
+/**
+ * The demo's console accounts (printed so a person can sign in to /console after the demo). Staff sign in with a
+ * second factor, so each has a TOTP secret; these are fixed and public (a demo on one machine), so a person can
+ * add them to an authenticator app from the otpauth URLs the demo prints. Never reuse them.
+ */
 export const DEMO_ACCOUNTS = [
-  { email: 'moderator@demo.warden.local', role: 'moderator' as const, handle: 'demo-moderator' },
-  { email: 'senior@demo.warden.local', role: 'senior_moderator' as const, handle: 'demo-senior' },
-  { email: 'admin@demo.warden.local', role: 'admin' as const, handle: 'demo-admin' },
+  { email: 'moderator@demo.warden.local', role: 'moderator' as const, handle: 'demo-moderator', totpSecret: 'GLXMMD6K4STD67C4IJYWLYBYNEA4UPG3' },
+  { email: 'senior@demo.warden.local', role: 'senior_moderator' as const, handle: 'demo-senior', totpSecret: 'NGYLHDYVPNWCCXMFO53D33M4T6KADRPS' },
+  { email: 'admin@demo.warden.local', role: 'admin' as const, handle: 'demo-admin', totpSecret: 'GM5FJTAB4OLPAISEBJH3N2H4BOSJNPBI' },
 ];
 
-/** Creates the demo accounts (or resets their password) with this run's password, which the demo prints. */
-export async function seedDemoAccounts(db: Db, password: string): Promise<void> {
+/** A demo account's otpauth URL (to add it to an authenticator app). */
+export const demoOtpauthUrl = (a: (typeof DEMO_ACCOUNTS)[number]) => otpauthUrl(a.totpSecret, a.email);
+
+/**
+ * Creates the demo accounts (or resets their password) with this run's password, which the demo prints, and
+ * gives each its known TOTP secret, sealed under the demo's data key (replacing whatever an earlier run left).
+ */
+export async function seedDemoAccounts(db: Db, password: string, dataKey: string | null): Promise<void> {
   const hash = await hashPassword(password);
-  for (const a of DEMO_ACCOUNTS) {
-    await seedAccount(db, { ...a, password });
+  for (const { totpSecret, ...a } of DEMO_ACCOUNTS) {
+    const { userId } = await seedAccount(db, { ...a, password });
     await setPasswordHash(db, a.email, hash);
+    await clearTotp(db, userId); // an earlier run's secret may be sealed under another key
+    await seedAccount(db, { ...a, password, totp: { secret: totpSecret }, dataKey });
   }
 }
 
@@ -38,9 +51,23 @@ export interface DemoReview {
   auditChain: { ok: boolean; entries: number };
 }
 
-/** A cookie session against the API, as a browser has one: `call(method, path, body?)` sends the cookie and, for changes, the CSRF token. */
-export async function signIn(httpUrl: string, email: string, password: string) {
-  const res = await fetch(`${httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+/**
+ * A cookie session against the API, as a browser has one: `call(method, path, body?)` sends the cookie and, for
+ * changes, the CSRF token. A demo account signs in with the code of its known TOTP secret; a code is accepted
+ * once, so a second sign-in within the same 30 s step uses the next step's code, and a third waits for it.
+ */
+export async function signIn(httpUrl: string, email: string, password: string, totpSecret = DEMO_ACCOUNTS.find((a) => a.email === email)?.totpSecret) {
+  const attempt = (at: number) => fetch(`${httpUrl}/api/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, ...(totpSecret ? { totpCode: totpCode(totpSecret, at) } : {}) }),
+  });
+  let res = await attempt(Date.now());
+  for (let tries = 0; res.status === 401 && totpSecret && tries < 3; tries++) {
+    const body = await res.clone().json().catch(() => null) as { error?: { code?: string } } | null;
+    if (body?.error?.code !== 'totp_invalid') break;
+    if (tries === 0) res = await attempt(Date.now() + 30_000);
+    else { await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 200)); res = await attempt(Date.now() + 30_000); }
+  }
   if (!res.ok) throw new Error(`demo moderator could not sign in: ${res.status} ${await res.text()}`);
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
   const { csrfToken } = await res.json() as { csrfToken: string };

@@ -18,7 +18,7 @@ import { buildDemoVideo, publishRtmp } from './demo-media.ts';
 import { startWarden } from './runtime.ts';
 import { seedPerformer } from './seed.ts';
 import { runDemoChat } from './demo-chat.ts';
-import { DEMO_ACCOUNTS, runDemoReview, seedDemoAccounts } from './demo-review.ts';
+import { DEMO_ACCOUNTS, demoOtpauthUrl, runDemoReview, seedDemoAccounts } from './demo-review.ts';
 import { runDemoGates } from './demo-gates.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -57,7 +57,7 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     const verified = await seedPerformer(ctx.db, 'demo-performer', { verified: true });
     await liftBans(ctx.db, { userId: verified.userId }, 'demo: a new run'); // an earlier demo run banned them
     const password = randomBytes(12).toString('base64url');
-    await seedDemoAccounts(ctx.db, password);
+    await seedDemoAccounts(ctx.db, password, config.dataKey);
     const unverified = await seedPerformer(ctx.db, 'demo-unverified', { verified: false });
     out('  seeded performers: demo-performer (verified), demo-unverified (no verification)');
 
@@ -144,6 +144,9 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     out('Warden keeps running. Look at:');
     out(`  the review console: ${warden.httpUrl}/console/  (password for all three: ${password})`);
     for (const a of DEMO_ACCOUNTS) out(`    ${a.email.padEnd(30)} ${a.role}`);
+    out('    staff sign in with a second factor: add each account to an authenticator app (or get a code with');
+    out('    `npx tsx -e "import(\'./core/totp.ts\').then((t) => console.log(t.totpCode(\'SECRET\')))"`) from its otpauth URL:');
+    for (const a of DEMO_ACCOUNTS) out(`    ${demoOtpauthUrl(a)}`);
     out(`  the API: ${warden.httpUrl}/api/openapi.json`);
     out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
     out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);

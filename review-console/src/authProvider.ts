@@ -1,5 +1,6 @@
 /**
- * react-admin authProvider over the session API: login (`POST /api/auth/login`), logout, the session check
+ * react-admin authProvider over the session API: login (`POST /api/auth/login`, with the TOTP code staff need, or
+ * `POST /api/auth/totp/enable` with an enrolment token the first time), logout, the session check
  * (`GET /api/me` on a reload, which also gives back the CSRF token), and roles → permissions. Only moderators,
  * senior moderators and admins may use the console; a 401 anywhere sends the user to the login page.
  */
@@ -16,10 +17,23 @@ export function mayOpen(resource: string, role: Me['role'] | undefined): boolean
   return !SENIOR_RESOURCES.has(resource) || SENIOR_ROLES.includes(role);
 }
 
+/**
+ * What the login page sends: e-mail and password (with `totpCode` once the API asked for it), or, for a staff
+ * member setting up two-factor sign-in, the enrolment token from the first answer and the app's code.
+ */
+export type LoginParams = { email?: string; username?: string; password: string; totpCode?: string } | { enrollmentToken: string; totpCode: string };
+
 export const authProvider: AuthProvider = {
-  async login(params: { email?: string; username?: string; password: string }) {
-    const email = params.email ?? params.username ?? '';
-    const r = await api<{ user: Me; csrfToken: string }>('/auth/login', { method: 'POST', body: { email, password: params.password } });
+  /**
+   * Signs in. @throws HttpError with the API's body: 401 `totp_required` / `totp_invalid` (ask for the code),
+   * 403 `totp_enrollment_required` with `enrollmentToken` (set up an authenticator first).
+   */
+  async login(params: LoginParams) {
+    const r = 'enrollmentToken' in params
+      ? await api<{ user: Me; csrfToken: string }>('/auth/totp/enable', { method: 'POST', body: { enrollmentToken: params.enrollmentToken, code: params.totpCode } })
+      : await api<{ user: Me; csrfToken: string }>('/auth/login', {
+        method: 'POST', body: { email: params.email ?? params.username ?? '', password: params.password, ...(params.totpCode ? { totpCode: params.totpCode } : {}) },
+      });
     session.set(r.user, r.csrfToken);
     if (!MODERATOR_ROLES.includes(r.user.role)) {
       await api('/auth/logout', { method: 'POST' }).catch(() => undefined);

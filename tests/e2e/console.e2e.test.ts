@@ -14,6 +14,7 @@ import { verifyAuditChain } from '../../db/index.ts';
 import type { PublishEvent } from '../../ingest/index.ts';
 import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedAccount, seedPerformer, seedSession } from '../../bin/seed.ts';
+import { totpCode } from '../../core/totp.ts';
 import { buildDemoVideo, publishRtmp, type RtmpPublisher } from '../../bin/demo-media.ts';
 import { createTestEnv, waitFor, type TestEnv } from '../harness.ts';
 
@@ -51,7 +52,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(sho
 describe('review console, end to end', () => {
   it('a moderator bans a live performer from the queue with the keyboard; the stream is cut within a second', async () => {
     expect(existsSync(CHROMIUM)).toBe(true);
-    await seedAccount(env.ctx.db, { email: 'e2e-mod@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod' });
+    const { totpSecret } = await seedAccount(env.ctx.db, { email: 'e2e-mod@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod', totp: true, dataKey: env.config.dataKey });
     const performer = await seedPerformer(env.ctx.db, 'e2e-live-performer', { verified: true });
     const viewer = await seedSession(env.ctx.db, 'e2e-reporter', 'viewer');
 
@@ -71,6 +72,9 @@ describe('review console, end to end', () => {
     await expect.poll(() => page.getByTestId('login-error').count(), { timeout: 10_000 }).toBe(1);
     await shot(page, '01-login-refused');
     await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    // staff sign in with a second factor: the code from their authenticator app
+    await page.getByTestId('login-totp').fill(totpCode(totpSecret!));
     await page.getByTestId('login-submit').click();
     await page.getByTestId('live-status').waitFor({ timeout: 15_000 });
     await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('live');
@@ -142,13 +146,15 @@ describe('review console, end to end', () => {
   }, 120_000);
 
   it('a panic press shows above everything in the console within a fraction of a second; acknowledge and resolve', async () => {
-    await seedAccount(env.ctx.db, { email: 'e2e-mod2@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod2' });
+    const { totpSecret } = await seedAccount(env.ctx.db, { email: 'e2e-mod2@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod2', totp: true, dataKey: env.config.dataKey });
     const performer = await seedSession(env.ctx.db, 'e2e-panicking', 'performer');
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
     const page = await context.newPage();
     await page.goto(`${warden.httpUrl}/console/`);
     await page.getByTestId('login-email').fill('e2e-mod2@example.org');
     await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('login-totp').fill(totpCode(totpSecret!));
     await page.getByTestId('login-submit').click();
     await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('live');
     await page.waitForTimeout(500); // the alert stream opens with the layout

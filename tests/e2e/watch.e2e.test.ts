@@ -1,12 +1,14 @@
 // End to end, the viewer watch page in a real browser (Debian's Chromium driven by playwright-core) against
 // Warden running for real (API, RTMP ingest, analyzer workers with PocketSphinx): a performer publishes the demo
-// video (LibriVox speech and espeak-ng phrases) with ffmpeg; a viewer who has not attested a date of birth opens
-// /watch/, passes the age gate in the page, picks the stream from the live list and watches it over HTTP-FLV
+// video (LibriVox speech and espeak-ng phrases) with ffmpeg; a new viewer signs up in the page (accepting the
+// community guidelines), passes the age gate, picks the stream from the live list and watches it over HTTP-FLV
 // with mpegts.js (the <video> really plays: currentTime advances, readyState ≥ 2), chats (a clean message is
 // delivered; a contact-solicitation message is shown as blocked with its reason), turns captions on and sees a
 // cue from the live transcript, and reports another viewer's message (the report is in the database and listed
-// under My reports); a panic hide_stream shows a plain message and the stream comes back by itself when resolved. The same page is checked at phone size. Screenshots at 390×844 and 1366×768 go to
-// tests/artifacts/watch/; axe-core must find no serious or critical violation. Slow: `npm run test:e2e`.
+// under My reports); a panic hide_stream shows a plain message and the stream comes back by itself when resolved.
+// The same page is checked at phone size, and a minor is refused at the age gate. Screenshots at 390×844 and
+// 1366×768 go to tests/artifacts/watch/; axe-core must find no serious or critical violation. Slow:
+// `npm run test:e2e`.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -91,15 +93,33 @@ const videoState = (page: Page) => page.evaluate(`(() => {
 })()`) as Promise<VideoState>;
 
 describe('viewer watch page, end to end', () => {
-  it('a new viewer passes the age gate, watches the live stream, chats, turns captions on and reports a message', async () => {
+  it('a new viewer signs up, passes the age gate, watches the live stream, chats, turns captions on and reports a message', async () => {
     expect(existsSync(CHROMIUM)).toBe(true);
-    const viewer = await seedSession(env.ctx.db, 'e2e-viewer', 'viewer', { adult: false });
-    const { context, page, errors } = await signedIn(viewer.token, DESKTOP);
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    // a new viewer signs up in the page, accepting the community guidelines
+    await page.goto(`${warden.httpUrl}/watch/`);
+    await page.getByTestId('tab-signup').click();
+    await page.getByTestId('signup-guidelines').getByText('Adults only').waitFor({ timeout: 10_000 });
+    await page.getByTestId('signup-email').fill('e2e-viewer@example.org');
+    await page.getByTestId('signup-handle').fill('e2e-viewer');
+    await page.getByTestId('signup-password').fill('a long viewer passphrase');
+    await page.getByTestId('signup-submit').click();
+    await page.getByTestId('signup-error').waitFor({ timeout: 10_000 }); // the guidelines not accepted yet
+    await page.getByTestId('signup-accept').check();
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'desktop-00-sign-up');
+    const opened = Date.now();
+    await page.getByTestId('signup-submit').click();
 
     // the age gate comes before anything plays
-    const opened = Date.now();
-    await page.goto(`${warden.httpUrl}/watch/`);
     await page.getByTestId('age-gate').waitFor({ timeout: 15_000 });
+    const [account] = await env.ctx.database.sql`select id, role, guidelines_version from users where handle = 'e2e-viewer'`;
+    expect(account).toMatchObject({ role: 'viewer', guidelines_version: expect.any(String) });
+    const viewer = { userId: account!.id as string };
     expect(await page.getByTestId('player-video').count()).toBe(0);
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'desktop-01-age-gate');
@@ -116,7 +136,7 @@ describe('viewer watch page, end to end', () => {
 
     // the <video> really plays: frames decoded (readyState ≥ 2, a picture size) and time advancing
     const first = await waitFor(async () => { const s = await videoState(page); return s.readyState >= 2 && s.currentTime > 0 ? s : null; }, 'the video playing', 30_000, 200);
-    figures.push(`page open (age gate) to the video playing: ${Date.now() - opened} ms`);
+    figures.push(`sign-up submitted to the video playing (age gate and live list in between): ${Date.now() - opened} ms`);
     expect(first.width).toBe(1280);
     await page.waitForTimeout(2000);
     const later = await videoState(page);
@@ -215,7 +235,8 @@ describe('viewer watch page, end to end', () => {
     figures.push(`stream shown again to playing in the page: ${Date.now() - resumedAt} ms (checks every 10 s)`);
 
     // the same viewer on a phone: the stream plays, chat below the player
-    const phone = await signedIn(viewer.token, PHONE);
+    const session = (await context.cookies()).find((c) => c.name === 'warden_session')!;
+    const phone = await signedIn(session.value, PHONE);
     await phone.page.goto(`${warden.httpUrl}/watch/${broadcastId}`);
     await waitFor(async () => { const s = await videoState(phone.page); return s.readyState >= 2 && s.currentTime > 1; }, 'the video playing on a phone', 30_000, 200);
     await phone.page.getByTestId('chat-input').waitFor({ timeout: 10_000 });

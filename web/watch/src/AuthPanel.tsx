@@ -114,7 +114,7 @@ function SignUp({ onSignedIn }: { onSignedIn: () => void }) {
             </Box>
           ))}
         </Box>
-        <FormControlLabel control={<Checkbox checked={accepted} onChange={(e) => setAccepted(e.target.checked)} slotProps={{ input: { 'data-testid': 'signup-accept' } as object }} />}
+        <FormControlLabel control={<Checkbox checked={accepted} onChange={(e) => { setAccepted(e.target.checked); setError(null); }} slotProps={{ input: { 'data-testid': 'signup-accept' } as object }} />}
           label={t('watch.auth.acceptGuidelines')} />
         {error && <Alert severity="error" data-testid="signup-error">{error}</Alert>}
         <Button type="submit" variant="contained" disabled={busy || !guidelines} data-testid="signup-submit">{t('watch.auth.create')}</Button>

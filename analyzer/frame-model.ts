@@ -163,18 +163,8 @@ class NsfwjsClassifier implements FrameClassifier {
     if (this.disposed) throw new Error('frame classifier has been disposed');
   }
 
-  /** One model call over every item that has pixels; errors pass through in place. */
-  private async runBatch(items: Array<Float32Array | { error: string }>): Promise<FrameResult[]> {
-    const good: Float32Array[] = [];
-    for (const item of items) if (item instanceof Float32Array) good.push(item);
-    const scores = good.length > 0 ? await this.predict(good) : [];
-    let next = 0;
-    return items.map((item): FrameResult => {
-      if (!(item instanceof Float32Array)) return { ok: false, error: item.error };
-      const s = scores[next++];
-      if (!s) throw new Error('model returned fewer rows than inputs');
-      return { ok: true, scores: s };
-    });
+  private runBatch(items: ModelInput[]): Promise<FrameResult[]> {
+    return runBatch(items, (good) => this.predict(good));
   }
 
   /** Runs the model on N prepared 224×224×3 inputs (already ÷255); every tensor is disposed. */
@@ -207,8 +197,28 @@ class NsfwjsClassifier implements FrameClassifier {
   }
 }
 
+/** A prepared model input (224×224×3, ÷255), or why an image could not become one. */
+export type ModelInput = Float32Array | { error: string };
+
+/**
+ * One model call (`predict`) over every item that has pixels; items that failed to decode pass through in place
+ * as `{ ok: false, error }`. Shared by the TF.js and ONNX classifiers.
+ * @throws Error when the model returns fewer rows than it was given.
+ */
+export async function runBatch(items: ModelInput[], predict: (inputs: Float32Array[]) => Promise<NsfwScores[]>): Promise<FrameResult[]> {
+  const good = items.filter((x): x is Float32Array => x instanceof Float32Array);
+  const scores = good.length > 0 ? await predict(good) : [];
+  let next = 0;
+  return items.map((item): FrameResult => {
+    if (!(item instanceof Float32Array)) return { ok: false, error: item.error };
+    const s = scores[next++];
+    if (!s) throw new Error('model returned fewer rows than inputs');
+    return { ok: true, scores: s };
+  });
+}
+
 /** sharp decode (auto-orient, sRGB, no alpha) then the nsfwjs-equivalent resize; errors become values. */
-export async function decodeToModelInput(image: Buffer): Promise<Float32Array | { error: string }> {
+export async function decodeToModelInput(image: Buffer): Promise<ModelInput> {
   if (!Buffer.isBuffer(image) || image.length === 0) return { error: 'empty or non-buffer input' };
   try {
     const { data, info } = await sharp(image)

@@ -5,7 +5,7 @@
  * runs on `threads` intra-op threads (default 1: Warden runs one analyzer process per core).
  */
 import * as ort from 'onnxruntime-node';
-import { decodeToModelInput, resizeToModelInput, MODEL_INPUT_SIZE, NSFW_LABELS, type FrameClassifier, type FrameResult, type NsfwScores, type RawImage } from '../frame-model.ts';
+import { decodeToModelInput, resizeToModelInput, runBatch, MODEL_INPUT_SIZE, NSFW_LABELS, type FrameClassifier, type FrameResult, type ModelInput, type NsfwScores, type RawImage } from '../frame-model.ts';
 
 /** The backend name recorded with every signal the ONNX classifier writes. */
 export const ONNX_BACKEND = 'onnxruntime';
@@ -68,16 +68,8 @@ export class OnnxFrameClassifier implements FrameClassifier {
     if (this.disposed) throw new Error('frame classifier has been disposed');
   }
 
-  private async runBatch(items: Array<Float32Array | { error: string }>): Promise<FrameResult[]> {
-    const good = items.filter((x): x is Float32Array => x instanceof Float32Array);
-    const scores = good.length ? await this.predict(good) : [];
-    let next = 0;
-    return items.map((item): FrameResult => {
-      if (!(item instanceof Float32Array)) return { ok: false, error: item.error };
-      const s = scores[next++];
-      if (!s) throw new Error('model returned fewer rows than inputs');
-      return { ok: true, scores: s };
-    });
+  private runBatch(items: ModelInput[]): Promise<FrameResult[]> {
+    return runBatch(items, (good) => this.predict(good));
   }
 
   /** One session run over N prepared NHWC inputs (÷255). */

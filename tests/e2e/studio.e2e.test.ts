@@ -144,11 +144,12 @@ describe('performer studio, end to end', () => {
     // ---- sign up as a performer, accepting the community guidelines ----
     await page.goto(`${warden.httpUrl}/studio/`);
     await page.getByTestId('tab-signup').click();
-    await page.getByTestId('guidelines').getByRole('heading', { level: 2 }).waitFor();
+    await page.getByTestId('signup-guidelines').getByRole('heading', { level: 3 }).first().waitFor(); // the sections have loaded
     await page.getByTestId('signup-email').fill('new-performer@example.org');
     await page.getByTestId('signup-handle').fill('new-performer');
     await page.getByTestId('signup-password').fill('a long performer passphrase');
-    expect(await page.getByTestId('signup-submit').isDisabled()).toBe(true); // not before the guidelines are accepted
+    await page.getByTestId('signup-submit').click(); // not before the guidelines are accepted
+    await page.getByTestId('signup-error').waitFor();
     await page.getByTestId('signup-accept').check();
     await accessible(page, 'sign-up');
     await shootBoth(page, '01-sign-up');
@@ -320,8 +321,16 @@ describe('performer studio, end to end', () => {
     await shootBoth(page, '15-statements');
     await page.getByTestId('nav-account').click();
     await page.getByTestId('account-section').waitFor();
+    await page.getByTestId('totp-section').waitFor(); // two-factor sign-in and the devices, from the shared account components
+    await page.locator('[data-testid="session-row"][data-current="true"]').waitFor();
     await accessible(page, 'account');
     await shootBoth(page, '16-account');
+    // the password-reset link of the e-mail opens the studio's reset page
+    const reset = await studio.newPage();
+    await reset.goto(`${warden.httpUrl}/studio/reset?token=not-a-real-token`);
+    await reset.getByTestId('reset-confirm-form').waitFor();
+    await accessible(reset, 'password reset');
+    await shootBoth(reset, '17-password-reset');
     expect(errors).toEqual([]);
     await consoleContext.close();
     await studio.close();

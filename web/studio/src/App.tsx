@@ -48,7 +48,7 @@ function Nav({ section }: { section: Section }) {
   );
 }
 
-function Studio({ me, section, onSignOut }: { me: Me; section: Section; onSignOut(): void }) {
+function Studio({ me, section, onSignOut, onSignedOut }: { me: Me; section: Section; onSignOut(): void; onSignedOut(): void }) {
   const [live, setLive] = useState<LiveStatus | null>(null);
   const [liveError, setLiveError] = useState<string | null>(null);
   const [settings, setSettings] = useState<RoomSettings | null>(null);
@@ -87,7 +87,7 @@ function Studio({ me, section, onSignOut }: { me: Me; section: Section; onSignOu
         {section === 'keys' && <KeysPage live={live} />}
         {section === 'room' && <RoomPage onSettings={onSettings} />}
         {section === 'statements' && <StatementsPage />}
-        {section === 'account' && <AccountPage me={me} onSignOut={onSignOut} />}
+        {section === 'account' && <AccountPage me={me} onSignOut={onSignOut} onSignedOut={onSignedOut} />}
       </Container>
       <PanicBar live={isLive} panic={panic} protection={settings?.panicProtection ?? 'none'} broadcastId={live?.broadcast?.id ?? null} />
     </>
@@ -130,7 +130,7 @@ export function App() {
       ) : me.role !== 'performer' ? (
         <Container component="main" id="main" sx={{ py: 3 }}><Typography role="alert">{t('studio.auth.notPerformer', { role: me.role })}</Typography></Container>
       ) : (
-        <Studio me={me} section={section} onSignOut={() => void signOut()} />
+        <Studio me={me} section={section} onSignOut={() => void signOut()} onSignedOut={() => { csrf.set(null); setMe(null); navigate('live'); }} />
       )}
     </>
   );

@@ -1,9 +1,7 @@
 /** Shapes of the API answers the studio reads (see /api/openapi.json). Times are ISO strings. */
 
-export interface Me {
-  id: string; handle: string; email: string | null; role: 'viewer' | 'performer' | 'moderator' | 'senior_moderator' | 'admin';
-  permissions: string[]; adult: boolean; totpEnabled?: boolean; guidelinesAccepted?: boolean;
-}
+/** The signed-in user (`GET /api/me`), as the shared account components know it. */
+export type { Me } from '../../common/account/index.ts';
 
 export type Protection = 'none' | 'freeze_chat' | 'hide_stream' | 'end_broadcast';
 export const PROTECTIONS: readonly Protection[] = ['none', 'freeze_chat', 'hide_stream', 'end_broadcast'];

@@ -33,7 +33,7 @@ export const studio = {
     healthHeading: 'Stream health',
     state: {
       starting: 'Starting: waiting for the first frames',
-      ok: 'Healthy: frames are being checked',
+      ok: 'Healthy: frames are arriving and being sampled',
       stalled: 'Stalled: no frames received lately. Check your encoder and connection.',
     },
     framesSampled: 'Frames sampled (last minute)',

@@ -4,7 +4,8 @@
  * client route under /watch/.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { Alert, AppBar, Box, Button, Container, Link, Toolbar, Typography } from '@mui/material';
+import { Alert, AppBar, Button, Container, Dialog, DialogActions, DialogContent, DialogTitle, Link, Toolbar, Typography } from '@mui/material';
+import { AccountSecurity } from '../../common/account/index.ts';
 import { t } from '../../common/i18n.ts';
 import { useMe } from './session.ts';
 import { AuthPanel } from './AuthPanel.tsx';
@@ -24,6 +25,7 @@ export function App() {
   const [known, setKnown] = useState<LiveBroadcast | undefined>();
   const [report, setReport] = useState<ReportSubject | null>(null);
   const [reportsOpen, setReportsOpen] = useState(false);
+  const [securityOpen, setSecurityOpen] = useState(false);
 
   useEffect(() => {
     const onPop = () => setBroadcastId(routeOf(location.pathname));
@@ -54,8 +56,9 @@ export function App() {
           {me && (
             <>
               <Typography variant="body2" sx={{ display: { xs: 'none', sm: 'block' } }}>{t('watch.nav.signedInAs', { handle: me.handle })}</Typography>
-              <Button onClick={() => setReportsOpen(true)} data-testid="my-reports-open">{t('watch.nav.myReports')}</Button>
-              <Button onClick={() => void signOut()}>{t('common.signOut')}</Button>
+              <Button size="small" onClick={() => setReportsOpen(true)} data-testid="my-reports-open">{t('watch.nav.myReports')}</Button>
+              <Button size="small" onClick={() => setSecurityOpen(true)} data-testid="security-open">{t('watch.nav.security')}</Button>
+              <Button size="small" onClick={() => void signOut()}>{t('common.signOut')}</Button>
             </>
           )}
         </Toolbar>
@@ -65,6 +68,13 @@ export function App() {
       </Container>
       <ReportDialog subject={report} onClose={() => setReport(null)} />
       <MyReports open={reportsOpen} onClose={() => setReportsOpen(false)} />
+      <Dialog open={securityOpen && !!me} onClose={() => setSecurityOpen(false)} fullWidth maxWidth="sm" aria-labelledby="security-title">
+        <DialogTitle id="security-title">{t('watch.nav.security')}</DialogTitle>
+        <DialogContent>
+          {securityOpen && <AccountSecurity onSignedOut={() => { setSecurityOpen(false); void reload(); }} />}
+        </DialogContent>
+        <DialogActions><Button onClick={() => setSecurityOpen(false)}>{t('watch.nav.close')}</Button></DialogActions>
+      </Dialog>
     </>
   );
 }

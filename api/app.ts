@@ -18,7 +18,7 @@ import { viewerRoutes } from './viewer.ts';
 import { peopleRoutes } from './people.ts';
 import { reportCategoryRoutes } from './people.ts';
 import { CaseEventHub, insightRoutes } from './insights.ts';
-import { consoleRoutes, spaRoutes } from './console.ts';
+import { WATCH_CSP, consoleRoutes, spaRoutes } from './console.ts';
 import { authRoutes } from './auth-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
@@ -110,7 +110,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
 
   app.route('/', consoleRoutes(consoleDir ?? DEFAULT_CONSOLE_DIR));
   app.route('/', spaRoutes('/studio', webDirs?.studio ?? DEFAULT_WEB_DIRS.studio, 'studio'));
-  app.route('/', spaRoutes('/watch', webDirs?.watch ?? DEFAULT_WEB_DIRS.watch, 'watch page'));
+  app.route('/', spaRoutes('/watch', webDirs?.watch ?? DEFAULT_WEB_DIRS.watch, 'watch page', WATCH_CSP));
   app.get('/', (c) => c.redirect('/watch/'));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

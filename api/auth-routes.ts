@@ -26,6 +26,8 @@ import { isoTime, type ApiRouter } from './route.ts';
  */
 export const meSchema = z.object({
   id: z.string(), handle: z.string(), email: z.string().nullable(), role: z.enum(roles), permissions: z.array(z.string()), adult: z.boolean(),
+  /** A date of birth was given (adult or not): a second attestation is refused, so clients do not ask again. */
+  birthDateGiven: z.boolean(),
   /** Two-factor sign-in (TOTP) is on. */
   totpEnabled: z.boolean(),
   /** The account accepted the community guidelines (at sign-up; staff and seeded accounts may not have). */
@@ -39,7 +41,7 @@ export async function meOf(db: Db, userId: string): Promise<Me | undefined> {
   if (!account) return undefined;
   return {
     id: account.id, handle: account.handle, email: account.email, role: account.role, permissions: account.permissions, adult: standing?.adult ?? false,
-    totpEnabled: account.totpEnabledAt !== null, guidelinesAccepted: account.guidelinesAcceptedAt !== null,
+    birthDateGiven: standing?.attested ?? false, totpEnabled: account.totpEnabledAt !== null, guidelinesAccepted: account.guidelinesAcceptedAt !== null,
   };
 }
 

@@ -124,7 +124,7 @@ export function playRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pref
     const flvAt = b.ingestNode === deps.nodeId && node.http ? '' : flvAuthority(node, requestHost);
     return c.json({
       broadcastId: b.id, rtmpUrl: `rtmp://${playAuthority(node, requestHost)}${playPath(b.id)}?token=${token}`,
-      flvUrl: flvAt === null ? null : `${flvAt ? `http://${flvAt}` : ''}${flvPlayPath(b.id)}?token=${token}`, expiresAt: expiresAt.toISOString(),
+      flvUrl: flvAt === null ? null : `${flvAt ? (/^https?:\/\//.test(flvAt) ? flvAt : `http://${flvAt}`) : ''}${flvPlayPath(b.id)}?token=${token}`, expiresAt: expiresAt.toISOString(),
     });
   });
 

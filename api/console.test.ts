@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spaRoutes } from './console.ts';
+import { WATCH_CSP, spaRoutes } from './console.ts';
 
 let dir: string;
 let secret: string;
@@ -51,6 +51,8 @@ describe('single-page app serving', () => {
       expect(res.status, p).not.toBe(200);
       expect(await res.text()).not.toContain('not for the web');
     }
+    const watch = await spaRoutes('/studio', path.join(dir, 'dist'), 'watch page', WATCH_CSP).request('http://localhost/studio/');
+    expect(watch.headers.get('content-security-policy')).toMatch(/connect-src 'self' http: https:/);
     const none = await spaRoutes('/watch', path.join(dir, 'nothing'), 'watch page').request('http://localhost/watch/');
     expect(none.status).toBe(503);
     expect(await none.json()).toMatchObject({ error: { code: 'unavailable', message: expect.stringMatching(/watch page is not built/) } });

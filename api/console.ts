@@ -13,6 +13,11 @@ import { Hono, type Context } from 'hono';
 
 /** Content Security Policy of the console: only its own scripts; frames, audio and images from the API. */
 export const CONSOLE_CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+/**
+ * The watch page's policy: the console's, plus fetching HTTP-FLV from the ingest node that holds a broadcast,
+ * which may be another origin (play URLs carry their one-time token; no credentials are sent).
+ */
+export const WATCH_CSP = `${CONSOLE_CSP}; connect-src 'self' http: https:`;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CONSOLE_CSP,
@@ -88,13 +93,13 @@ async function precompressed(c: Context, f: Found): Promise<{ found: Found; enco
   return null;
 }
 
-async function sendFile(c: Context, f: Found, cacheControl: string): Promise<Response> {
+async function sendFile(c: Context, f: Found, cacheControl: string, csp = CONSOLE_CSP): Promise<Response> {
   const type = CONTENT_TYPES[path.extname(f.file).toLowerCase()] ?? 'application/octet-stream';
   const compressible = /^(text\/|application\/(json|manifest)|image\/svg)/.test(type);
   const alt = compressible ? await precompressed(c, f) : null;
   const body = alt?.found ?? f;
   const etag = `"${body.size.toString(16)}-${Math.floor(body.mtimeMs).toString(16)}${alt ? `-${alt.encoding}` : ''}"`;
-  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': cacheControl, etag };
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-security-policy': csp, 'content-type': type, 'cache-control': cacheControl, etag };
   if (compressible) headers.vary = 'Accept-Encoding';
   if (alt) headers['content-encoding'] = alt.encoding;
   if (c.req.header('if-none-match')?.split(/\s*,\s*/).includes(etag)) return new Response(null, { status: 304, headers });
@@ -121,8 +126,9 @@ function notFound(c: Context, what: string, file: string): Response {
  * - A missing asset is a 404; a missing build is a 503 `unavailable` telling how to build it.
  * @param distDir the Vite output directory; read on every request, so a rebuild needs no restart.
  * @param what the app's name in error messages (`console`, `studio`, …).
+ * @param csp its Content Security Policy (default {@link CONSOLE_CSP}).
  */
-export function spaRoutes(mount: string, distDir: string, what: string): Hono {
+export function spaRoutes(mount: string, distDir: string, what: string, csp = CONSOLE_CSP): Hono {
   const root = path.resolve(distDir);
   const app = new Hono();
 
@@ -140,12 +146,12 @@ export function spaRoutes(mount: string, distDir: string, what: string): Hono {
       return c.json({ error: { code: 'bad_request', message: 'malformed path' } }, 400, SECURITY_HEADERS);
     }
     if (rel.includes('\0') || rel.includes('\\')) return notFound(c, what, rawPath);
-    if (rel === '' || rel === 'index.html') return sendFile(c, index, 'no-cache');
+    if (rel === '' || rel === 'index.html') return sendFile(c, index, 'no-cache', csp);
     const f = await findFile(base, rel);
-    if (f) return sendFile(c, f, HASHED.test(path.relative(base, f.file).split(path.sep).join('/')) ? IMMUTABLE : 'no-cache');
+    if (f) return sendFile(c, f, HASHED.test(path.relative(base, f.file).split(path.sep).join('/')) ? IMMUTABLE : 'no-cache', csp);
     // a client-side route (no extension) gets the app; a missing file (a stale asset name) is a plain 404
     if (/\.[a-z0-9]+$/i.test(rel) || rel.startsWith('assets/')) return notFound(c, what, rawPath);
-    return sendFile(c, index, 'no-cache');
+    return sendFile(c, index, 'no-cache', csp);
   };
 
   app.get(mount, serve);

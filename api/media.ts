@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { captionSources, getBroadcast, getSample, type Db } from '../db/index.ts';
+import { captionSources, getBroadcast, getSample, viewerStanding, type Db } from '../db/index.ts';
 import { captionCues, cuesSince, formatWebVtt, type CaptionChunk } from '../analyzer/audio/index.ts';
 import type { TranscriptWord } from '../analyzer/audio/pocketsphinx.ts';
 import { sliceWav } from '../analyzer/audio/index.ts';
@@ -36,7 +36,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * - `GET /api/samples/:id/audio?start=S&end=S` (moderator, senior_moderator, admin): the chunk's audio, or
  *   the span [start, end) of it in seconds, as a 16 kHz mono WAV. 404 when the sample is not a stored audio
  *   chunk; 400 for a malformed id or span.
- * - `GET /api/broadcasts/:id/captions.vtt?from=S` (any signed-in user): the broadcast's captions so far as
+ * - `GET /api/broadcasts/:id/captions.vtt?from=S` (a signed-in attested adult, the broadcast's performer, or
+ *   staff; others 403 `age_unverified`): the broadcast's captions so far as
  *   WebVTT (`text/vtt`), cue times in seconds from the broadcast's start; `from` keeps only cues ending after
  *   it (players poll with the end of the last cue they have).
  */
@@ -79,6 +80,12 @@ export function mediaRoutes(db: Db, dataDir: string, logger: Logger): Hono<AuthE
     const q = parse(captionQuery, c.req.query(), 'query');
     const broadcast = await getBroadcast(db, id);
     if (!broadcast) throw new WardenError('not_found', 'no such broadcast');
+    // the words said on stream are behind the same age gate as its pictures (the performer and staff exempt)
+    const user = c.get('user');
+    if (user.userId !== broadcast.userId && !['moderator', 'senior_moderator', 'admin'].includes(user.role)) {
+      const standing = await viewerStanding(db, user.userId);
+      if (!standing?.adult) return c.json({ error: { code: 'age_unverified', message: 'confirm you are an adult first: POST /api/me/birth-date' } }, 403);
+    }
     // chunks that can hold cues ending after `from`: a chunk starts at most a chunk length before its cues, and
     // the first may be dated a little before the broadcast row (audio buffered before the publish was accepted)
     const since = new Date(broadcast.startedAt.getTime() + ((q.from ?? 0) - 60) * 1000);

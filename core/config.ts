@@ -144,7 +144,8 @@ export interface Config {
   /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
   alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
   /** Where people reach the web pages (links in mail), and outgoing mail (`smtpUrl` null: kept in the outbox). */
-  web: { publicUrl: string };
+  /** `publicUrlSet`: PUBLIC_URL was given (then it also names this node in other nodes' HTTP-FLV play URLs). */
+  web: { publicUrl: string; publicUrlSet: boolean };
   mail: { smtpUrl: string | null; from: string };
   /**
    * The data key (DATA_KEY): 32 bytes as 64 hex digits, for AES-256-GCM (core/sealed.ts); a string so the config
@@ -253,7 +254,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
     alerts: { ackMs: Math.round(e.ALERT_ACK_S * 1000), maxEscalations: e.ALERT_MAX_ESCALATIONS, escalationUrl: e.ALERT_ESCALATION_URL || null },
-    web: { publicUrl: (e.PUBLIC_URL || `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, '') },
+    web: { publicUrl: (e.PUBLIC_URL || `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, ''), publicUrlSet: e.PUBLIC_URL !== '' },
     mail: { smtpUrl: e.SMTP_URL || null, from: e.MAIL_FROM },
     dataKey,
     verification: {

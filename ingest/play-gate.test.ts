@@ -22,6 +22,7 @@ describe('HTTP-FLV URL authority', () => {
     expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: '10.0.0.5', port: 8080 } }, 'api.example.com')).toBe('10.0.0.5:8080');
     expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: null, port: 8081 } }, 'api.example.com')).toBe('api.example.com:8081');
     expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: '::1', port: 8080 } }, 'x')).toBe('[::1]:8080');
+    expect(flvAuthority({ rtmpHost: null, rtmpPort: 1935, http: { host: null, port: 8080, publicUrl: 'https://ingest-2.example.com' } }, 'x')).toBe('https://ingest-2.example.com');
     expect(flvPlayPath('7d0c6e3e-52f1-4d8e-9a52-0f3c1f0e9b11')).toBe('/flv/watch/7d0c6e3e-52f1-4d8e-9a52-0f3c1f0e9b11.flv');
   });
 });

@@ -37,14 +37,14 @@ export interface PlayGrant { viewerId: string; broadcastId: string; ownerId: str
 /**
  * Where an ingest node's RTMP server listens. `rtmpHost` null: every interface (use the host the client called).
  * `publicAuthority`: `host:port` viewers reach it at (RTMP_PUBLIC_HOST), when configured; it wins over both.
- * `http`: where the node serves HTTP-FLV plays (its API's HTTP server; `host` null: every interface), absent on a
- * node that runs ingest without the API (it serves RTMP plays only).
+ * `http`: where the node serves HTTP-FLV plays (its API's HTTP server; `host` null: every interface; `publicUrl`:
+ * its PUBLIC_URL when set, which wins), absent on a node that runs ingest without the API (RTMP plays only).
  */
 export interface IngestNodeAddress {
   rtmpHost: string | null;
   rtmpPort: number;
   publicAuthority?: string | null;
-  http?: { host: string | null; port: number } | null;
+  http?: { host: string | null; port: number; publicUrl?: string | null } | null;
 }
 
 /**
@@ -65,11 +65,13 @@ export function publicAuthority(publicHost: string | null, rtmpPort: number): st
 }
 
 /**
- * The `host:port` of an HTTP-FLV URL on another node: its HTTP bind host (or, bound to every interface, the host
- * the client called the API on) and port. @returns null when the node serves no HTTP-FLV.
+ * The origin of an HTTP-FLV URL on another node: its PUBLIC_URL when set (`https://node-2.example.com`), else
+ * `host:port` from its HTTP bind host (or, bound to every interface, the host the client called the API on) and
+ * port (the caller adds `http://`). @returns null when the node serves no HTTP-FLV.
  */
 export function flvAuthority(node: IngestNodeAddress, requestHost: string): string | null {
   if (!node.http) return null;
+  if (node.http.publicUrl) return node.http.publicUrl;
   const host = node.http.host ?? requestHost;
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${node.http.port}`;
 }

@@ -80,7 +80,7 @@ export class IngestService {
   private readonly viewers: ViewerSessions;
   private stopping = false;
   /** Where this node serves HTTP-FLV plays, once {@link serveFlv} mounted them. */
-  private http: { host: string | null; port: number } | null = null;
+  private http: { host: string | null; port: number; publicUrl: string | null } | null = null;
   /** Observers of publish outcomes (demo, tests). */
   readonly events = new EventEmitter();
 
@@ -143,7 +143,10 @@ export class IngestService {
       live: (id) => { const b = this.live.get(id); return b && !b.closed ? { ownerId: b.userId } : undefined; },
     });
     mountBeforeApp(server, (req, res) => flv.handle(req, res));
-    this.http = { host: addr.host === '0.0.0.0' || addr.host === '::' ? null : addr.host, port: addr.port };
+    this.http = {
+      host: addr.host === '0.0.0.0' || addr.host === '::' ? null : addr.host, port: addr.port,
+      publicUrl: this.deps.config.web.publicUrlSet ? this.deps.config.web.publicUrl : null,
+    };
     await this.register();
     this.log.info({ port: addr.port }, 'HTTP-FLV plays served');
   }

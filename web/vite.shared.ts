@@ -1,7 +1,7 @@
 /**
  * The Vite configuration the web apps share (web/studio at /studio/, web/watch at /watch/): React, a
  * modern target, the build into `<app>/dist` (or WEB_OUT_DIR, used by scripts/build-console.sh), and in
- * development /api and /chat proxied to a running `warden serve` (WARDEN_API, default :8080).
+ * development /api, /chat and /flv proxied to a running `warden serve` (WARDEN_API, default :8080).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type UserConfig } from 'vite';
@@ -25,7 +25,7 @@ export function webApp(appDir: string, base: string): UserConfig {
     },
     server: {
       fs: { allow: [fileURLToPath(new URL('..', appDir))] },
-      proxy: { '/api': { target: api }, '/chat': { target: api, ws: true } },
+      proxy: { '/api': { target: api }, '/chat': { target: api, ws: true }, '/flv': { target: api } },
     },
   });
 }

@@ -115,7 +115,7 @@ describe('speech, end to end over RTMP', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBeDefined();
 
-    // captions: WebVTT cues in order, the transcript's words, for any signed-in viewer
+    // captions: WebVTT cues in order, the transcript's words, for a signed-in adult viewer
     const vtt = await fetch(`${warden.httpUrl}/api/broadcasts/${broadcastId}/captions.vtt`, { headers: { cookie: `warden_session=${viewer.token}` } });
     expect(vtt.status).toBe(200);
     expect(vtt.headers.get('content-type')).toMatch(/^text\/vtt/);
@@ -137,6 +137,11 @@ describe('speech, end to end over RTMP', () => {
     expect(later.length).toBeLessThan(body.length);
     expect(later).not.toMatch(/kill you/);
     expect((await fetch(`${warden.httpUrl}/api/broadcasts/${broadcastId}/captions.vtt`)).status).toBe(401);
+    // the words said on stream are behind the age gate, as its pictures are
+    const unattested = await seedSession(env.ctx.db, 'speech-unattested', 'viewer', { adult: false });
+    const refused = await fetch(`${warden.httpUrl}/api/broadcasts/${broadcastId}/captions.vtt`, { headers: { cookie: `warden_session=${unattested.token}` } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('age_unverified');
 
     const metrics = await (await fetch(`${warden.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/warden_samples_total\{kind="audio",status="queued"\} [1-9]/);

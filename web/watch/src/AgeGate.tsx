@@ -9,11 +9,12 @@ import { Alert, AlertTitle, Box, Button, Paper, Stack, TextField, Typography } f
 import { ApiError, api } from '../../common/api.ts';
 import { t } from '../../common/i18n.ts';
 
-export function AgeGate({ onAdult }: { onAdult: () => void }) {
+/** @param given a date of birth was given before (and did not show an adult): nothing to ask, nothing plays. */
+export function AgeGate({ onAdult, given = false }: { onAdult: () => void; given?: boolean }) {
   const [birthDate, setBirthDate] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [final, setFinal] = useState<'underage' | 'already' | null>(null);
+  const [final, setFinal] = useState<'underage' | 'already' | null>(given ? 'already' : null);
 
   async function submit(e: FormEvent) {
     e.preventDefault();

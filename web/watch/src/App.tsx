@@ -41,7 +41,7 @@ export function App() {
   let main: React.ReactNode;
   if (me === undefined) main = error ? <Alert severity="error">{t('common.networkError')}</Alert> : <Typography>{t('common.loading')}</Typography>;
   else if (me === null) main = <AuthPanel onSignedIn={() => void reload()} />;
-  else if (!me.adult && !['moderator', 'senior_moderator', 'admin'].includes(me.role)) main = <AgeGate onAdult={() => void reload()} />;
+  else if (!me.adult && !['moderator', 'senior_moderator', 'admin'].includes(me.role)) main = <AgeGate onAdult={() => void reload()} given={me.birthDateGiven ?? false} />;
   else if (broadcastId) main = <WatchPage broadcastId={broadcastId} me={me} known={known} onReport={setReport} onBack={() => go(null)} />;
   else main = <LiveList onOpen={go} />;
 

@@ -1,7 +1,10 @@
 /** Shapes of the API answers the watch page reads (see the API's OpenAPI document at /api/openapi.json). */
 
-/** `GET /api/me` → `user`. `adult`: attested an adult date of birth (the age gate is passed). */
-export interface Me { id: string; handle: string; email: string | null; role: string; adult: boolean }
+/**
+ * `GET /api/me` → `user`. `adult`: attested an adult date of birth (the age gate is passed); `birthDateGiven`: a
+ * date was given, adult or not (a minor's is kept, and no other can be tried).
+ */
+export interface Me { id: string; handle: string; email: string | null; role: string; adult: boolean; birthDateGiven?: boolean }
 
 /** `GET /api/live` item. */
 export interface LiveBroadcast { id: string; performer: { id: string; handle: string }; startedAt: string }

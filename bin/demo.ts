@@ -147,6 +147,8 @@ export async function runDemo(config: Config, opts: { exit: boolean; seconds?: n
     out('    staff sign in with a second factor: add each account to an authenticator app (or get a code with');
     out('    `npx tsx -e "import(\'./core/totp.ts\').then((t) => console.log(t.totpCode(\'SECRET\')))"`) from its otpauth URL:');
     for (const a of DEMO_ACCOUNTS) out(`    ${demoOtpauthUrl(a)}`);
+    out(`  the performer studio: ${warden.httpUrl}/studio/  (sign up as a performer, verify, create a key, go live)`);
+    out(`  the watch page: ${warden.httpUrl}/watch/  (sign up as a viewer, confirm your age, watch, chat, captions, reports)`);
     out(`  the API: ${warden.httpUrl}/api/openapi.json`);
     out(`  ${warden.httpUrl}/metrics   ${warden.httpUrl}/readyz`);
     out(`  psql ${redactUrl(config.databaseUrl)} -c 'select reason, priority, status from cases'`);

@@ -271,11 +271,14 @@ describe('viewer watch page, end to end', () => {
     expect(await refused.textContent()).toContain('You must be 18 or older');
     await shot(page, 'phone-04-age-refused');
     expect(await axeViolations(page)).toEqual([]);
+    // after a reload the page knows a date was given: no form to try another date, still refused, nothing plays
     await page.reload();
-    await page.getByTestId('birth-date').fill('1990-01-01'); // another date is not accepted
-    await page.getByTestId('birth-date-submit').click();
     await page.getByTestId('age-refused').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('birth-date').count()).toBe(0);
     expect(await page.getByTestId('player-video').count()).toBe(0);
+    // and the API refuses another date all the same
+    const again = await page.evaluate(`fetch('/api/me/birth-date', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': sessionStorage.getItem('warden.csrf') ?? '' }, body: JSON.stringify({ birthDate: '1990-01-01' }) }).then((r) => r.status)`);
+    expect(again).toBe(409);
     await context.close();
   }, 60_000);
 });

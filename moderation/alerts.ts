@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { WardenError, errorText } from '../core/errors.ts';
 import {
-  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, getAlert, insertAlert, liveBroadcastOfUser, openOrJoinCase, recordEscalation, resolveAlert,
+  acknowledgeAlert, addEvidence, alertSnapshot, appendAction, getAlert, insertAlert, resolveAlertCase, liveBroadcastOfUser, openOrJoinCase, recordEscalation, resolveAlert,
   type Db, type Priority,
 } from '../db/index.ts';
 import { enforcementChannel, type EnforcementMessage } from './enforcer.ts';
@@ -278,7 +278,10 @@ export class AlertService {
     await this.deps.db.transaction(async (tx) => {
       if (!(await getAlert(tx, op.alertId))) throw new Error('the alert is not stored yet');
       if (op.op === 'ack' || alert.status === 'open') await acknowledgeAlert(tx, op.alertId, op.by, new Date(op.at));
-      if (op.op === 'resolve') await resolveAlert(tx, op.alertId, op.by, op.resolution ?? '');
+      if (op.op === 'resolve') {
+        await resolveAlert(tx, op.alertId, op.by, op.resolution ?? '');
+        await resolveAlertCase(tx, op.alertId, op.by, op.resolution ?? ''); // the alert's critical case leaves the queue with it
+      }
       await appendAction(tx, op.op === 'ack'
         ? { action: 'acknowledge_alert', actorType: 'moderator', actorId: op.by, subjectType: 'alert', subjectId: op.alertId, userId: alert.userId, broadcastId: alert.broadcastId, idempotencyKey: `ack/${op.alertId}`, details: { raisedAt: alert.raisedAt, escalations: alert.escalations, responseMs: Date.parse(op.at) - Date.parse(alert.raisedAt) } }
         : { action: 'resolve_alert', actorType: 'moderator', actorId: op.by, subjectType: 'alert', subjectId: op.alertId, userId: alert.userId, broadcastId: alert.broadcastId, idempotencyKey: `resolve/${op.alertId}`, details: { resolution: op.resolution } });

@@ -125,6 +125,9 @@ describe('panic alerts', () => {
       expect(await env.ctx.redis.get(frozenRoomKey(env.config.redisPrefix, b.userId))).toBeNull();
       const audit = await env.ctx.database.sql`select action from actions where subject_id = ${id} order by chain_seq`;
       expect(audit.map((r) => r.action)).toEqual(['panic', 'escalate_alert', 'acknowledge_alert', 'resolve_alert']);
+      // its critical case leaves the queue with it, the resolution as the decision's note
+      const [closed] = await env.ctx.database.sql`select status, decision, decision_note from cases where id = ${row!.caseId}`;
+      expect(closed).toMatchObject({ status: 'resolved', decision: 'resolve_alert', decision_note: 'called the performer; safe' });
       expect((await client(app, performer.token).post(`/api/alerts/${id}/ack`)).status).toBe(403);
     } finally {
       await a.close();

@@ -1,7 +1,7 @@
 /** Panic alerts: stored (idempotently, by the id the API gave them), acknowledged, resolved, escalated, listed. */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { alerts, chatMessages, samples, users } from '../schema.ts';
+import { alerts, cases, chatMessages, samples, users } from '../schema.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;
 
@@ -27,6 +27,18 @@ export async function acknowledgeAlert(db: Tx, id: string, by: string, at: Date)
 export async function resolveAlert(db: Tx, id: string, by: string, resolution: string): Promise<boolean> {
   const rows = await db.update(alerts).set({ status: 'resolved', resolvedAt: sql`now()`, resolvedBy: by, resolution })
     .where(and(eq(alerts.id, id), inArray(alerts.status, ['open', 'acknowledged']))).returning({ id: alerts.id });
+  return rows.length > 0;
+}
+
+/**
+ * Closes the critical case an alert opened, with the alert's resolution, whoever holds a claim on it (resolving
+ * the alert is the decision). @returns false when the alert has no case or it was already resolved.
+ */
+export async function resolveAlertCase(db: Tx, alertId: string, by: string, resolution: string): Promise<boolean> {
+  const rows = await db.update(cases).set({
+    status: 'resolved', decision: 'resolve_alert', reasonCode: 'no_violation', decisionNote: resolution, decidedBy: by,
+    claimedBy: by, claimExpiresAt: null, resolvedAt: sql`now()`, updatedAt: sql`now()`,
+  }).where(and(eq(cases.subjectType, 'alert'), eq(cases.subjectId, alertId), inArray(cases.status, ['open', 'claimed']))).returning({ id: cases.id });
   return rows.length > 0;
 }
 

@@ -23,6 +23,13 @@ process.once('message', async (msg: { type: 'start'; config: Config }) => {
     const queues = new Queues(connection, config.redisPrefix);
     const worker = await startFrameWorker({ config, db: database.db, queues, connection, logger, onOutcome: (outcome) => send({ type: 'outcome', outcome }) });
     send({ type: 'ready', backend: worker.classifier.backend });
+    // progress (a job started, completed or failed, the queue found empty) for the parent's watchdog, every 500 ms at most
+    let reported = 0;
+    setInterval(() => {
+      if (worker.consumer.lastProgressAt() <= reported) return;
+      reported = Date.now();
+      send({ type: 'progress' });
+    }, 500).unref();
     const stop = async () => {
       await worker.close();
       await queues.close();

@@ -25,7 +25,7 @@ import { AlertHub, alertRoutes } from './alerts.ts';
 import { keyRoutes } from './keys.ts';
 import { studioRoutes } from './studio.ts';
 import { createVerificationService, exceptUpload, uploadBodyLimit, verificationRoutes, VERIFICATION_UPLOAD_PATH } from './verification.ts';
-import { WardenError, errorText } from '../core/errors.ts';
+import { WardenError, errorText, isDatabaseUnavailable } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 import { AlertService, Intake, ReviewService, StreamKeyService } from '../moderation/index.ts';
 import { RoomModeration } from '../moderation/index.ts';
@@ -142,12 +142,24 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
   return Object.assign(app, { specs: router.specs });
 }
 
-/** Renders errors as `{ error: { code, message } }`: a WardenError with its status, anything else as 500. */
+/** What the API answers (503 `unavailable`) while PostgreSQL cannot be reached. */
+export const DATABASE_UNAVAILABLE = 'the database is unavailable; try again shortly';
+
+/**
+ * Renders errors as `{ error: { code, message } }`: a WardenError with its status; PostgreSQL unreachable
+ * ({@link isDatabaseUnavailable}) as 503 `unavailable` with `retry-after: 5`; anything else as 500.
+ */
 export function errorHandler(logger: AppContext['logger']) {
   return (err: Error, c: Context) => {
     if (err instanceof WardenError) {
       if (err.code === 'rate_limited' && 'retryAfterS' in err) c.header('retry-after', String((err as WardenError & { retryAfterS: number }).retryAfterS));
       return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Postgres went away (restart, failover, network): a clear, retryable answer rather than a 500
+      logger.warn({ err: errorText(err), path: c.req.path }, 'database unavailable');
+      c.header('retry-after', '5');
+      return c.json({ error: { code: 'unavailable', message: DATABASE_UNAVAILABLE } }, 503);
     }
     logger.error({ err: errorText(err), path: c.req.path }, 'unhandled API error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);

@@ -58,7 +58,7 @@ export interface FlvPlaySession extends NmsSession {
 
 /** node-media-server's RTMP session internals the play gate hooks (its protocol's play callback). */
 interface RtmpSessionInternals extends NmsSession {
-  rtmp?: { onPlayCallback: () => void };
+  rtmp?: { onPlayCallback: () => void; onDeleteStream: (message: unknown) => void };
 }
 
 /**
@@ -86,6 +86,8 @@ export class MediaServer {
   private readonly listeners: [string, (s: NmsSession) => void][] = [];
   private readonly context: { eventEmitter: import('node:events').EventEmitter; sessions: Map<string, NmsSession>; broadcasts: Map<string, { publisher: NmsSession | null }> };
   private playGate: PlayGate = async () => false;
+  /** Sessions whose publisher said it stopped (RTMP `deleteStream`) before its connection closed. */
+  private readonly unpublished = new WeakSet<NmsSession>();
 
   constructor(private readonly opts: MediaServerOptions) {
     const nmsLogger = require('node-media-server/src/core/logger.js');
@@ -123,6 +125,8 @@ export class MediaServer {
     }
     const start = rtmp.onPlayCallback;
     const held = session;
+    // an encoder that stops streaming says so (FCUnpublish, deleteStream) before closing; a dropped connection does not
+    rtmp.onDeleteStream = () => { this.unpublished.add(held); };
     rtmp.onPlayCallback = () => {
       void this.playGate(held).catch(() => false).then((ok) => {
         if (socket.destroyed) return;
@@ -158,6 +162,14 @@ export class MediaServer {
   /** Disconnects a session at once (destroys its socket; a kicked publisher gets no graceful close). */
   disconnect(session: NmsSession): void {
     session.socket?.destroy();
+  }
+
+  /**
+   * Whether the session's publisher said it stopped (RTMP `deleteStream`, as OBS and ffmpeg send when they stop
+   * streaming) rather than losing its connection.
+   */
+  stoppedByPublisher(session: NmsSession): boolean {
+    return this.unpublished.has(session);
   }
 
   /** Whether the session is the current publisher of its stream path and still connected. */

@@ -44,6 +44,8 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       for (const s of stops.splice(0).reverse()) await s().catch((err) => logger.error({ err: String(err) }, 'shutdown step failed'));
     },
   };
+  // the queues' backlog (waiting jobs, the oldest one's age) in /metrics, on every role
+  metrics.sources.queueBacklog ??= () => ctx.queues.backlog();
   const onOutcome = (o: FrameOutcome) => {
     if (o.signals) metrics.signals.inc({ analyzer: 'nsfw', backend: o.backend }, o.signals);
     if (o.faceSignals) metrics.signals.inc({ analyzer: 'faces', backend: o.backend }, o.faceSignals);
@@ -64,7 +66,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
         await transcriber.pronunciations();
         const audio = runWorker('audio', createTranscribeProcessor({
           db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber, analyzer: new TextAnalyzer(),
-          policy: ctx.policy, metrics, logger: logger.child({ subsystem: 'audio' }),
+          policy: ctx.policy, metrics, logger: logger.child({ subsystem: 'audio' }), maxWaitMs: config.degrade.audioMaxWaitMs,
         }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: config.analyzer.audioConcurrency, logger, closeTimeoutMs: 20_000 });
         stops.push(() => audio.close());
       }

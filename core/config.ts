@@ -27,6 +27,30 @@ export const envSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('warden'),
   /** Seconds between two frame samples of one broadcast (at most one sample per interval). */
   SAMPLE_INTERVAL_S: positive.default(2),
+  /**
+   * Longest sampling interval, in seconds, that adaptive sampling stretches a broadcast's frame sampling to when the
+   * analyzer falls behind (ingest/sampling.ts); equal to SAMPLE_INTERVAL_S turns the stretching off.
+   */
+  SAMPLE_INTERVAL_MAX_S: positive.default(10),
+  /**
+   * Frames backlog thresholds, in seconds: when the oldest waiting `frames` job is older than FRAMES_BACKLOG_HIGH_S,
+   * sampling stretches; once it is younger than FRAMES_BACKLOG_LOW_S, it comes back towards SAMPLE_INTERVAL_S.
+   */
+  FRAMES_BACKLOG_HIGH_S: positive.default(2),
+  FRAMES_BACKLOG_LOW_S: positive.default(0.5),
+  /**
+   * Audio backlog thresholds, in seconds: when the oldest waiting `audio` job is older than AUDIO_BACKLOG_HIGH_S,
+   * fewer broadcasts have their speech transcribed (the lowest-priority ones' chunks are recorded as skipped); once it
+   * is younger than AUDIO_BACKLOG_LOW_S, more are again.
+   */
+  AUDIO_BACKLOG_HIGH_S: positive.default(20),
+  AUDIO_BACKLOG_LOW_S: positive.default(8),
+  /** An audio chunk of a broadcast without priority that waited longer than this many seconds is skipped, not transcribed. */
+  AUDIO_MAX_WAIT_S: positive.default(120),
+  /** Seconds between two readings of the queues' backlog by the adaptive sampling controller. */
+  SAMPLING_CONTROL_S: positive.default(2),
+  /** Seconds a score at or above a rule's threshold keeps a broadcast's samples prioritised. */
+  PRIORITY_WINDOW_S: positive.default(300),
   /** Length of the audio chunks the tap cuts for transcription, in seconds. */
   AUDIO_CHUNK_S: positive.default(10),
   /** Seconds each audio chunk repeats of the previous one, so a phrase across a boundary is heard whole. */
@@ -126,6 +150,16 @@ export interface Config {
   /** Frame sampling; audio chunking (`audio: null` turns the audio tap off). */
   tap: { sampleIntervalMs: number; duplicateMaxDistance: number; audio: { chunkMs: number; overlapMs: number } | null };
   /**
+   * Deliberate degradation when the analyzer falls behind (ingest/sampling.ts), in ms: the longest stretched sampling
+   * interval; the frames and audio backlog thresholds (age of the oldest waiting job) at which sampling stretches
+   * (`high`) and recovers (`low`); the longest an audio chunk of a broadcast without priority may wait before it is
+   * skipped; how often the backlog is read; how long a high score keeps a broadcast prioritised.
+   */
+  degrade: {
+    sampleIntervalMaxMs: number; framesHighMs: number; framesLowMs: number; audioHighMs: number; audioLowMs: number;
+    audioMaxWaitMs: number; controlMs: number; priorityWindowMs: number;
+  };
+  /**
    * `audioConcurrency` 0: this process transcribes nothing. `faceEveryN` 0: no face analysis; `faceAgeMargin`:
    * years under which a face is a possible minor. `nice`: niceness of the analyzer's processes.
    */
@@ -205,6 +239,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.AUDIO_OVERLAP_S >= e.AUDIO_CHUNK_S / 2) {
     throw new ConfigError(`invalid configuration:\n  AUDIO_OVERLAP_S: must be less than half of AUDIO_CHUNK_S (${e.AUDIO_CHUNK_S})`);
   }
+  if (e.SAMPLE_INTERVAL_MAX_S < e.SAMPLE_INTERVAL_S) {
+    throw new ConfigError(`invalid configuration:\n  SAMPLE_INTERVAL_MAX_S: must be at least SAMPLE_INTERVAL_S (${e.SAMPLE_INTERVAL_S})`);
+  }
+  if (e.FRAMES_BACKLOG_LOW_S >= e.FRAMES_BACKLOG_HIGH_S) throw new ConfigError('invalid configuration:\n  FRAMES_BACKLOG_LOW_S: must be less than FRAMES_BACKLOG_HIGH_S');
+  if (e.AUDIO_BACKLOG_LOW_S >= e.AUDIO_BACKLOG_HIGH_S) throw new ConfigError('invalid configuration:\n  AUDIO_BACKLOG_LOW_S: must be less than AUDIO_BACKLOG_HIGH_S');
   const sla = parseSla(e.SLA_MINUTES);
   if (typeof sla === 'string') throw new ConfigError(`invalid configuration:\n  SLA_MINUTES: ${sla}`);
   const webhookUrls = e.WEBHOOK_URLS.split(',').map((u) => u.trim()).filter(Boolean);
@@ -236,6 +275,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tap: {
       sampleIntervalMs: Math.round(e.SAMPLE_INTERVAL_S * 1000), duplicateMaxDistance: e.DUPLICATE_MAX_DISTANCE,
       audio: { chunkMs: Math.round(e.AUDIO_CHUNK_S * 1000), overlapMs: Math.round(e.AUDIO_OVERLAP_S * 1000) },
+    },
+    degrade: {
+      sampleIntervalMaxMs: Math.round(e.SAMPLE_INTERVAL_MAX_S * 1000),
+      framesHighMs: Math.round(e.FRAMES_BACKLOG_HIGH_S * 1000), framesLowMs: Math.round(e.FRAMES_BACKLOG_LOW_S * 1000),
+      audioHighMs: Math.round(e.AUDIO_BACKLOG_HIGH_S * 1000), audioLowMs: Math.round(e.AUDIO_BACKLOG_LOW_S * 1000),
+      audioMaxWaitMs: Math.round(e.AUDIO_MAX_WAIT_S * 1000), controlMs: Math.round(e.SAMPLING_CONTROL_S * 1000),
+      priorityWindowMs: Math.round(e.PRIORITY_WINDOW_S * 1000),
     },
     analyzer: {
       workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, onnxThreads: e.ONNX_THREADS, modelCacheDir: e.MODEL_CACHE_DIR ? path.resolve(e.MODEL_CACHE_DIR) : null, audioConcurrency: e.AUDIO_CONCURRENCY,

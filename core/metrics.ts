@@ -23,8 +23,24 @@ export interface Metrics {
   liveBroadcasts: Gauge;
   /** 1 for the frame classifier's backend in this process's analyzers (`onnxruntime`, `tfjs-node`, `wasm`). */
   frameBackend: Gauge<'backend'>;
+  /** Jobs waiting to be taken per queue (not active, delayed or finished; read when scraped). */
+  queueWaiting: Gauge<'queue'>;
+  /** Seconds the oldest waiting job of each queue has waited (0 when none waits; read when scraped). */
+  queueOldestWaiting: Gauge<'queue'>;
+  /** Live broadcasts of this ingest node by their effective frame sampling interval in seconds (read when scraped). */
+  samplingStreams: Gauge<'interval_s'>;
+  /** This ingest node's sampling stretch (1: every broadcast at SAMPLE_INTERVAL_S) and the broadcasts whose speech is transcribed. */
+  samplingStretch: Gauge;
+  audioTranscribedStreams: Gauge;
+  /** Samples deliberately not analysed, by kind and reason (sampling stretched, audio backlog, stale, ingest behind). */
+  samplesShed: Counter<'kind' | 'reason'>;
   /** Read on each scrape; set by whoever owns the queues and the ingest node. */
-  sources: { queueDepth?: () => Promise<Record<string, number>>; liveBroadcasts?: () => number };
+  sources: {
+    queueDepth?: () => Promise<Record<string, number>>; liveBroadcasts?: () => number;
+    queueBacklog?: () => Promise<Record<string, { waiting: number; oldestAgeMs: number }>>;
+    /** Effective sampling interval (ms) of each live broadcast, the stretch, and the broadcasts whose audio is transcribed. */
+    sampling?: () => { intervalsMs: number[]; stretch: number; audioStreams: number };
+  };
 }
 
 /** Creates the metrics of one process. Gauges fed by `sources` are read when scraped. */
@@ -33,6 +49,13 @@ export function createMetrics(): Metrics {
   const sources: Metrics['sources'] = {};
   collectDefaultMetrics({ register: registry, prefix: 'warden_process_' });
   const r = [registry];
+  // one backlog reading serves both backlog gauges of a scrape
+  let backlogRead: { at: number; p: Promise<Record<string, { waiting: number; oldestAgeMs: number }> | null> } | undefined;
+  const readBacklog = () => {
+    if (!sources.queueBacklog) return Promise.resolve(null);
+    if (!backlogRead || Date.now() - backlogRead.at > 500) backlogRead = { at: Date.now(), p: sources.queueBacklog().catch(() => null) };
+    return backlogRead.p;
+  };
   return {
     registry,
     samples: new Counter({ name: 'warden_samples_total', help: 'Samples taken from broadcasts', labelNames: ['kind', 'status'], registers: r }),
@@ -56,6 +79,42 @@ export function createMetrics(): Metrics {
       name: 'warden_live_broadcasts', help: 'Broadcasts live on this ingest node', registers: r,
       collect() { if (sources.liveBroadcasts) this.set(sources.liveBroadcasts()); },
     }),
+    queueWaiting: new Gauge({
+      name: 'warden_queue_waiting', help: 'Jobs waiting to be taken per queue', labelNames: ['queue'], registers: r,
+      async collect() {
+        const backlog = await readBacklog();
+        if (backlog) for (const [q, b] of Object.entries(backlog)) this.set({ queue: q }, b.waiting);
+      },
+    }),
+    queueOldestWaiting: new Gauge({
+      name: 'warden_queue_oldest_waiting_seconds', help: 'Seconds the oldest waiting job of each queue has waited', labelNames: ['queue'], registers: r,
+      async collect() {
+        const backlog = await readBacklog();
+        if (backlog) for (const [q, b] of Object.entries(backlog)) this.set({ queue: q }, b.oldestAgeMs / 1000);
+      },
+    }),
+    samplingStreams: new Gauge({
+      name: 'warden_sampling_streams', help: 'Live broadcasts on this ingest node by effective frame sampling interval (seconds)', labelNames: ['interval_s'], registers: r,
+      collect() {
+        if (!sources.sampling) return;
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const ms of sources.sampling().intervalsMs) {
+          const k = String(Math.round(ms / 500) / 2); // to the half second
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
+        for (const [k, n] of counts) this.set({ interval_s: k }, n);
+      },
+    }),
+    samplingStretch: new Gauge({
+      name: 'warden_sampling_stretch', help: 'Sampling stretch of this ingest node (1: every broadcast at the base interval)', registers: r,
+      collect() { if (sources.sampling) this.set(sources.sampling().stretch); },
+    }),
+    audioTranscribedStreams: new Gauge({
+      name: 'warden_audio_transcribed_streams', help: 'Live broadcasts of this ingest node whose speech is transcribed now (the others\' chunks are shed)', registers: r,
+      collect() { if (sources.sampling) this.set(sources.sampling().audioStreams); },
+    }),
+    samplesShed: new Counter({ name: 'warden_samples_shed_total', help: 'Samples deliberately not analysed, by kind and reason', labelNames: ['kind', 'reason'], registers: r }),
     frameBackend: new Gauge({ name: 'warden_frame_backend', help: 'The frame classifier backend the analyzer workers run (1)', labelNames: ['backend'], registers: r }),
     sources,
   };

@@ -19,3 +19,4 @@ export * from './queries/verification.ts';
 export * from './queries/account-security.ts';
 export * from './queries/studio.ts';
 export * from './queries/watch.ts';
+export * from './queries/sampling.ts';

@@ -140,8 +140,12 @@ export const broadcasts = pgTable('broadcasts', {
   uniqueIndex('broadcasts_one_live_per_key').on(t.streamKeyId).where(sql`status = 'live'`),
 ]);
 
-/** `silent`: an audio chunk the tap's speech detector found no speech in (kept for the record, not transcribed). */
-export const sampleStatuses = ['queued', 'analysed', 'duplicate', 'failed', 'silent'] as const;
+/**
+ * `silent`: an audio chunk the tap's speech detector found no speech in (kept for the record, not transcribed).
+ * `skipped`: a sample deliberately not analysed because the analyzer is behind (the reason is in `error`; see
+ * ingest/sampling.ts): never analysed, so the rules treat it as pending.
+ */
+export const sampleStatuses = ['queued', 'analysed', 'duplicate', 'failed', 'silent', 'skipped'] as const;
 
 /** A frame (or audio chunk) taken from a broadcast. `filePath` is relative to the data directory. */
 export const samples = pgTable('samples', {
@@ -161,6 +165,7 @@ export const samples = pgTable('samples', {
   status: text('status', { enum: sampleStatuses }).notNull().default('queued'),
   /** For a duplicate: the analysed sample whose signals stand for this one. */
   duplicateOf: uuid('duplicate_of'),
+  /** Why analysis failed (`failed`), or why the sample was not analysed (`skipped`). */
   error: text('error'),
   analysedAt: timestamp('analysed_at', { withTimezone: true }),
   createdAt: createdAt(),

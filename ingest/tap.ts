@@ -97,6 +97,11 @@ export interface TapOptions {
   maxQueuedFrames?: number;
   /** Also tap the audio as overlapping 16 kHz mono chunks (see {@link TapAudioOptions}); off when absent. */
   audio?: TapAudioOptions;
+  /**
+   * Called for each frame not handed to onFrame: 'interval' when the effective interval was stretched past the base
+   * one ({@link StreamTap.setSampleInterval}), 'behind' when onFrame was too slow and the oldest waiting frame was dropped.
+   */
+  onShed?: (reason: 'interval' | 'behind') => void;
 }
 
 /** A run counts as a quick failure when ffmpeg lived less than this. */
@@ -114,8 +119,8 @@ const KILL_GRACE_MS = 2_000;
  * 'interval' mode the tap stays there until it is stopped.
  */
 export class StreamTap {
-  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice'>> &
-    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice'>;
+  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice' | 'onShed'>> &
+    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed'>;
   private readonly audio: TapAudio | undefined;
   private _audioMissing = false;
   private readonly log: Logger;
@@ -141,6 +146,10 @@ export class StreamTap {
   private longGaps = 0;
   private readonly queue: { jpeg: Buffer; width: number; height: number; capturedAt: Date }[] = [];
   private delivering = false;
+  // Adaptive sampling: the interval in force (≥ the base one ffmpeg samples at), when the last frame was kept, frames thinned
+  private effectiveIntervalMs: number;
+  private lastKeptAt: number | undefined;
+  private _framesThinned = 0;
 
   /** @throws Error when sampleIntervalMs or maxHeight is not a positive number. */
   constructor(opts: TapOptions) {
@@ -157,6 +166,7 @@ export class StreamTap {
       maxQueuedFrames: Math.max(1, opts.maxQueuedFrames ?? 2),
     };
     this.log = opts.logger;
+    this.effectiveIntervalMs = sampleIntervalMs;
     this._mode = opts.mode ?? 'keyframes';
     this.audio = opts.audio ? new TapAudio(opts.audio, opts.logger) : undefined;
   }
@@ -181,6 +191,28 @@ export class StreamTap {
   /** Frames dropped because onFrame was too slow. */
   get framesDropped(): number {
     return this._framesDropped;
+  }
+  /** Frames left out because the effective interval was stretched (see {@link StreamTap.setSampleInterval}). */
+  get framesThinned(): number {
+    return this._framesThinned;
+  }
+  /** The sampling interval in force, ms (the base one unless stretched). */
+  get sampleIntervalMs(): number {
+    return this.effectiveIntervalMs;
+  }
+
+  /**
+   * Changes the sampling interval at run time, without restarting ffmpeg: ffmpeg keeps sampling at the base interval
+   * (`sampleIntervalMs` of the options, which also decides the keyframes/interval mode), and the tap keeps a frame only
+   * when at least `ms` minus half a base interval has passed since the last one it kept (frames arrive a base interval
+   * apart, give or take jitter, so the kept ones are the nearest to every `ms`). The others are counted in
+   * `framesThinned` and reported to `onShed('interval')`. Values under the base interval are raised to it.
+   */
+  setSampleInterval(ms: number): void {
+    const next = Math.max(this.opts.sampleIntervalMs, Math.round(ms));
+    if (next === this.effectiveIntervalMs) return;
+    this.log.debug({ intervalMs: next, previousMs: this.effectiveIntervalMs }, 'tap sampling interval changed');
+    this.effectiveIntervalMs = next;
   }
   /** The current ffmpeg child's pid (undefined between runs); exposed for tests and diagnostics. */
   get pid(): number | undefined {
@@ -291,9 +323,17 @@ export class StreamTap {
         ),
       );
     }
+    const base = this.opts.sampleIntervalMs;
+    if (this.effectiveIntervalMs > base && this.lastKeptAt !== undefined && now - this.lastKeptAt < this.effectiveIntervalMs - base / 2) {
+      this._framesThinned++;
+      this.callback('onShed', () => this.opts.onShed?.('interval'));
+      return;
+    }
+    this.lastKeptAt = now;
     if (this.queue.length >= this.opts.maxQueuedFrames) {
       this.queue.shift();
       this._framesDropped++;
+      this.callback('onShed', () => this.opts.onShed?.('behind'));
       if (this._framesDropped === 1 || this._framesDropped % 100 === 0) {
         this.log.warn({ dropped: this._framesDropped }, 'onFrame slower than the stream: dropping oldest frames');
       }

@@ -5,13 +5,19 @@
  * Idempotent: a chunk already transcribed (or failed) is not transcribed again; a retry only re-queues the
  * evaluation. An unreadable or undecodable chunk marks the sample failed; a missing engine fails the job
  * (retried with back-off) so nothing is silently skipped.
+ *
+ * Shedding: a chunk of a broadcast without priority (its job has a BullMQ priority, analyzer/jobs.ts
+ * `SAMPLE_PRIORITY`) that waited in the queue longer than `maxWaitMs` is not transcribed: it is marked `skipped` with
+ * the reason (counted in `warden_samples_shed_total{kind="audio",reason="stale"}`), so a backlog left by a burst (or by
+ * another ingest node) drains instead of keeping transcription minutes behind live. Urgent broadcasts' chunks are
+ * always transcribed. The ingest node sheds most chunks before they are queued (ingest/sampling.ts).
  */
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { errorText } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
-import { getSample, markSampleFailed, recordTranscript, type Db } from '../../db/index.ts';
+import { getSample, markSampleFailed, markSampleSkipped, recordTranscript, type Db } from '../../db/index.ts';
 import { SPEECH_ANALYZER, speechScores, type Policy } from '../../rules/index.ts';
 import { speechFindings } from '../audio/findings.ts';
 import type { Transcriber, Transcript } from '../audio/pocketsphinx.ts';
@@ -29,6 +35,8 @@ export interface TranscribeDeps {
   policy: () => Policy;
   metrics: Metrics;
   logger: Logger;
+  /** A chunk without priority that waited longer than this (ms) is skipped (default: never). */
+  maxWaitMs?: number;
 }
 
 /** Errors that are the chunk's fault (retrying cannot help), as the transcriber words them. */
@@ -42,6 +50,13 @@ export function createTranscribeProcessor(deps: TranscribeDeps) {
     const sample = await getSample(db, job.data.sampleId);
     if (!sample) throw new UnrecoverableError(`no sample ${job.data.sampleId}`);
     if (sample.kind !== 'audio') throw new UnrecoverableError(`sample ${sample.id} is a ${sample.kind}, not audio`);
+    const waitedMs = Date.now() - job.timestamp;
+    if (sample.status === 'queued' && (job.opts.priority ?? 0) > 0 && deps.maxWaitMs !== undefined && waitedMs > deps.maxWaitMs) {
+      const reason = `stale: waited ${Math.round(waitedMs / 1000)} s in the audio queue (more than ${Math.round(deps.maxWaitMs / 1000)} s); not transcribed`;
+      if (await markSampleSkipped(db, sample.id, reason)) metrics.samplesShed.inc({ kind: 'audio', reason: 'stale' });
+      logger.info({ sampleId: sample.id, broadcastId: sample.broadcastId, waitedS: Math.round(waitedMs / 1000) }, 'audio chunk skipped: waited too long');
+      return;
+    }
     if (sample.status === 'queued') {
       const policy = deps.policy();
       if (checkedFor !== policy) {

@@ -8,8 +8,10 @@ export type SampleRow = typeof samples.$inferSelect;
 /** Inserts a sample; a retry with the same (broadcast, kind, seq) returns the existing row's id. */
 export async function insertSample(db: Tx, s: {
   broadcastId: string; kind: 'frame' | 'audio'; seq: number; capturedAt: Date; filePath: string;
-  width?: number; height?: number; phash?: string; status?: 'queued' | 'duplicate' | 'silent'; duplicateOf?: string | null;
+  width?: number; height?: number; phash?: string; status?: 'queued' | 'duplicate' | 'silent' | 'skipped'; duplicateOf?: string | null;
   durationMs?: number; overlapMs?: number;
+  /** A `skipped` sample's reason. */
+  error?: string | null;
 }): Promise<{ id: string; inserted: boolean }> {
   const [row] = await db.insert(samples).values({ ...s, status: s.status ?? 'queued', duplicateOf: s.duplicateOf ?? null })
     .onConflictDoNothing({ target: [samples.broadcastId, samples.kind, samples.seq] }).returning({ id: samples.id });
@@ -50,9 +52,19 @@ export async function markSampleFailed(db: Tx, id: string, error: string): Promi
     .where(and(eq(samples.id, id), eq(samples.status, 'queued')));
 }
 
+/**
+ * Marks a queued sample skipped: deliberately not analysed (the analyzer is behind), with the reason.
+ * @returns whether it was still queued (false: analysed, failed or skipped already).
+ */
+export async function markSampleSkipped(db: Tx, id: string, reason: string): Promise<boolean> {
+  const rows = await db.update(samples).set({ status: 'skipped', error: reason.slice(0, 2000) })
+    .where(and(eq(samples.id, id), eq(samples.status, 'queued'))).returning({ id: samples.id });
+  return rows.length > 0;
+}
+
 /** One sample in a rules timeline: its scores by analyzer and label (a duplicate carries its original's). */
 export interface TimelineRow {
-  sampleId: string; seq: number; capturedAt: Date; status: 'queued' | 'analysed' | 'duplicate' | 'failed' | 'silent';
+  sampleId: string; seq: number; capturedAt: Date; status: 'queued' | 'analysed' | 'duplicate' | 'failed' | 'silent' | 'skipped';
   error: string | null; scores: { analyzer: string; label: string; score: number }[];
 }
 

@@ -2,6 +2,7 @@
  * The `warden` CLI. Commands:
  *   serve                 api + ingest + analyzer workers in one process (graceful shutdown on SIGTERM/SIGINT)
  *   worker                analyzer workers only (scale out against the same Postgres and Redis)
+ *   ingest                api + RTMP ingest, no analyzer (an ingest node beside `warden worker` processes)
  *   migrate               create the database if missing and apply migrations
  *   demo [--exit]         the end-to-end demo on a real RTMP stream
  *   check-image FILE...   score images with the frame model, one JSON line each
@@ -19,6 +20,7 @@ import { PolicyError } from '../rules/index.ts';
 const usage = `usage: warden <command> [options]
   serve                 run api, ingest and analyzer workers
   worker                run analyzer workers only
+  ingest                run api and RTMP ingest only (no analyzer: pair with \`warden worker\` processes)
   migrate               create the database if missing and apply migrations
   demo [--exit]         run the demo on a real stream (--exit: stop when done)
   check-image FILE...   score images with the frame model (one JSON line per file)
@@ -38,9 +40,11 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-    case 'worker': {
+    case 'worker':
+    case 'ingest': {
       const { runServe } = await import('./commands/serve.ts');
-      return runServe(loadConfig(), command === 'serve' ? { api: true, ingest: true, workers: true } : { workers: true });
+      const roles = { serve: { api: true, ingest: true, workers: true }, worker: { workers: true }, ingest: { api: true, ingest: true } }[command];
+      return runServe(loadConfig(), roles);
     }
     case 'migrate': {
       const { runMigrate } = await import('./commands/migrate.ts');

@@ -1,4 +1,4 @@
-/** `warden serve` / `warden worker`: run until SIGTERM or SIGINT, then shut down in order. */
+/** `warden serve` / `warden worker` / `warden ingest`: run until SIGTERM or SIGINT, then shut down in order. */
 import type { Config } from '../../core/config.ts';
 import { createContext } from '../../core/context.ts';
 import { startWarden, type WardenRoles } from '../runtime.ts';

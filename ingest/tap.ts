@@ -30,6 +30,7 @@ import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
 import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts';
 import { buildTapArgs, redactInput } from './tap-args.ts';
+import { FrameThinner } from './thinner.ts';
 
 export { buildTapArgs, redactInput, type TapArgsOptions } from './tap-args.ts';
 
@@ -146,9 +147,8 @@ export class StreamTap {
   private longGaps = 0;
   private readonly queue: { jpeg: Buffer; width: number; height: number; capturedAt: Date }[] = [];
   private delivering = false;
-  // Adaptive sampling: the interval in force (≥ the base one ffmpeg samples at), when the last frame was kept, frames thinned
-  private effectiveIntervalMs: number;
-  private lastKeptAt: number | undefined;
+  // Adaptive sampling: the interval in force (≥ the base one ffmpeg samples at), frames left out for it
+  private readonly thinner: FrameThinner;
   private _framesThinned = 0;
 
   /** @throws Error when sampleIntervalMs or maxHeight is not a positive number. */
@@ -166,7 +166,7 @@ export class StreamTap {
       maxQueuedFrames: Math.max(1, opts.maxQueuedFrames ?? 2),
     };
     this.log = opts.logger;
-    this.effectiveIntervalMs = sampleIntervalMs;
+    this.thinner = new FrameThinner(sampleIntervalMs);
     this._mode = opts.mode ?? 'keyframes';
     this.audio = opts.audio ? new TapAudio(opts.audio, opts.logger) : undefined;
   }
@@ -198,21 +198,18 @@ export class StreamTap {
   }
   /** The sampling interval in force, ms (the base one unless stretched). */
   get sampleIntervalMs(): number {
-    return this.effectiveIntervalMs;
+    return this.thinner.effectiveMs;
   }
 
   /**
    * Changes the sampling interval at run time, without restarting ffmpeg: ffmpeg keeps sampling at the base interval
-   * (`sampleIntervalMs` of the options, which also decides the keyframes/interval mode), and the tap keeps a frame only
-   * when at least `ms` minus half a base interval has passed since the last one it kept (frames arrive a base interval
-   * apart, give or take jitter, so the kept ones are the nearest to every `ms`). The others are counted in
-   * `framesThinned` and reported to `onShed('interval')`. Values under the base interval are raised to it.
+   * (`sampleIntervalMs` of the options, which also decides the keyframes/interval mode), and the tap keeps about one
+   * frame per `ms` of those (ingest/thinner.ts). The others are counted in `framesThinned` and reported to
+   * `onShed('interval')`. Values under the base interval are raised to it.
    */
   setSampleInterval(ms: number): void {
-    const next = Math.max(this.opts.sampleIntervalMs, Math.round(ms));
-    if (next === this.effectiveIntervalMs) return;
-    this.log.debug({ intervalMs: next, previousMs: this.effectiveIntervalMs }, 'tap sampling interval changed');
-    this.effectiveIntervalMs = next;
+    const previousMs = this.thinner.effectiveMs;
+    if (this.thinner.setInterval(ms)) this.log.debug({ intervalMs: this.thinner.effectiveMs, previousMs }, 'tap sampling interval changed');
   }
   /** The current ffmpeg child's pid (undefined between runs); exposed for tests and diagnostics. */
   get pid(): number | undefined {
@@ -323,13 +320,11 @@ export class StreamTap {
         ),
       );
     }
-    const base = this.opts.sampleIntervalMs;
-    if (this.effectiveIntervalMs > base && this.lastKeptAt !== undefined && now - this.lastKeptAt < this.effectiveIntervalMs - base / 2) {
+    if (!this.thinner.keep(now)) {
       this._framesThinned++;
       this.callback('onShed', () => this.opts.onShed?.('interval'));
       return;
     }
-    this.lastKeptAt = now;
     if (this.queue.length >= this.opts.maxQueuedFrames) {
       this.queue.shift();
       this._framesDropped++;

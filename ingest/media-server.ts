@@ -75,6 +75,19 @@ export interface MediaServerOptions {
   logger: Logger;
 }
 
+/** Longest time an RTMP connection may take to start publishing or have a play admitted before it is dropped. */
+export const SETUP_TIMEOUT_MS = 10_000;
+/** How long a connection node-media-server ended (half-closed) may linger before it is destroyed. */
+export const END_GRACE_MS = 1000;
+/** Stream app and name as node-media-server accepts them (letters, digits, `_`, `-`); anything else is refused. */
+const SAFE_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Whether a session names a stream the way node-media-server allows (it emits events for some it refused). */
+function wellFormed(s: NmsSession): boolean {
+  return typeof s.streamApp === 'string' && typeof s.streamName === 'string' && SAFE_NAME.test(s.streamApp) && SAFE_NAME.test(s.streamName)
+    && s.streamPath === `/${s.streamApp}/${s.streamName}`;
+}
+
 /** Replaces stream names (stream keys) in node-media-server's log lines with their first characters. */
 function redactKeys(message: string): string {
   return String(message).replace(/\/(\w+)\/(wk_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]*/g, '/$1/$2…');
@@ -86,6 +99,8 @@ export class MediaServer {
   private readonly listeners: [string, (s: NmsSession) => void][] = [];
   private readonly context: { eventEmitter: import('node:events').EventEmitter; sessions: Map<string, NmsSession>; broadcasts: Map<string, { publisher: NmsSession | null }> };
   private playGate: PlayGate = async () => false;
+  /** Sessions that started publishing (the gate decides them) or had a play admitted: no setup deadline. */
+  private readonly engaged = new WeakSet<NmsSession>();
   /** Sessions whose publisher said it stopped (RTMP `deleteStream`) before its connection closed. */
   private readonly unpublished = new WeakSet<NmsSession>();
 
@@ -125,21 +140,69 @@ export class MediaServer {
     }
     const start = rtmp.onPlayCallback;
     const held = session;
+    this.guard(socket, held);
     // an encoder that stops streaming says so (FCUnpublish, deleteStream) before closing; a dropped connection does not
     rtmp.onDeleteStream = () => { this.unpublished.add(held); };
     rtmp.onPlayCallback = () => {
       void this.playGate(held).catch(() => false).then((ok) => {
         if (socket.destroyed) return;
-        if (ok) start();
-        else socket.destroy();
+        if (ok) { this.engaged.add(held); start(); } else socket.destroy();
       });
     };
   }
 
-  /** Subscribes to a node-media-server event (prePublish, postPublish, donePublish, prePlay, donePlay). */
+  /**
+   * Contains what a client can do to node-media-server's RTMP parser, which trusts its input: an exception while
+   * parsing (a `connect` without a tcUrl, a `publish` without a stream name, a control message too short for its
+   * field) would be thrown from a socket event and end the whole process, so each chunk is parsed inside a
+   * try/catch and a connection that throws is destroyed. The parser's own refusals only half-close the socket
+   * (`end()`); the connection is destroyed {@link END_GRACE_MS} later whatever the client does. A connection that
+   * has neither started publishing nor had a play admitted within {@link SETUP_TIMEOUT_MS} (random bytes, a
+   * handshake that never finishes, a client that connects and waits) is destroyed too.
+   */
+  private guard(socket: Socket, session: NmsSession): void {
+    const log = this.opts.logger.child({ subsystem: 'media-server' });
+    for (const parse of socket.listeners('data') as ((d: Buffer) => void)[]) {
+      socket.off('data', parse);
+      socket.on('data', (d: Buffer) => {
+        try {
+          parse.call(socket, d);
+        } catch (err) {
+          log.warn({ sessionId: session.id, ip: session.ip, err: err instanceof Error ? err.message : String(err) }, 'RTMP input the parser could not handle: connection dropped');
+          socket.destroy();
+        }
+      });
+    }
+    const end = socket.end.bind(socket);
+    socket.end = ((...args: Parameters<Socket['end']>) => {
+      setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
+      return end(...args);
+    }) as Socket['end'];
+    const setup = setTimeout(() => {
+      if (!this.engaged.has(session) && !socket.destroyed) {
+        log.info({ sessionId: session.id, ip: session.ip }, `RTMP connection neither published nor played within ${SETUP_TIMEOUT_MS} ms: dropped`);
+        socket.destroy();
+      }
+    }, SETUP_TIMEOUT_MS).unref();
+    socket.once('close', () => clearTimeout(setup));
+  }
+
+  /**
+   * Subscribes to a node-media-server event (prePublish, postPublish, donePublish, prePlay, donePlay). Publish and
+   * play events of a session without a well-formed stream path (node-media-server still emits `prePublish` after
+   * refusing a name it does not allow) are not passed on: the session's connection is destroyed instead.
+   */
   on(event: 'prePublish' | 'postPublish' | 'donePublish' | 'prePlay' | 'donePlay', fn: (s: NmsSession) => void): void {
-    this.listeners.push([event, fn]);
-    this.nms.on(event, fn);
+    const checked = (s: NmsSession) => {
+      if ((event === 'prePublish' || event === 'prePlay') && !wellFormed(s)) {
+        s.socket?.destroy();
+        return;
+      }
+      if (event === 'prePublish') this.engaged.add(s); // the publish gate decides it from here
+      fn(s);
+    };
+    this.listeners.push([event, checked]);
+    this.nms.on(event, checked);
   }
 
   /** Starts listening; resolves once the RTMP port is bound. */

@@ -59,6 +59,16 @@ export const envSchema = z.object({
   AUDIO_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(Math.max(1, Math.floor(os.availableParallelism() / 2))),
   /** Hamming distance (of 64 bits) at or under which a frame is a duplicate of the last analysed one. */
   DUPLICATE_MAX_DISTANCE: z.coerce.number().int().min(0).max(64).default(4),
+  /**
+   * Seconds a broadcast whose publisher lost its connection (without saying it stopped) stays live waiting for the
+   * same stream key to publish again; a reconnect within it continues the same broadcast. 0: it ends at once.
+   */
+  RECONNECT_GRACE_S: z.coerce.number().min(0).default(15),
+  /**
+   * Seconds jobs may wait in a queue with no progress from a worker of this process (no job started, completed or
+   * failed) before the worker counts as stuck: /readyz answers 503 and the watchdog recreates it.
+   */
+  WORKER_STUCK_S: positive.default(60),
   /** Analyzer worker processes (`warden serve` and `warden worker`); default: one per core. */
   WORKER_PROCESSES: z.coerce.number().int().min(0).max(64).default(os.availableParallelism()),
   /**
@@ -163,7 +173,11 @@ export interface Config {
    * `audioConcurrency` 0: this process transcribes nothing. `faceEveryN` 0: no face analysis; `faceAgeMargin`:
    * years under which a face is a possible minor. `nice`: niceness of the analyzer's processes.
    */
+  /** The ingest node: how long a broadcast waits for its publisher to reconnect (0: no waiting). */
+  ingest: { reconnectGraceMs: number };
+  /** `stuckMs`: jobs waiting this long with no progress make a worker stuck (recreated; /readyz 503). */
   analyzer: {
+    stuckMs: number;
     workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'onnx' | 'tfjs-node' | 'wasm'; onnxThreads: number; modelCacheDir: string | null; audioConcurrency: number;
     faceEveryN: number; faceAgeMargin: number; nice: number;
   };
@@ -283,7 +297,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audioMaxWaitMs: Math.round(e.AUDIO_MAX_WAIT_S * 1000), controlMs: Math.round(e.SAMPLING_CONTROL_S * 1000),
       priorityWindowMs: Math.round(e.PRIORITY_WINDOW_S * 1000),
     },
+    ingest: { reconnectGraceMs: Math.round(e.RECONNECT_GRACE_S * 1000) },
     analyzer: {
+      stuckMs: Math.round(e.WORKER_STUCK_S * 1000),
       workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, onnxThreads: e.ONNX_THREADS, modelCacheDir: e.MODEL_CACHE_DIR ? path.resolve(e.MODEL_CACHE_DIR) : null, audioConcurrency: e.AUDIO_CONCURRENCY,
       faceEveryN: e.FACE_EVERY_N, faceAgeMargin: e.FACE_AGE_MARGIN, nice: e.ANALYZER_NICE,
     },

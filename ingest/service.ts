@@ -29,7 +29,10 @@ import { FlvPlays, mountBeforeApp } from './flv.ts';
 import { PLAY_APP, ViewerSessions, playPath, publicAuthority, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
 import { dHash, hammingDistance } from './phash.ts';
 import { keyPrefix } from './stream-keys.ts';
-import { StreamTap, type AudioChunk, type TapFrame } from './tap.ts';
+import { StreamTap, type AudioChunk, type TapFrame, type TapMode } from './tap.ts';
+import { SamplingController } from './sampling.ts';
+import type { Policy } from '../rules/index.ts';
+import { RetryWriter } from './retry-writer.ts';
 import { encodeWav } from '../analyzer/audio/index.ts';
 
 export interface IngestDeps {
@@ -43,23 +46,49 @@ export interface IngestDeps {
   enforcer: Enforcer;
   metrics: Metrics;
   logger: Logger;
+  /** The policy in force: its thresholds tell adaptive sampling which broadcasts scored high (ingest/sampling.ts). */
+  policy?: () => Policy;
 }
 
 /** A broadcast this node holds. */
 interface LiveBroadcast {
   broadcastId: string;
   userId: string;
+  streamKeyId: string;
+  /** The publisher's session now (a reconnect replaces it). */
   session: NmsSession;
+  /** The tap now (a reconnect starts a new one; its sequence numbers continue the broadcast's). */
   tap: StreamTap;
-  /** Hash and sample id of the last frame sent for analysis (duplicates are compared with it). */
-  last?: { hash: string; sampleId: string };
+  /** Added to the tap's frame and audio sequence numbers: what earlier taps of this broadcast used up. */
+  seqBase: { frame: number; audio: number };
+  /** The next unused sequence number of each kind. */
+  seqNext: { frame: number; audio: number };
+  /** The publisher's connection was lost: waiting for it to reconnect (since, the end timer, the old tap stopping). */
+  reconnecting?: { since: number; timer: NodeJS.Timeout; tapStopped: Promise<void> };
+  /**
+   * Hash of the last frame sent for analysis (duplicates are compared with it), and its sample id once its row
+   * landed (rows land in order, so a duplicate's row always finds it; see {@link RetryWriter}).
+   */
+  lastHash?: string;
+  lastSampleId?: string;
   endReason?: string;
   closed: boolean;
+  /** The tap's mode and its note, and adaptive sampling's note: written together as the broadcast's tap note. */
+  tapMode?: { mode: TapMode; note: string };
+  degradation?: string | null;
+  /** When the tap note was last written, and a write waiting for the rate limit. */
+  noteWrittenAt?: number;
+  noteTimer?: NodeJS.Timeout;
 }
+
+/** A broadcast's tap note is written at most this often (adaptive sampling can change it every few seconds). */
+const NOTE_EVERY_MS = 10_000;
 
 /** What happened to a publish attempt (tests and the demo wait on these). */
 export type PublishEvent =
   | { type: 'accepted'; broadcastId: string; userId: string }
+  | { type: 'interrupted'; broadcastId: string; graceMs: number }
+  | { type: 'resumed'; broadcastId: string; userId: string; gapMs: number }
   | { type: 'refused'; reason: string; userId?: string }
   | { type: 'ended'; broadcastId: string; reason: string };
 
@@ -78,6 +107,10 @@ export class IngestService {
   private readonly redis: Redis;
   private readonly ownsRedis: boolean;
   private readonly viewers: ViewerSessions;
+  /** Adaptive sampling: stretches intervals, prioritises and sheds audio when the analyzer is behind. */
+  readonly sampling: SamplingController;
+  /** Sample rows, their jobs and broadcast ends: retried in order per broadcast while Postgres or Redis is away. */
+  private readonly writer: RetryWriter;
   private stopping = false;
   /** Where this node serves HTTP-FLV plays, once {@link serveFlv} mounted them. */
   private http: { host: string | null; port: number; publicUrl: string | null } | null = null;
@@ -87,6 +120,8 @@ export class IngestService {
   constructor(private readonly deps: IngestDeps) {
     this.log = deps.logger.child({ subsystem: 'ingest' });
     this.gate = new PublishGate(deps.db);
+    this.sampling = new SamplingController({ queues: deps.queues, db: deps.db, config: deps.config, metrics: deps.metrics, logger: deps.logger, policy: deps.policy });
+    this.writer = new RetryWriter({ logger: this.log });
     this.channel = enforcementChannel(deps.config.redisPrefix);
     this.server = new MediaServer({ host: deps.config.rtmp.host, port: deps.config.rtmp.port, stateDir: deps.config.dataDir, logger: deps.logger });
     this.server.on('prePublish', (s) => void this.onPublish(s));
@@ -104,6 +139,15 @@ export class IngestService {
     return this.viewers.count;
   }
 
+  /**
+   * The tap of a broadcast this node holds: its ffmpeg's pid (undefined between runs), its restarts and frames so
+   * far, and whether the broadcast is waiting for its publisher to reconnect (diagnostics, fault tests).
+   */
+  tapState(broadcastId: string): { pid: number | undefined; restarts: number; frames: number; reconnecting: boolean } | undefined {
+    const b = this.live.get(broadcastId);
+    return b && { pid: b.tap.pid, restarts: b.tap.restarts, frames: b.tap.framesEmitted, reconnecting: b.reconnecting !== undefined };
+  }
+
   /** Broadcasts this node holds now. */
   get liveBroadcastIds(): string[] {
     return [...this.live.keys()];
@@ -118,6 +162,7 @@ export class IngestService {
     });
     await this.deps.subscriber.subscribe(this.channel);
     await this.server.start();
+    this.sampling.start();
     await this.register();
     this.log.info({ port: this.deps.config.rtmp.port }, 'RTMP ingest listening');
   }
@@ -140,7 +185,7 @@ export class IngestService {
   async serveFlv(server: Server, addr: { host: string; port: number }): Promise<void> {
     const flv = new FlvPlays({
       server: this.server, viewers: this.viewers, logger: this.deps.logger,
-      live: (id) => { const b = this.live.get(id); return b && !b.closed ? { ownerId: b.userId } : undefined; },
+      live: (id) => { const b = this.live.get(id); return b && !b.closed && !b.reconnecting ? { ownerId: b.userId } : undefined; },
     });
     mountBeforeApp(server, (req, res) => flv.handle(req, res));
     this.http = {
@@ -158,6 +203,9 @@ export class IngestService {
     await unregisterIngestNode(this.redis, this.deps.config.redisPrefix, this.deps.config.nodeId).catch(() => {});
     await Promise.all([...this.live.values()].map((b) => this.close(b, 'ingest node shut down')));
     await this.server.stop();
+    await this.sampling.stop();
+    const lost = await this.writer.flush(5000);
+    if (lost) this.log.error({ lost }, 'writes still pending at shutdown were lost (the stores did not come back in time)');
     if (this.ownsRedis) this.redis.disconnect();
   }
 
@@ -166,7 +214,7 @@ export class IngestService {
     const b = this.live.get(broadcastId);
     if (!b) return false;
     b.endReason ??= reason;
-    this.server.disconnect(b.session);
+    this.server.disconnect(b.session); // (while reconnecting, the old session is gone already)
     void this.close(b, b.endReason);
     return true;
   }
@@ -204,7 +252,8 @@ export class IngestService {
     if (session.streamApp === 'live') return this.acceptedPaths.has(session.streamPath);
     if (session.streamApp !== PLAY_APP) return false;
     const b = this.live.get(session.streamName);
-    return (await this.viewers.admit(session, b && !b.closed ? { ownerId: b.userId } : undefined)) === null;
+    // while the publisher reconnects there is nothing to play (the play API's next token works once it is back)
+    return (await this.viewers.admit(session, b && !b.closed && !b.reconnecting ? { ownerId: b.userId } : undefined)) === null;
   }
 
   /** node-media-server's own signature check follows: a play the gate did not admit loses any signature it brought. */
@@ -232,32 +281,24 @@ export class IngestService {
       this.log.info({ keyPrefix: prefix }, 'publisher left (or lost the path to another) before the gate answered');
       return;
     }
+    // the same stream key reconnecting after a lost connection continues its broadcast (the gate has just passed it again)
+    const interrupted = [...this.live.values()].find((x) => x.streamKeyId === verdict.streamKeyId && x.reconnecting && !x.closed);
+    if (interrupted) return this.resume(interrupted, session);
     let broadcastId: string;
     try {
       ({ id: broadcastId } = await openBroadcast(this.deps.db, { userId: verdict.userId, streamKeyId: verdict.streamKeyId, ingestNode: this.deps.config.nodeId }));
     } catch (err) {
       return refuse('gate_unavailable', `could not open the broadcast: ${errorText(err)}`, verdict.userId);
     }
-    const tap = new StreamTap({
-      input: this.server.signedPlayUrl(session.streamPath),
-      sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
-      nice: this.deps.config.analyzer.nice,
-      onFrame: (f) => this.onFrame(b, f),
-      onModeChange: (mode, note) => {
-        this.log.info({ broadcastId, mode, note }, 'tap mode');
-        void setTapMode(this.deps.db, broadcastId, mode, note).catch((err) => this.log.error({ err: errorText(err) }, 'tap mode not recorded'));
-      },
-      onExit: (info) => {
-        if (info.reason === 'gave-up') this.log.error({ broadcastId, ...info }, 'tap gave up: frames of this broadcast are no longer sampled');
-      },
-      logger: this.log.child({ broadcastId }),
-      ...(this.deps.config.tap.audio ? { audio: { ...this.deps.config.tap.audio, onChunk: (c: AudioChunk) => this.onAudio(b, c) } } : {}),
-    });
-    const b: LiveBroadcast = { broadcastId, userId: verdict.userId, session, tap, closed: false };
+    const b: LiveBroadcast = {
+      broadcastId, userId: verdict.userId, streamKeyId: verdict.streamKeyId, session, tap: undefined as unknown as StreamTap, closed: false,
+      seqBase: { frame: 0, audio: 0 }, seqNext: { frame: 0, audio: 0 },
+    };
+    b.tap = this.createTap(b);
     this.live.set(broadcastId, b);
     this.acceptedPaths.add(session.streamPath);
     this.server.exposeForPlay(session.streamPath, playPath(broadcastId));
-    session.socket?.once('close', () => void this.close(b, b.endReason ?? 'publisher disconnected'));
+    session.socket?.once('close', () => this.onPublisherGone(b, session));
     if (session.socket?.destroyed) return void this.close(b, 'publisher disconnected');
     // where a panic press finds the performer's broadcast without asking Postgres
     void this.redis.set(liveBroadcastKey(this.deps.config.redisPrefix, verdict.userId), broadcastId, 'EX', LIVE_KEY_TTL_S)
@@ -265,31 +306,122 @@ export class IngestService {
     this.deps.metrics.publishes.inc({ result: 'accepted' });
     this.log.info({ broadcastId, userId: verdict.userId, keyPrefix: prefix }, 'publish accepted');
     this.events.emit('publish', { type: 'accepted', broadcastId, userId: verdict.userId } satisfies PublishEvent);
-    tap.start();
+    this.sampling.register({
+      broadcastId, userId: verdict.userId,
+      setIntervalMs: (ms) => b.tap.setSampleInterval(ms),
+      setDegradationNote: (note) => { b.degradation = note; this.writeTapNote(b, false); },
+    });
+    b.tap.start();
   }
 
+  /** A tap on the broadcast's publish path now; its sequence numbers are offset by `b.seqBase` where they are stored. */
+  private createTap(b: LiveBroadcast): StreamTap {
+    const { broadcastId } = b;
+    return new StreamTap({
+      input: this.server.signedPlayUrl(b.session.streamPath),
+      sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
+      nice: this.deps.config.analyzer.nice,
+      onFrame: (f) => this.onFrame(b, f),
+      onModeChange: (mode, note) => {
+        this.log.info({ broadcastId, mode, note }, 'tap mode');
+        b.tapMode = { mode, note };
+        this.writeTapNote(b, true);
+      },
+      onShed: (reason) => this.deps.metrics.samplesShed.inc({ kind: 'frame', reason: reason === 'interval' ? 'interval_stretched' : 'ingest_behind' }),
+      onExit: (info) => {
+        if (info.reason === 'gave-up') this.log.error({ broadcastId, ...info }, 'tap gave up: frames of this broadcast are no longer sampled');
+      },
+      logger: this.log.child({ broadcastId }),
+      ...(this.deps.config.tap.audio ? { audio: { ...this.deps.config.tap.audio, onChunk: (c: AudioChunk) => this.onAudio(b, c) } } : {}),
+    });
+  }
+
+  /**
+   * The publisher's connection closed. A kick, a shutdown, or a publisher that said it stopped (RTMP deleteStream)
+   * ends the broadcast at once. A connection lost without that (network drop, encoder crash) keeps the broadcast live
+   * for RECONNECT_GRACE_S: its tap stops, its viewers are disconnected and its play path withdrawn (a reconnecting
+   * publisher feeds no one before the gate has passed it again), chat and the panic button carry on; a publish of the
+   * same stream key on this node within the grace continues it ({@link resume}), else it ends then.
+   */
+  private onPublisherGone(b: LiveBroadcast, session: NmsSession): void {
+    if (b.closed || b.session !== session || b.reconnecting) return;
+    const graceMs = this.deps.config.ingest.reconnectGraceMs;
+    if (b.endReason || this.stopping || graceMs <= 0 || this.server.stoppedByPublisher(session)) {
+      void this.close(b, b.endReason ?? 'publisher disconnected');
+      return;
+    }
+    this.acceptedPaths.delete(session.streamPath);
+    this.server.withdrawPlay(playPath(b.broadcastId));
+    this.viewers.dropBroadcast(b.broadcastId, 'the performer\'s connection dropped', { keepExempt: false });
+    const tapStopped = b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
+    const timer = setTimeout(() => void this.close(b, `publisher connection lost (no reconnect within ${Math.round(graceMs / 1000)} s)`), graceMs);
+    b.reconnecting = { since: Date.now(), timer, tapStopped };
+    this.log.warn({ broadcastId: b.broadcastId, graceMs }, 'publisher connection lost: waiting for a reconnect');
+    this.events.emit('publish', { type: 'interrupted', broadcastId: b.broadcastId, graceMs } satisfies PublishEvent);
+  }
+
+  /**
+   * Continues an interrupted broadcast with a reconnected publisher (already passed by the gate): same broadcast id,
+   * a new tap whose sequence numbers follow the old tap's, the play path exposed again.
+   */
+  private async resume(b: LiveBroadcast, session: NmsSession): Promise<void> {
+    const r = b.reconnecting!;
+    clearTimeout(r.timer);
+    b.reconnecting = undefined;
+    b.session = session;
+    await r.tapStopped; // its last audio chunk has taken its sequence number
+    if (b.closed) return void this.server.disconnect(session); // ended meanwhile (a kick, a moderator)
+    b.seqBase = { ...b.seqNext };
+    const intervalMs = b.tap.sampleIntervalMs; // as adaptive sampling set it
+    b.tap = this.createTap(b);
+    b.tap.setSampleInterval(intervalMs);
+    this.acceptedPaths.add(session.streamPath);
+    this.server.exposeForPlay(session.streamPath, playPath(b.broadcastId));
+    session.socket?.once('close', () => this.onPublisherGone(b, session));
+    if (session.socket?.destroyed) return this.onPublisherGone(b, session);
+    void this.redis.set(liveBroadcastKey(this.deps.config.redisPrefix, b.userId), b.broadcastId, 'EX', LIVE_KEY_TTL_S)
+      .catch((err) => this.log.error({ broadcastId: b.broadcastId, err: errorText(err) }, 'live broadcast not recorded in Redis'));
+    const gapMs = Date.now() - r.since;
+    this.deps.metrics.publishes.inc({ result: 'resumed' });
+    this.log.info({ broadcastId: b.broadcastId, userId: b.userId, gapMs, seqBase: b.seqBase }, 'publisher reconnected: the broadcast continues');
+    this.events.emit('publish', { type: 'resumed', broadcastId: b.broadcastId, userId: b.userId, gapMs } satisfies PublishEvent);
+    b.tap.start();
+  }
+
+  /**
+   * Stores a sampled frame: its file now, then its row and its job (or, for a duplicate of the last frame sent for
+   * analysis, a duplicate row and an evaluation) through the retrying writer, so a frame sampled while Postgres or
+   * Redis is away lands once they are back.
+   */
   private async onFrame(b: LiveBroadcast, f: TapFrame): Promise<void> {
     if (b.closed) return;
     const { db, queues, config, metrics } = this.deps;
+    const seq = b.seqBase.frame + f.seq; // continues across reconnects
+    b.seqNext.frame = Math.max(b.seqNext.frame, seq + 1);
     const hash = await dHash(f.jpeg);
-    const duplicate = b.last !== undefined && hammingDistance(hash, b.last.hash) <= config.tap.duplicateMaxDistance;
-    const rel = path.join('samples', b.broadcastId, `${String(f.seq).padStart(7, '0')}.jpg`);
+    const duplicate = b.lastHash !== undefined && hammingDistance(hash, b.lastHash) <= config.tap.duplicateMaxDistance;
+    if (!duplicate) b.lastHash = hash;
+    const rel = path.join('samples', b.broadcastId, `${String(seq).padStart(7, '0')}.jpg`);
     await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });
     await writeFile(path.join(config.dataDir, rel), f.jpeg);
-    const sample = await insertSample(db, {
-      broadcastId: b.broadcastId, kind: 'frame', seq: f.seq, capturedAt: f.capturedAt, filePath: rel,
-      width: f.width, height: f.height, phash: hash,
-      status: duplicate ? 'duplicate' : 'queued', duplicateOf: duplicate ? b.last!.sampleId : null,
+    this.writer.submit(b.broadcastId, `frame ${seq} of ${b.broadcastId}`, async () => {
+      // the original's row landed before this one (same lane); without it (dropped), this frame is analysed itself
+      const duplicateOf = duplicate ? b.lastSampleId : undefined;
+      const sample = await insertSample(db, {
+        broadcastId: b.broadcastId, kind: 'frame', seq, capturedAt: f.capturedAt, filePath: rel,
+        width: f.width, height: f.height, phash: hash,
+        status: duplicateOf ? 'duplicate' : 'queued', duplicateOf: duplicateOf ?? null,
+      });
+      if (duplicateOf) {
+        if (sample.inserted) await addDuplicateFrames(db, b.broadcastId);
+        await queues.add('evaluate-sample', { sampleId: sample.id });
+        if (sample.inserted) metrics.samples.inc({ kind: 'frame', status: 'duplicate' });
+      } else {
+        b.lastSampleId = sample.id;
+        await queues.add('analyze-frame', { sampleId: sample.id }, this.jobOptions(b));
+        if (sample.inserted) metrics.samples.inc({ kind: 'frame', status: 'queued' });
+      }
     });
-    if (duplicate) {
-      if (sample.inserted) await addDuplicateFrames(db, b.broadcastId);
-      metrics.samples.inc({ kind: 'frame', status: 'duplicate' });
-      await queues.add('evaluate-sample', { sampleId: sample.id });
-    } else {
-      b.last = { hash, sampleId: sample.id };
-      metrics.samples.inc({ kind: 'frame', status: 'queued' });
-      await queues.add('analyze-frame', { sampleId: sample.id });
-    }
   }
 
   /**
@@ -299,23 +431,59 @@ export class IngestService {
    */
   private async onAudio(b: LiveBroadcast, c: AudioChunk): Promise<void> {
     const { db, queues, config, metrics } = this.deps;
+    const seq = b.seqBase.audio + c.seq; // continues across reconnects
+    b.seqNext.audio = Math.max(b.seqNext.audio, seq + 1);
     const silent = !c.activity.speech;
-    const rel = path.join('samples', b.broadcastId, `audio-${String(c.seq).padStart(7, '0')}.wav`);
-    if (!silent) {
+    // adaptive sampling: while transcription is behind, the chunks of broadcasts without a turn are skipped, with the reason
+    const shed = silent ? null : this.sampling.audioVerdict(b.broadcastId);
+    const rel = path.join('samples', b.broadcastId, `audio-${String(seq).padStart(7, '0')}.wav`);
+    if (!silent && !shed) {
       await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });
       await writeFile(path.join(config.dataDir, rel), encodeWav(c.pcm));
     }
-    const sample = await insertSample(db, {
-      broadcastId: b.broadcastId, kind: 'audio', seq: c.seq, capturedAt: c.startedAt, filePath: silent ? '' : rel,
-      durationMs: c.durationMs, overlapMs: c.overlapMs, status: silent ? 'silent' : 'queued',
+    this.writer.submit(b.broadcastId, `audio ${seq} of ${b.broadcastId}`, async () => {
+      const sample = await insertSample(db, {
+        broadcastId: b.broadcastId, kind: 'audio', seq, capturedAt: c.startedAt, filePath: silent || shed ? '' : rel,
+        durationMs: c.durationMs, overlapMs: c.overlapMs, status: silent ? 'silent' : shed ? 'skipped' : 'queued', error: shed,
+      });
+      if (!silent && !shed) await queues.add('transcribe-audio', { sampleId: sample.id }, this.jobOptions(b));
+      if (sample.inserted) metrics.samples.inc({ kind: 'audio', status: silent ? 'silent' : shed ? 'skipped' : 'queued' });
+      if (sample.inserted && shed) metrics.samplesShed.inc({ kind: 'audio', reason: 'audio_backlog' });
     });
-    metrics.samples.inc({ kind: 'audio', status: silent ? 'silent' : 'queued' });
-    if (!silent) await queues.add('transcribe-audio', { sampleId: sample.id });
+  }
+
+  /** BullMQ options of a sample's job: its priority from adaptive sampling (none for urgent broadcasts: they go first). */
+  private jobOptions(b: LiveBroadcast): { priority?: number } {
+    const priority = this.sampling.priorityOf(b.broadcastId);
+    return priority > 0 ? { priority } : {};
+  }
+
+  /**
+   * Writes the broadcast's tap note: the tap's mode note, then what adaptive sampling does to it (sampling reduced,
+   * speech not transcribed), so moderators see it. Mode changes are written at once; degradation notes at most every
+   * {@link NOTE_EVERY_MS} (the latest one wins). Nothing is written before the tap reports its mode.
+   */
+  private writeTapNote(b: LiveBroadcast, now: boolean): void {
+    if (!b.tapMode || b.closed) return;
+    const wait = now || b.noteWrittenAt === undefined ? 0 : b.noteWrittenAt + NOTE_EVERY_MS - Date.now();
+    if (wait > 0) {
+      b.noteTimer ??= setTimeout(() => { b.noteTimer = undefined; this.writeTapNote(b, false); }, wait);
+      return;
+    }
+    clearTimeout(b.noteTimer);
+    b.noteTimer = undefined;
+    b.noteWrittenAt = Date.now();
+    const note = b.degradation ? `${b.tapMode.note}; ${b.degradation}` : b.tapMode.note;
+    if (b.degradation) this.log.debug({ broadcastId: b.broadcastId, degradation: b.degradation }, 'broadcast sampling degraded');
+    void setTapMode(this.deps.db, b.broadcastId, b.tapMode.mode, note).catch((err) => this.log.error({ err: errorText(err) }, 'tap note not recorded'));
   }
 
   private async close(b: LiveBroadcast, reason: string): Promise<void> {
     if (b.closed) return;
     b.closed = true;
+    clearTimeout(b.noteTimer);
+    clearTimeout(b.reconnecting?.timer);
+    this.sampling.unregister(b.broadcastId);
     this.live.delete(b.broadcastId);
     this.acceptedPaths.delete(b.session.streamPath);
     this.server.withdrawPlay(playPath(b.broadcastId));
@@ -323,12 +491,16 @@ export class IngestService {
     void this.redis.eval(DEL_IF_EQUAL, 1, liveBroadcastKey(this.deps.config.redisPrefix, b.userId), b.broadcastId).catch(() => {});
     // the publisher is gone: record that first, then stop the tap (which may take a moment to exit)
     const tapStopped = b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));
-    try {
+    // the row and the audit entry, after the samples already taken (same lane); retried while Postgres is away, and
+    // waited for a moment only (observers hear of the end either way)
+    const ended = this.writer.submit(b.broadcastId, `end of ${b.broadcastId}`, async () => {
       await endBroadcast(this.deps.db, b.broadcastId, reason);
       await this.deps.enforcer.recordBroadcastEnded({ broadcastId: b.broadcastId, userId: b.userId, reason });
-    } catch (err) {
-      this.log.error({ broadcastId: b.broadcastId, err: errorText(err) }, 'could not close the broadcast row');
-    }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const stored = await Promise.race([ended, new Promise<false>((r) => { timer = setTimeout(() => r(false), 2000); })]);
+    clearTimeout(timer);
+    if (!stored) this.log.error({ broadcastId: b.broadcastId }, 'broadcast end not stored yet (retried until Postgres answers)');
     this.log.info({ broadcastId: b.broadcastId, reason }, 'broadcast ended');
     this.events.emit('publish', { type: 'ended', broadcastId: b.broadcastId, reason } satisfies PublishEvent);
     await tapStopped;

@@ -89,7 +89,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
     if (roles.ingest) {
       const subscriber = await connectRedis(config.redisUrl, { name: 'warden-ingest-sub' });
       stops.push(async () => { subscriber.disconnect(); });
-      const ingest = new IngestService({ config, db: ctx.db, subscriber, queues: ctx.queues, enforcer: ctx.enforcer, metrics, logger });
+      const ingest = new IngestService({ config, db: ctx.db, subscriber, queues: ctx.queues, enforcer: ctx.enforcer, metrics, logger, policy: ctx.policy });
       await ingest.start();
       stops.push(() => ingest.stop());
       metrics.sources.liveBroadcasts = () => ingest.liveBroadcastIds.length;

@@ -28,6 +28,7 @@ import { createVerificationService, exceptUpload, uploadBodyLimit, verificationR
 import { WardenError, errorText, isDatabaseUnavailable } from '../core/errors.ts';
 import type { AppContext } from '../core/context.ts';
 import { AlertService, Intake, ReviewService, StreamKeyService } from '../moderation/index.ts';
+import type { QueueHealth, WorkerWatchdog } from '../analyzer/workers.ts';
 import { RoomModeration } from '../moderation/index.ts';
 
 export interface ApiDeps {
@@ -43,6 +44,8 @@ export interface ApiDeps {
   /** Panic alerts and their fan-out (built here when not given; the runtime starts the escalation loop). */
   alerts?: AlertService;
   alertHub?: AlertHub;
+  /** This process's workers, judged by their progress (`/readyz` is 503 while jobs wait and a worker makes none). */
+  workers?: Pick<WorkerWatchdog, 'health'>;
 }
 
 /** The alert service of a context (its escalation loop is started by whoever runs it). */
@@ -66,7 +69,7 @@ export const DEFAULT_WEB_DIRS = {
  * Builds the hono app; `specs` are the moderation API's declared routes (OpenAPI, role-matrix test).
  * Errors are `{ error: { code, message } }` with the code's status.
  */
-export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, alerts, alertHub }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
+export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, alerts, alertHub, workers }: ApiDeps): Hono & { specs: ApiRouter['specs'] } {
   const app = new Hono();
   const onError = errorHandler(ctx.logger);
   // state-changing requests must come from our own origin (Origin header check) and stay small
@@ -115,19 +118,37 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
+  /**
+   * Readiness: Postgres and Redis answer (2 s each), and, in a process running workers, every queue it consumes
+   * progresses: jobs waiting longer than WORKER_STUCK_S while its workers made no progress (no job started, completed
+   * or failed) is not ready, however healthy the connections look (a BullMQ worker can sit idle after a Redis outage).
+   * 200 `{ status: 'ready', checks }` or 503 `{ status: 'unavailable', checks }`; `checks.workers.queues` has each
+   * queue's waiting jobs and seconds since progress.
+   */
   app.get('/readyz', async (c) => {
-    const check = async (name: string, fn: () => Promise<unknown>) => {
+    const within2s = <T,>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timed out after 2 s')), 2000).unref())]);
+    const check = async (fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
       try {
-        await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out after 2 s')), 2000).unref())]);
-        return [name, { ok: true }] as const;
+        await within2s(fn());
+        return { ok: true };
       } catch (err) {
-        return [name, { ok: false, error: errorText(err) }] as const;
+        return { ok: false, error: errorText(err) };
       }
     };
-    const checks: Record<string, { ok: boolean; error?: string }> = Object.fromEntries(await Promise.all([
-      check('postgres', () => ctx.database.sql`select 1`),
-      check('redis', () => ctx.redis.ping()),
-    ]));
+    const progress = async (): Promise<{ ok: boolean; error?: string; queues?: Record<string, QueueHealth> }> => {
+      try {
+        const queues = await within2s(workers!.health());
+        const stuck = Object.entries(queues).filter(([, h]) => !h.ok)
+          .map(([q, h]) => h.error ? `${q}: ${h.error}` : `${q}: ${h.waiting} jobs waiting ${h.waitingS} s, no progress for ${h.sinceProgressS} s`);
+        return stuck.length ? { ok: false, error: stuck.join('; '), queues } : { ok: true, queues };
+      } catch (err) {
+        return { ok: false, error: errorText(err) };
+      }
+    };
+    const [postgres, redis, progressed] = await Promise.all([
+      check(() => ctx.database.sql`select 1`), check(() => ctx.redis.ping()), workers ? progress() : undefined,
+    ]);
+    const checks = { postgres, redis, ...(progressed ? { workers: progressed } : {}) };
     const ready = Object.values(checks).every((v) => v.ok);
     return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   });

@@ -11,7 +11,7 @@ import { ChatGateway } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
 import { ChatModeration, WebhookDispatcher, enforcementChannel, queueOfReason } from '../moderation/index.ts';
 import { FrameWorkerPool } from '../analyzer/pool.ts';
-import { runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
+import { WorkerWatchdog, runWorker, startFrameWorker, type Closable } from '../analyzer/workers.ts';
 import { createEvaluateProcessor } from '../analyzer/processors/evaluate-sample.ts';
 import { createTranscribeProcessor } from '../analyzer/processors/transcribe-audio.ts';
 import { PocketsphinxTranscriber } from '../analyzer/audio/index.ts';
@@ -31,6 +31,10 @@ export interface WardenHandle {
   chat?: ChatGateway;
   /** The frame model backend in use, when workers run. */
   frameBackend?: string;
+  /** The frame worker processes, when workers run in them (WORKER_PROCESSES > 0). */
+  framePool?: FrameWorkerPool;
+  /** Judges this process's workers by their progress (/readyz) and recreates stuck ones, when workers run. */
+  watchdog?: WorkerWatchdog;
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,9 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
         audioStepMs: config.tap.audio ? config.tap.audio.chunkMs - config.tap.audio.overlapMs : config.tap.sampleIntervalMs,
       }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: 4, logger });
       stops.push(() => rules.close());
+      const watchdog = new WorkerWatchdog({ queues: ctx.queues, stuckMs: config.analyzer.stuckMs, logger: logger.child({ subsystem: 'watchdog' }) });
+      handle.watchdog = watchdog;
+      watchdog.watch(rules);
       if (config.analyzer.audioConcurrency > 0) {
         // transcription runs PocketSphinx child processes, so this process only waits on them; the pronunciation
         // dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of serving (it would stall panic alerts)
@@ -69,21 +76,27 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
           policy: ctx.policy, metrics, logger: logger.child({ subsystem: 'audio' }), maxWaitMs: config.degrade.audioMaxWaitMs,
         }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: config.analyzer.audioConcurrency, logger, closeTimeoutMs: 20_000 });
         stops.push(() => audio.close());
+        watchdog.watch(audio);
       }
       let frames: Closable;
       if (config.analyzer.workerProcesses === 0) {
         const w = await startFrameWorker({ config, db: ctx.db, queues: ctx.queues, connection: ctx.bullConnection, logger: logger.child({ subsystem: 'frames' }), onOutcome });
         handle.frameBackend = w.classifier.backend;
         frames = w;
+        watchdog.watch(w.consumer);
       } else {
         const pool = new FrameWorkerPool({ config, size: config.analyzer.workerProcesses, logger: logger.child({ subsystem: 'frames' }), onOutcome });
         stops.push(() => pool.stop()); // registered before start so a failed start still kills the children
         await pool.start();
         handle.frameBackend = pool.backend ?? undefined;
+        handle.framePool = pool;
         frames = { close: async () => {} };
+        watchdog.watch(...pool.consumers());
       }
       stops.push(() => frames.close());
       if (handle.frameBackend) metrics.frameBackend.set({ backend: handle.frameBackend }, 1);
+      watchdog.start();
+      stops.push(() => watchdog.stop()); // stopped before the workers it watches
       logger.info({ processes: config.analyzer.workerProcesses, backend: handle.frameBackend }, 'analyzer workers running');
     }
     if (roles.ingest) {
@@ -109,12 +122,16 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       stops.push(() => mailer.stop());
       const chatSub = await connectRedis(config.redisUrl, { name: 'warden-chat-sub' });
       stops.push(async () => { chatSub.disconnect(); });
+      // chat records kept in Redis while Postgres was away are stored from here once it answers
+      const chatModeration = new ChatModeration({
+        db: ctx.db, redis: ctx.redis, prefix: config.redisPrefix, logger, slaMinutes: config.review.slaMinutes,
+        queueOf: (reason) => queueOfReason(ctx.policy().moderation, reason),
+      });
+      chatModeration.start();
+      stops.push(() => chatModeration.stop());
       const chat = new ChatGateway({
         db: ctx.db, redis: ctx.redis, subscriber: chatSub, prefix: config.redisPrefix, policy: ctx.policy,
-        analyzer: new TextAnalyzer(), moderation: new ChatModeration({
-          db: ctx.db, redis: ctx.redis, prefix: config.redisPrefix, logger, slaMinutes: config.review.slaMinutes,
-          queueOf: (reason) => queueOfReason(ctx.policy().moderation, reason),
-        }), logger,
+        analyzer: new TextAnalyzer(), moderation: chatModeration, logger,
         onPanic: async (p) => {
           const r = await alerts.raise({ userId: p.userId, handle: p.handle }, { broadcastId: p.broadcastId, protection: p.protection, message: p.message });
           return { alertId: r.alert.id, stored: r.stored };
@@ -133,7 +150,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       const alertHub = new AlertHub(ctx.redis, alerts.channel, logger);
       stops.push(() => alertHub.stop());
       const app = createApi({
-        ctx, events, alerts, alertHub,
+        ctx, events, alerts, alertHub, workers: handle.watchdog,
         onRoomChange: (ownerId) => {
           chat.invalidateRoom(ownerId);
           void ctx.redis.publish(enforcementChannel(config.redisPrefix), JSON.stringify({ type: 'room_changed', ownerId })).catch(() => {});

@@ -31,23 +31,34 @@ export async function benchGates(opts: { print?: (line: string) => void; faceSec
   return { faces, panic, ban };
 }
 
+/** The panic section's JSON figures: latencies, target, and the load the presses ran under. */
+export function panicFigures(p: PanicBench) {
+  return {
+    deliveryMs: p.deliveryMs, stages: p.stages, responseMs: p.responseMs, idle: p.idle, targetP99Ms: p.targetP99Ms, missed: p.missed,
+    alerts: p.alerts, moderators: p.moderators, streams: p.streams, workerProcesses: p.workerProcesses,
+    frameBackend: p.frameBackend, analysedDuringAlerts: p.analysedDuringAlerts, samplesAtEnd: p.samplesAtEnd,
+    serverLoad: p.serverLoad,
+  };
+}
+
+/** The ban section's JSON figures. */
+export function banFigures(b: BanBench) {
+  return { disconnectMs: b.disconnectMs, responseMs: b.responseMs, targetP99Ms: b.targetP99Ms, rounds: b.rounds, notDisconnected: b.notDisconnected };
+}
+
+/** The faces section's JSON figures (fps per core with and without faces, the cascade, FACE_EVERY_N). */
+export function facesFigures(f: FacesBench) {
+  return {
+    backend: f.backend, size: `${f.width}x${f.height}`,
+    withFacesFpsPerCore: f.withFaces.fpsPerCore, withoutFacesFpsPerCore: f.withoutFaces.fpsPerCore,
+    facesPerFrame: f.withFaces.facesPerFrame, cascadeRatio: f.cascadeRatio, perFaceCpuMs: f.perFaceCpuMs,
+    faceEveryN: f.faceEveryN, effective: f.effective,
+  };
+}
+
 /** The JSON figures of {@link benchGates}, compact: latencies, targets, throughput and the load the panic run was under. */
 export function gatesFigures(g: GatesBench) {
-  return {
-    panic: {
-      deliveryMs: g.panic.deliveryMs, stages: g.panic.stages, responseMs: g.panic.responseMs, idle: g.panic.idle, targetP99Ms: g.panic.targetP99Ms, missed: g.panic.missed,
-      alerts: g.panic.alerts, moderators: g.panic.moderators, streams: g.panic.streams, workerProcesses: g.panic.workerProcesses,
-      frameBackend: g.panic.frameBackend, analysedDuringAlerts: g.panic.analysedDuringAlerts, samplesAtEnd: g.panic.samplesAtEnd,
-      serverLoad: g.panic.serverLoad,
-    },
-    ban: { disconnectMs: g.ban.disconnectMs, responseMs: g.ban.responseMs, targetP99Ms: g.ban.targetP99Ms, rounds: g.ban.rounds, notDisconnected: g.ban.notDisconnected },
-    faces: {
-      backend: g.faces.backend, size: `${g.faces.width}x${g.faces.height}`,
-      withFacesFpsPerCore: g.faces.withFaces.fpsPerCore, withoutFacesFpsPerCore: g.faces.withoutFaces.fpsPerCore,
-      facesPerFrame: g.faces.withFaces.facesPerFrame, cascadeRatio: g.faces.cascadeRatio, perFaceCpuMs: g.faces.perFaceCpuMs,
-      faceEveryN: g.faces.faceEveryN, effective: g.faces.effective,
-    },
-  };
+  return { panic: panicFigures(g.panic), ban: banFigures(g.ban), faces: facesFigures(g.faces) };
 }
 
 if (isMain(import.meta.url)) {

@@ -10,6 +10,7 @@
  *   transcribe FILE       speech to text with word timings and spotted keyphrases (JSON)
  *   rules test [POLICY]   replay stored signals against a policy and print what would change
  *   models build          compile the frame model to ONNX, verify it against TF.js, cache it
+ *   loadgen               publish N real streams, join M chat viewers posting R messages/s, report what it saw
  * Configuration comes from environment variables (see README); bad input exits non-zero with a message.
  */
 import { parseArgs } from 'node:util';
@@ -34,7 +35,12 @@ const usage = `usage: warden <command> [options]
   users disable|enable --email E;  users list
   users totp-reset --email E           (lost authenticator: TOTP off, sessions ended; staff enrol again)
   audit verify          check the audit log's hash chain (exit 1 naming the first broken entry)
-  models build          compile nsfwjs's model to ONNX, check it equals TF.js, cache it [--quiet]`;
+  models build          compile nsfwjs's model to ONNX, check it equals TF.js, cache it [--quiet]
+  loadgen --streams N [--viewers M] [--chat-rate R] [--seconds S]
+                        load a running Warden: N real RTMP streams (one clip, stream copy), M chat viewers posting R
+                        messages/s in all; prints publishes, chat verdicts, samples analysed, backlog, CPU, then JSON.
+                        Loopback only (seeds performers and viewers in the configured database), unless both
+                        --url rtmp://HOST:PORT/live and --api http://HOST:PORT are given with --keys FILE [--tokens FILE]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -113,6 +119,17 @@ async function main(argv: string[]): Promise<number> {
       }
       const { runModelsBuild } = await import('./commands/models.ts');
       return runModelsBuild(loadConfig(), { quiet: values.quiet ?? false });
+    }
+    case 'loadgen': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          streams: { type: 'string' }, viewers: { type: 'string' }, 'chat-rate': { type: 'string' }, seconds: { type: 'string' },
+          url: { type: 'string' }, api: { type: 'string' }, keys: { type: 'string' }, tokens: { type: 'string' },
+        },
+      });
+      const { runLoadgenCommand } = await import('./commands/loadgen.ts');
+      return runLoadgenCommand(loadConfig(), values);
     }
     case 'audit': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });

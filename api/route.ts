@@ -57,8 +57,31 @@ export function describeIssues(error: z.ZodError, what: string): string {
   return error.issues.map((i) => `${i.path.join('.') || what}: ${i.message}`).join('; ');
 }
 
+/** U+0000, or a surrogate without its pair (text that is not valid Unicode). */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Where `value` holds text Postgres cannot store: the path (`body.note`, `query.q`) of the first string (or key)
+ * with U+0000 (text columns refuse it) or an unpaired surrogate (jsonb refuses its escape; text columns would
+ * silently store U+FFFD), with what is wrong; null when all is storable. Such input is refused up front (400)
+ * rather than failing a query halfway through a request.
+ */
+export function unstorableText(value: unknown, at: string, depth = 0): string | null {
+  const why = (s: string) => (s.includes('\u0000') ? 'contains a NUL character (U+0000)' : 'contains an unpaired surrogate (not valid Unicode)');
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? `${at}: ${why(value)}` : null;
+  if (depth > 64 || typeof value !== 'object' || value === null) return null;
+  for (const [k, v] of Object.entries(value)) {
+    if (UNSTORABLE.test(k)) return `${at}: a field name ${why(k)}`;
+    const found = unstorableText(v, `${at}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 function parseWith<T>(schema: z.ZodType<T> | undefined, value: unknown, what: string): T {
   if (!schema) return undefined as T;
+  const unstorable = unstorableText(value, what);
+  if (unstorable) throw new WardenError('bad_request', unstorable);
   const r = schema.safeParse(value);
   if (!r.success) throw new WardenError('bad_request', describeIssues(r.error, what));
   return r.data;

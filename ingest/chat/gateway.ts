@@ -27,6 +27,8 @@ import type { TextAnalyzer } from '../../analyzer/text/index.ts';
 import { ChatLimits } from './limits.ts';
 import { parseClientMessage, type RefusalCode, type ServerMessage } from './protocol.ts';
 
+/** U+0000, or a surrogate without its pair. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Largest WebSocket frame accepted; larger ones close the connection (1009). */
 export const MAX_FRAME_BYTES = 16 * 1024;
@@ -108,16 +110,16 @@ export class ChatGateway {
    * Handles an HTTP upgrade for `/chat/:broadcastId`: 404 `not_found` for no such broadcast, 401
    * `unauthenticated` without a live session, 403 `age_unverified` for an account that has not attested an adult
    * date of birth (unless it is the room's performer or staff), 503 `unavailable` when Postgres cannot answer.
-   * @returns false when the path is not a chat path (the caller handles or refuses it).
+   * @returns false when the path is not under `/chat` (the caller handles or refuses it).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const m = /^\/chat\/([^/]+)$/.exec(url.pathname);
-    if (!m) return false;
-    const broadcastId = m[1]!;
+    if (url.pathname !== '/chat' && !url.pathname.startsWith('/chat/')) return false;
+    const broadcastId = /^\/chat\/([^/]+)$/.exec(url.pathname)?.[1] ?? '';
     const refuse = (status: number, code: RefusalCode | 'not_found', message: string) => {
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: { code, message } })}`);
     };
+    // anything under /chat that is not /chat/<uuid> is answered here too, in the same JSON shape
     if (!UUID.test(broadcastId)) { refuse(404, 'not_found', 'no such broadcast'); return true; }
     void (async () => {
       try {
@@ -198,6 +200,8 @@ export class ChatGateway {
     if (!live) return refuse('room_closed', 'this broadcast has ended');
     const text = msg.text.trim();
     if (!text) return refuse('empty', 'the message is empty');
+    // text Postgres cannot store (U+0000, an unpaired surrogate) is refused here, before analysis, not by a failed insert
+    if (UNSTORABLE.test(text)) return refuse('invalid_frame', 'the message contains a NUL character or an unpaired surrogate (not valid text)');
     if ([...text].length > chat.maxLength) return refuse('too_long', `messages are at most ${chat.maxLength} characters`);
     try {
       const cfg = await this.room(client.ownerId);
@@ -227,7 +231,10 @@ export class ChatGateway {
         send(client.ws, { type: 'blocked', id: stored.id, message: `not sent: ${rules.join(', ')}`, categories: analysis.categories, rules });
       }
       if (analysis.categories.includes('self_harm')) send(client.ws, { type: 'support', message: SUPPORT_MESSAGE });
-      if (verdict === 'block' || verdict === 'hold') await this.followUp(client.user.userId);
+      // the verdict is given: a follow-up that cannot be decided now (Postgres away) is logged, never a refusal
+      if (verdict === 'block' || verdict === 'hold') {
+        await this.followUp(client.user.userId).catch((err) => this.log.warn({ err: errorText(err), userId: client.user.userId }, 'chat follow-up not decided'));
+      }
     } catch (err) {
       this.log.error({ err: errorText(err), broadcastId: client.broadcastId }, 'chat message failed');
       refuse('unavailable', 'chat is unavailable right now; your message was not sent');

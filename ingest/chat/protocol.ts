@@ -47,7 +47,7 @@ export function parseClientMessage(data: string): ClientMessage | null {
   if (o.type === 'panic') {
     const protection = o.protection ?? null;
     if (protection !== null && !(PROTECTIONS as readonly unknown[]).includes(protection)) return null;
-    if (o.message !== undefined && o.message !== null && (typeof o.message !== 'string' || o.message.length > 500)) return null;
+    if (o.message !== undefined && o.message !== null && (typeof o.message !== 'string' || o.message.length > 500 || /\u0000|[\uD800-\uDFFF]/.test(o.message.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')))) return null;
     return { type: 'panic', protection: protection as (typeof PROTECTIONS)[number] | null, message: (o.message as string | null | undefined) ?? null };
   }
   if (o.type !== 'message' || typeof o.text !== 'string') return null;

@@ -286,7 +286,15 @@ export class IngestService {
     if (interrupted) return this.resume(interrupted, session);
     let broadcastId: string;
     try {
-      ({ id: broadcastId } = await openBroadcast(this.deps.db, { userId: verdict.userId, streamKeyId: verdict.streamKeyId, ingestNode: this.deps.config.nodeId }));
+      const opened = await openBroadcast(this.deps.db, { userId: verdict.userId, streamKeyId: verdict.streamKeyId, ingestNode: this.deps.config.nodeId });
+      broadcastId = opened.id;
+      // the same key still live elsewhere (an encoder that reconnected to this node first): the newer publish wins,
+      // and whichever node holds the older one disconnects it (its row is already ended as superseded)
+      for (const old of opened.superseded) {
+        this.log.info({ broadcastId, superseded: old.id, node: old.ingestNode }, 'publish supersedes a live broadcast of the same key');
+        void this.redis.publish(this.channel, JSON.stringify({ type: 'end_stream', broadcastId: old.id, reason: `superseded by a new publish on ${this.deps.config.nodeId}` } satisfies EnforcementMessage))
+          .catch((err) => this.log.error({ err: errorText(err) }, 'superseded broadcast not announced'));
+      }
     } catch (err) {
       return refuse('gate_unavailable', `could not open the broadcast: ${errorText(err)}`, verdict.userId);
     }

@@ -4,15 +4,20 @@ import type { Tx } from '../connect.ts';
 import { broadcasts, cases, samples, users, verifications } from '../schema.ts';
 
 /**
- * Opens a broadcast for an accepted publish. A broadcast still marked live for the same key (its node died
- * without closing it) is closed first as 'superseded', so one key has at most one live broadcast.
+ * Opens a broadcast for an accepted publish, in one transaction. A broadcast still marked live for the same key
+ * (its node died without closing it, or the performer's encoder reconnected to another ingest node before the
+ * first noticed) is closed first as 'superseded by a new publish', so one key has at most one live broadcast.
+ * @returns the new broadcast, and the superseded ones with the node that held each (its publisher is to be cut).
  */
-export async function openBroadcast(db: Tx, b: { userId: string; streamKeyId: string; ingestNode: string }): Promise<{ id: string; startedAt: Date }> {
-  await db.update(broadcasts).set({ status: 'ended', endedAt: sql`now()`, endReason: 'superseded by a new publish' })
-    .where(and(eq(broadcasts.streamKeyId, b.streamKeyId), eq(broadcasts.status, 'live')));
-  const [row] = await db.insert(broadcasts).values({ userId: b.userId, streamKeyId: b.streamKeyId, ingestNode: b.ingestNode })
-    .returning({ id: broadcasts.id, startedAt: broadcasts.startedAt });
-  return row!;
+export async function openBroadcast(db: Tx, b: { userId: string; streamKeyId: string; ingestNode: string }): Promise<{ id: string; startedAt: Date; superseded: { id: string; ingestNode: string }[] }> {
+  return db.transaction(async (tx) => {
+    const superseded = await tx.update(broadcasts).set({ status: 'ended', endedAt: sql`now()`, endReason: 'superseded by a new publish' })
+      .where(and(eq(broadcasts.streamKeyId, b.streamKeyId), eq(broadcasts.status, 'live')))
+      .returning({ id: broadcasts.id, ingestNode: broadcasts.ingestNode });
+    const [row] = await tx.insert(broadcasts).values({ userId: b.userId, streamKeyId: b.streamKeyId, ingestNode: b.ingestNode })
+      .returning({ id: broadcasts.id, startedAt: broadcasts.startedAt });
+    return { ...row!, superseded };
+  });
 }
 
 /** Closes a live broadcast with its end reason; a no-op when already ended. */

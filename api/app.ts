@@ -23,6 +23,7 @@ import { authRoutes } from './auth-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { AlertHub, alertRoutes } from './alerts.ts';
 import { keyRoutes } from './keys.ts';
+import { ingestHookRoutes } from './ingest-hooks.ts';
 import { studioRoutes } from './studio.ts';
 import { createVerificationService, exceptUpload, uploadBodyLimit, verificationRoutes, VERIFICATION_UPLOAD_PATH } from './verification.ts';
 import { WardenError, errorText, isDatabaseUnavailable } from '../core/errors.ts';
@@ -82,6 +83,8 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
     c.header('x-content-type-options', 'nosniff');
   });
   app.route('/api', mediaRoutes(ctx.database.db, ctx.config.dataDir, ctx.logger).onError(onError));
+  // the publish gate for a media server in front (nginx-rtmp on_publish, MediaMTX external auth): shared secret, no session
+  app.route('/', ingestHookRoutes(ctx).onError(onError));
 
   const { db } = ctx.database;
   const policy = ctx.policy;
@@ -178,7 +181,7 @@ export function errorHandler(logger: AppContext['logger']) {
     }
     if (isDatabaseUnavailable(err)) {
       // Postgres went away (restart, failover, network): a clear, retryable answer rather than a 500
-      logger.warn({ err: errorText(err), path: c.req.path }, 'database unavailable');
+      logger.warn({ err: errorText(err), cause: err.cause === undefined ? undefined : errorText(err.cause), path: c.req.path }, 'database unavailable');
       c.header('retry-after', '5');
       return c.json({ error: { code: 'unavailable', message: DATABASE_UNAVAILABLE } }, 503);
     }

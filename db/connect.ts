@@ -35,12 +35,21 @@ function unreachable(url: string, err: unknown): WardenError {
 }
 
 /**
+ * Seconds a pool connection waits before reconnecting after `retries` failed attempts in a row: 0.1 s doubling to
+ * 2 s, with jitter. (postgres.js's default grows to 20 s, so after an outage of half a minute queries could wait up
+ * to 20 s more for a connection although the server was back.)
+ */
+export function reconnectBackoff(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** retries, 2);
+}
+
+/**
  * Opens a connection pool and checks that the server answers.
  * @param max pool size (connections).
  * @throws WardenError('unavailable') naming the URL when the server cannot be reached.
  */
 export async function connectDatabase(url: string, opts: { max?: number } = {}): Promise<Database> {
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30 });
+  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, backoff: reconnectBackoff });
   try {
     await sql`select 1`;
   } catch (err) {

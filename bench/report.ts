@@ -34,27 +34,35 @@ export const NOT_SELECTED = 'not selected (--only)';
 /** What became of a section: measured (`ok`), not run (`skipped`, with why), or thrown (`failed`, with the error). */
 export interface SectionStatus { status: 'ok' | 'skipped' | 'failed'; seconds?: number; note?: string }
 
+/** A latency that may be infinite in-process (a sample never analysed) and is null once through JSON: null either way. */
+const latencyMs = z.preprocess((v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), z.number().nullable());
+
 /**
- * One capacity attempt as bench/capacity.ts reports it (engineer A's module): `streams` concurrent 720p30 streams,
- * sample capture → analysed p95, chat verdict p99 and panic p99 in ms, whether every bound held, and what
- * limited it when not. Extra fields are kept.
+ * One capacity step as bench/capacity.ts reports it (engineer A's module): `streams` concurrent 720p30 streams,
+ * sample capture → analysed p95, chat verdict p99 and panic p99 in ms, whether every bound held, and what limited
+ * it when not (one reason or a list). The step's other fields (frames, audio, CPU, sampling…) are kept as they are.
  */
 export const capacityAttemptSchema = z.looseObject({
   streams: z.number(),
-  sampleLatencyP95Ms: z.number().nullable(),
-  chatVerdictP99Ms: z.number().nullable(),
-  panicP99Ms: z.number().nullable(),
+  sampleLatencyP95Ms: latencyMs,
+  chatVerdictP99Ms: latencyMs,
+  panicP99Ms: latencyMs,
   ok: z.boolean(),
-  limitedBy: z.string().nullable().optional(),
+  limitedBy: z.union([z.string(), z.array(z.string())]).nullable().optional(),
 });
 
-/** `benchCapacity()`'s result as far as the report reads it (the module's own type may carry more). */
+/** `benchCapacity()`'s result as far as the report reads it (the module's own type carries more, kept as is). */
 export const capacitySchema = z.looseObject({
   streamsHeld: z.number(),
   attempts: z.array(capacityAttemptSchema),
-  timeToFlagP95Ms: z.number().nullable().optional(),
+  timeToFlagP95Ms: latencyMs.optional(),
 });
 export type CapacityFigures = z.infer<typeof capacitySchema>;
+
+/** A capacity step's limit as one line ('' when held). */
+export function limitText(l: string | string[] | null | undefined): string {
+  return Array.isArray(l) ? l.join('; ') : (l ?? '');
+}
 
 /** Everything one bench run measured. Sections not run are absent; see `sections` for why. */
 export interface BenchFigures {
@@ -220,12 +228,14 @@ export function summarise(f: BenchFigures): SummaryRow[] {
     const held = heldAttempt(c);
     add({
       id: 'capacity.streamsHeld', section: 'capacity', figure: 'concurrent 720p30 streams held on one node', value: num(c.streamsHeld), unit: 'streams', better: 'higher',
-      target: { op: '≥', value: 100 }, note: `attempts: ${c.attempts.map((a) => `${a.streams} ${a.ok ? 'held' : `not held${a.limitedBy ? ` (${a.limitedBy})` : ''}`}`).join(', ')}`,
+      target: { op: '≥', value: 100 }, note: `steps: ${c.attempts.map((a) => `${a.streams} ${a.ok ? 'held' : 'not held'}`).join(', ')}${c.attempts.some((a) => !a.ok) ? `; limited by ${limitText(c.attempts.find((a) => !a.ok)!.limitedBy)}` : ''}`,
     });
-    const at = held ? `at ${held.streams} streams` : 'no attempt held';
-    add({ id: 'capacity.sampleLatencyP95', section: 'capacity', figure: `sample capture → analysed p95, ${at}`, value: num(held?.sampleLatencyP95Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 5000 } });
-    add({ id: 'capacity.chatVerdictP99', section: 'capacity', figure: `chat verdict p99 under load, ${at}`, value: num(held?.chatVerdictP99Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 1 } });
-    add({ id: 'capacity.panicP99', section: 'capacity', figure: `panic p99 under load, ${at}`, value: num(held?.panicP99Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 200 } });
+    // the held step's figures; when none held, the first step's (what stopped it)
+    const shown = held ?? c.attempts[0];
+    const at = shown ? `at ${shown.streams} streams${held ? '' : ' (not held)'}` : 'no step ran';
+    add({ id: 'capacity.sampleLatencyP95', section: 'capacity', figure: `sample capture → analysed p95, ${at}`, value: num(shown?.sampleLatencyP95Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 5000 } });
+    add({ id: 'capacity.chatVerdictP99', section: 'capacity', figure: `chat verdict p99 under load, ${at}`, value: num(shown?.chatVerdictP99Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 1 } });
+    add({ id: 'capacity.panicP99', section: 'capacity', figure: `panic p99 under load, ${at}`, value: num(shown?.panicP99Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 200 } });
     if (c.timeToFlagP95Ms !== undefined) {
       add({ id: 'capacity.timeToFlagP95', section: 'capacity', figure: 'time to flag p95 under load, capture → case', value: num(c.timeToFlagP95Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 5000 } });
     }
@@ -250,9 +260,9 @@ function withUnit(x: number | null, unit: string): string {
   return unit === '×' ? `${v}×` : `${v} ${unit}`;
 }
 
-/** `met`, `MISSED`, or `` (no target). */
+/** `met`, `MISSED`, `not measured` (a target but no value), or `` (no target). */
 export function verdict(r: SummaryRow): string {
-  return r.target ? (r.met ? 'met' : 'MISSED') : '';
+  return r.target ? (r.met ? 'met' : r.value === null ? 'not measured' : 'MISSED') : '';
 }
 
 /** The summary as readable console lines (`section  figure: value [target: met]  (peer: value)  note`). */
@@ -282,7 +292,7 @@ export function renderMarkdown(f: BenchFigures, rows: SummaryRow[] = summarise(f
   out.push(`![Headline figures against their targets and peers](${chartFile})`, '');
   out.push('| Section | Figure | Measured | Target | Result | Peer (measured beside it) | Note |', '| --- | --- | ---: | ---: | --- | --- | --- |');
   for (const r of rows) {
-    out.push(`| ${r.section} | ${mdCell(r.figure)} | ${withUnit(r.value, r.unit)} | ${r.target ? `${r.target.op} ${withUnit(r.target.value, r.unit)}` : ''} | ${r.target ? (r.met ? 'met' : '**MISSED**') : ''} | ${r.peer ? `${mdCell(r.peer.label)}: ${withUnit(r.peer.value, r.unit)}` : ''} | ${mdCell(r.note ?? '')} |`);
+    out.push(`| ${r.section} | ${mdCell(r.figure)} | ${withUnit(r.value, r.unit)} | ${r.target ? `${r.target.op} ${withUnit(r.target.value, r.unit)}` : ''} | ${r.target ? (r.met ? 'met' : r.value === null ? '**not measured**' : '**MISSED**') : ''} | ${r.peer ? `${mdCell(r.peer.label)}: ${withUnit(r.peer.value, r.unit)}` : ''} | ${mdCell(r.note ?? '')} |`);
   }
   const notSelected = SECTIONS.filter((s) => f.sections[s]?.status === 'skipped' && f.sections[s]?.note === NOT_SELECTED);
   out.push('', '## Sections', '', '| Section | Status | Seconds | Note |', '| --- | --- | ---: | --- |');
@@ -297,8 +307,8 @@ export function renderMarkdown(f: BenchFigures, rows: SummaryRow[] = summarise(f
     for (const b of f.frames.backends) out.push(`| ${b.backend} | ${fmt(b.frame640SingleFps)} | ${fmt(b.frame640BatchedFps)} | ${b.bestBatch} | ${fmt(b.msPerFrame)} | ${fmt(b.ratioToWasm)}× | ${fmt(b.modelOnlyFps)} | ${fmt(b.modelRatioToWasm)}× |`);
   }
   if (f.capacity) {
-    out.push('', '## Capacity attempts', '', '| Streams | Held | Sample p95 (ms) | Chat verdict p99 (ms) | Panic p99 (ms) | Limited by |', '| ---: | --- | ---: | ---: | ---: | --- |');
-    for (const a of f.capacity.attempts) out.push(`| ${a.streams} | ${a.ok ? 'yes' : 'no'} | ${fmt(a.sampleLatencyP95Ms)} | ${fmt(a.chatVerdictP99Ms)} | ${fmt(a.panicP99Ms)} | ${mdCell(a.limitedBy ?? '')} |`);
+    out.push('', '## Capacity steps', '', '| Streams | Held | Sample p95 (ms) | Chat verdict p99 (ms) | Panic p99 (ms) | Limited by |', '| ---: | --- | ---: | ---: | ---: | --- |');
+    for (const a of f.capacity.attempts) out.push(`| ${a.streams} | ${a.ok ? 'yes' : 'no'} | ${fmt(a.sampleLatencyP95Ms)} | ${fmt(a.chatVerdictP99Ms)} | ${fmt(a.panicP99Ms)} | ${mdCell(limitText(a.limitedBy))} |`);
   }
   out.push('', 'The figures as one JSON object: `figures.json` beside this file (and the last line of `npm run bench -- --json`).', '');
   return out.join('\n');

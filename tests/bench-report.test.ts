@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHART_SCALE, chartSize, fmt, renderChartPng, renderChartSvg, renderMarkdown, summarise, writeReport, type BenchFigures, type SummaryRow } from '../bench/report.ts';
+import { CHART_SCALE, capacitySchema, chartSize, fmt, renderChartPng, renderChartSvg, renderMarkdown, summarise, writeReport, type BenchFigures, type SummaryRow } from '../bench/report.ts';
 import { parseBenchArgs } from '../bench/options.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,7 +96,7 @@ describe('the benchmark report on recorded figures', () => {
       expect(measured).toContain(fmt(r.value));
       if (r.target) {
         expect(target).toContain(fmt(r.target.value));
-        expect(result).toBe(r.met ? 'met' : '**MISSED**');
+        expect(result).toBe(r.met ? 'met' : r.value === null ? '**not measured**' : '**MISSED**');
       } else {
         expect(target).toBe('');
         expect(result).toBe('');
@@ -150,26 +150,36 @@ describe('the benchmark report on recorded figures', () => {
   });
 
   it('reports capacity attempts and the held figure when bench/capacity.ts provided them', async () => {
-    // constructed beside the recorded run: the shape bench/capacity.ts returns
-    const f: BenchFigures = {
-      ...(await recorded()),
-      capacity: {
-        streamsHeld: 80,
-        attempts: [
-          { streams: 40, sampleLatencyP95Ms: 1200, chatVerdictP99Ms: 0.3, panicP99Ms: 40, ok: true, limitedBy: null },
-          { streams: 80, sampleLatencyP95Ms: 3900, chatVerdictP99Ms: 0.5, panicP99Ms: 90, ok: true, limitedBy: null },
-          { streams: 120, sampleLatencyP95Ms: 9100, chatVerdictP99Ms: 0.6, panicP99Ms: 150, ok: false, limitedBy: 'sample latency' },
-        ],
-        timeToFlagP95Ms: 4200,
-      },
-    };
+    // constructed beside the recorded run, in the shape bench/capacity.ts returns (in-process: a step whose samples
+    // were never analysed has an infinite p95, which the schema turns into null as JSON would)
+    const capacity = capacitySchema.parse({
+      streamsHeld: 80, targetStreams: 100, met: false, timeToFlagP95Ms: 4200,
+      attempts: [
+        { streams: 40, sampleLatencyP95Ms: 1200, chatVerdictP99Ms: 0.3, panicP99Ms: 40, ok: true, limitedBy: [], cpu: { cores: 2 } },
+        { streams: 80, sampleLatencyP95Ms: 3900, chatVerdictP99Ms: 0.5, panicP99Ms: 90, ok: true, limitedBy: [] },
+        { streams: 120, sampleLatencyP95Ms: Infinity, chatVerdictP99Ms: 0.6, panicP99Ms: 150, ok: false, limitedBy: ['sample p95 over 5 s', 'frame workers 2.0 cores'] },
+      ],
+    });
+    expect(capacity.attempts[2]!.sampleLatencyP95Ms).toBeNull();
+    expect(capacity.attempts[0]!.cpu).toEqual({ cores: 2 }); // the step's other fields are kept
+    expect(capacity.targetStreams).toBe(100);
+    const f: BenchFigures = { ...(await recorded()), capacity };
     const rows = summarise(f);
     expect(row(rows, 'capacity.streamsHeld')).toMatchObject({ value: 80, met: false, target: { op: '≥', value: 100 } });
     expect(row(rows, 'capacity.sampleLatencyP95')).toMatchObject({ value: 3900, met: true });
     expect(row(rows, 'capacity.timeToFlagP95')).toMatchObject({ value: 4200, met: true });
     const md = renderMarkdown(f, rows);
-    expect(md).toContain('| 120 | no | 9,100 | 0.6 | 150 | sample latency |');
+    expect(md).toContain('| 120 | no | – | 0.6 | 150 | sample p95 over 5 s; frame workers 2.0 cores |');
+    expect(row(rows, 'capacity.streamsHeld').note).toContain('limited by sample p95 over 5 s; frame workers 2.0 cores');
     expect(summaryTable(md).find((c) => c[1] === 'concurrent 720p30 streams held on one node')?.[4]).toBe('**MISSED**');
+    expect(row(rows, 'capacity.sampleLatencyP95').figure).toBe('sample capture → analysed p95, at 80 streams');
+
+    // no step held: the first step's figures say what stopped it; a missing value is "not measured", not met
+    const none = summarise({ ...f, capacity: { ...capacity, streamsHeld: 0, timeToFlagP95Ms: null, attempts: [capacity.attempts[2]!] } });
+    expect(row(none, 'capacity.chatVerdictP99')).toMatchObject({ figure: 'chat verdict p99 under load, at 120 streams (not held)', value: 0.6, met: true });
+    expect(row(none, 'capacity.sampleLatencyP95')).toMatchObject({ value: null, met: false });
+    const noneMd = renderMarkdown({ ...f, capacity: { ...capacity, streamsHeld: 0, timeToFlagP95Ms: null, attempts: [capacity.attempts[2]!] } });
+    expect(summaryTable(noneMd).find((c) => c[1]!.startsWith('sample capture → analysed p95'))?.slice(2, 5)).toEqual(['–', '< 5,000 ms', '**not measured**']);
   });
 
   it('parses the bench options and refuses unknown sections', () => {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.ts';
 import { connectDatabase, performerLiveBroadcast, sampleOutcomes, type Database, type Db } from '../db/index.ts';
-import { buildDemoVideo, publishRtmp, type RtmpPublisher } from '../bin/demo-media.ts';
+import { buildDemoVideo, publishRtmp, samplePhotos, type RtmpPublisher } from '../bin/demo-media.ts';
 import { seedPerformer, seedSession } from '../bin/seed.ts';
 import { CpuSampler, wardenClassifier, type CpuWindow } from './cpu.ts';
 import type { ChatCommand, ChatReply, ChatWindow } from './loadgen-chat.ts';
@@ -248,8 +248,14 @@ export function chatFigures(windows: ChatWindow[]): ChatFigures {
   };
 }
 
-/** A broadcast the load started: its publisher, and its id once the target accepted it (loopback: from the database). */
-export interface LoadStream { index: number; key: string; userId: string | null; publisher: RtmpPublisher; broadcastId: string | null; refused: string | null }
+/**
+ * A broadcast the load started: its publisher, its performer when seeded here (id and handle), whether it sends the
+ * clip made to be flagged, and its id once the target accepted it (loopback: from the database).
+ */
+export interface LoadStream {
+  index: number; key: string; userId: string | null; handle: string | null; flagged: boolean;
+  publisher: RtmpPublisher; broadcastId: string | null; refused: string | null;
+}
 
 /**
  * A load on one target: publishers added in steps ({@link LoadGenerator.addStreams}), chat started once, figures read
@@ -261,8 +267,8 @@ export class LoadGenerator {
   private stopped = false;
   private constructor(
     readonly target: LoadTarget,
-    private readonly clip: string,
-    private readonly seeds: { keys: { key: string; userId: string | null }[]; tokens: string[] },
+    private readonly clips: { plain: string; flagged: string | null; flagEvery: number },
+    private readonly seeds: { keys: { key: string; userId: string | null; handle: string | null }[]; tokens: string[] },
     private readonly db: Db | null,
     private readonly ownDb: Database | null,
   ) {}
@@ -270,16 +276,22 @@ export class LoadGenerator {
   /**
    * Resolves the target (or refuses), encodes the clip (cached in `mediaDir`), and on loopback seeds `maxStreams`
    * verified performers with stream keys and `viewers` adult viewer sessions (accounts `loadgen-<run>-…`) in the
-   * configuration's database (or `db` when given, e.g. the bench's throw-away one).
+   * configuration's database (or `db` when given, e.g. the bench's throw-away one). With `flagEvery` k, every k-th
+   * stream (the first included) sends a second clip that opens on face-api's sample5.jpg, a photo nsfwjs scores above
+   * the default policy's `sexual_explicit` flag, so a case opens on it (time to flag under load).
    * @throws LoadgenRefusal for a target it will not load; Error when the clip cannot be built or the database reached.
    */
-  static async prepare(o: LoadgenOptions & { config: Config; db?: Db; mediaDir?: string; maxStreams?: number; log?: (l: string) => void }): Promise<LoadGenerator> {
+  static async prepare(o: LoadgenOptions & { config: Config; db?: Db; mediaDir?: string; maxStreams?: number; flagEvery?: number; log?: (l: string) => void }): Promise<LoadGenerator> {
     const log = o.log ?? (() => {});
     const target = resolveTarget(o, o.config);
     const maxStreams = Math.max(o.streams, o.maxStreams ?? 0);
     // the clip: 16 s of real 720p30 H.264 (keyframe every 2 s) and AAC speech, encoded once and cached
-    const clip = await buildDemoVideo({ dir: o.mediaDir ?? path.join(o.config.dataDir, 'test-media'), seconds: 16, keyframeIntervalS: 2 });
-    if (!target.loopback) return new LoadGenerator(target, clip, { keys: o.keys!.slice(0, maxStreams).map((key) => ({ key, userId: null })), tokens: (o.tokens ?? []).slice(0, o.viewers) }, null, null);
+    const dir = o.mediaDir ?? path.join(o.config.dataDir, 'test-media');
+    const plain = await buildDemoVideo({ dir, seconds: 16, keyframeIntervalS: 2 });
+    const photos = samplePhotos();
+    const flagged = o.flagEvery ? await buildDemoVideo({ dir, seconds: 16, keyframeIntervalS: 2, photos: [photos[4]!, photos[0]!, photos[1]!] }) : null;
+    const clips = { plain, flagged, flagEvery: o.flagEvery ?? 0 };
+    if (!target.loopback) return new LoadGenerator(target, clips, { keys: o.keys!.slice(0, maxStreams).map((key) => ({ key, userId: null, handle: null })), tokens: (o.tokens ?? []).slice(0, o.viewers) }, null, null);
     let ownDb: Database | null = null;
     let db = o.db ?? null;
     if (!db) {
@@ -288,13 +300,14 @@ export class LoadGenerator {
     }
     try {
       const run = randomBytes(3).toString('hex');
-      const keys: { key: string; userId: string | null }[] = [];
-      if (o.keys) keys.push(...o.keys.slice(0, maxStreams).map((key) => ({ key, userId: null })));
+      const keys: { key: string; userId: string | null; handle: string | null }[] = [];
+      if (o.keys) keys.push(...o.keys.slice(0, maxStreams).map((key) => ({ key, userId: null, handle: null })));
       else {
         for (let i = 0; i < maxStreams; i += 20) {
           keys.push(...await Promise.all(Array.from({ length: Math.min(20, maxStreams - i) }, async (_, j) => {
-            const p = await seedPerformer(db!, `loadgen-${run}-p${i + j}`, { verified: true });
-            return { key: p.streamKey, userId: p.userId };
+            const handle = `loadgen-${run}-p${i + j}`;
+            const p = await seedPerformer(db!, handle, { verified: true });
+            return { key: p.streamKey, userId: p.userId, handle };
           })));
         }
       }
@@ -304,7 +317,7 @@ export class LoadGenerator {
         tokens.push(...(await Promise.all(Array.from({ length: Math.min(50, o.viewers - i) }, (_, j) => seedSession(db!, `loadgen-${run}-v${i + j}`, 'viewer', { ttlMs })))).map((s) => s.token));
       }
       log(`loadgen  seeded ${o.keys ? 0 : maxStreams} verified performers and ${o.tokens ? 0 : o.viewers} viewer sessions (accounts loadgen-${run}-…)`);
-      return new LoadGenerator(target, clip, { keys, tokens }, db, ownDb);
+      return new LoadGenerator(target, clips, { keys, tokens }, db, ownDb);
     } catch (err) {
       await ownDb?.close();
       throw err;
@@ -320,9 +333,10 @@ export class LoadGenerator {
     const started: LoadStream[] = [];
     while (this.streams.length < Math.min(total, this.seeds.keys.length)) {
       const index = this.streams.length;
-      const { key, userId } = this.seeds.keys[index]!;
-      const publisher = publishRtmp(this.clip, `${this.target.rtmp}/${key}`, { loop: true, nice: 19 });
-      const s: LoadStream = { index, key, userId, publisher, broadcastId: null, refused: null };
+      const { key, userId, handle } = this.seeds.keys[index]!;
+      const flagged = this.clips.flagged !== null && index % this.clips.flagEvery === 0;
+      const publisher = publishRtmp(flagged ? this.clips.flagged! : this.clips.plain, `${this.target.rtmp}/${key}`, { loop: true, nice: 19 });
+      const s: LoadStream = { index, key, userId, handle, flagged, publisher, broadcastId: null, refused: null };
       void publisher.exited.then((e) => { if (!s.broadcastId && !s.refused) s.refused = e.stderr.split('\n').filter(Boolean).at(-1) ?? `ffmpeg exited with ${e.code}`; });
       this.streams.push(s);
       started.push(s);
@@ -351,13 +365,13 @@ export class LoadGenerator {
   }
 
   /**
-   * Connects the viewers, spread across the rooms of the accepted broadcasts (loopback) or of the target's live list
-   * (GET /api/live with the first token), and starts posting at `ratePerS`.
+   * Connects the viewers, spread across the rooms of the accepted broadcasts (or `only` those), on loopback, or of the
+   * target's live list (GET /api/live with the first token), and starts posting at `ratePerS`.
    * @throws Error when there is no room to join.
    */
-  async startChat(ratePerS: number): Promise<{ viewers: number; failed: string[] }> {
+  async startChat(ratePerS: number, only?: string[]): Promise<{ viewers: number; failed: string[] }> {
     if (this.seeds.tokens.length === 0) return { viewers: 0, failed: [] };
-    let rooms = this.broadcastIds;
+    let rooms = only ?? this.broadcastIds;
     if (!this.target.loopback) {
       const res = await fetch(`${this.target.api}/api/live`, { headers: { authorization: `Bearer ${this.seeds.tokens[0]}` } });
       if (!res.ok) throw new Error(`GET /api/live: ${res.status}`);

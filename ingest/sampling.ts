@@ -12,6 +12,10 @@
  *   the analyzer settle like TCP flows). A broadcast without priority is sampled every `base × min(s, R)`; one with
  *   priority keeps the base interval until every other broadcast is at the maximum, then every
  *   `base × clamp(s / R, 1, R)`. The tap applies the interval at once (ingest/tap.ts `setSampleInterval`).
+ * - **last resort**: when every broadcast is already at SAMPLE_INTERVAL_MAX_S and the oldest waiting frame is still
+ *   older than 4 × FRAMES_BACKLOG_HIGH_S, the frames of broadcasts without priority are recorded as `skipped` (with
+ *   the reason) instead of queued, until it is younger than FRAMES_BACKLOG_HIGH_S: the queue stays bounded even when
+ *   the analyzer gets almost no CPU. Duplicates still count (they carry their original's scores).
  * - **priority**: a broadcast whose performer has an open case above `low` (a rule's review, a panic alert, viewers'
  *   reports) or whose samples scored at a rule's threshold within PRIORITY_WINDOW_S is `urgent`: its frames and
  *   audio chunks skip ahead in the queues (BullMQ priority, analyzer/jobs.ts `SAMPLE_PRIORITY`) and keep the base
@@ -176,6 +180,8 @@ export class SamplingController {
   private audioSlots = 0;
   private framesWaiting: number | null = null;
   private audioWaiting: number | null = null;
+  /** Last resort: frames of broadcasts without priority are skipped (see the module docs). */
+  private framesShedding = false;
   private audioStepAt = 0;
   private signalWatermark: number | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -241,6 +247,23 @@ export class SamplingController {
     return `audio backlog: transcription is behind (${b ? `${b.waiting} chunks waiting, oldest ${(b.oldestAgeMs / 1000).toFixed(0)} s` : 'backlog'}); speech of ${slots} of ${this.streams.size} broadcasts transcribed, this one's turn has not come`;
   }
 
+  /**
+   * Whether a (non-duplicate) frame of this broadcast should be queued for analysis. @returns null to queue it, or why
+   * not (recorded with the skipped sample): only while shedding as a last resort, and never for an urgent broadcast.
+   */
+  frameVerdict(broadcastId: string): string | null {
+    if (!this.framesShedding) return null;
+    const s = this.streams.get(broadcastId);
+    if (!s || this.priorityOfStream(s, Date.now()) === 'urgent') return null;
+    const b = this.lastBacklog?.frames;
+    return `frames backlog: the analyzer is behind even at one frame per ${this.maxMs / 1000} s (oldest waiting frame ${b ? (b.oldestAgeMs / 1000).toFixed(0) : '?'} s); frames of broadcasts without priority are not analysed until it catches up`;
+  }
+
+  /** Whether frames of broadcasts without priority are being skipped (the last resort). */
+  get sheddingFrames(): boolean {
+    return this.framesShedding;
+  }
+
   /** Every controlled broadcast's priority, interval and audio state (tests and diagnostics). */
   state(): SamplingState[] {
     const now = Date.now();
@@ -269,6 +292,14 @@ export class SamplingController {
       const before = this.stretch;
       this.stretch = nextStretch({ stretch: this.stretch, backlog: backlog.frames, previousWaiting: this.framesWaiting, highMs: framesHighMs, lowMs: framesLowMs, maxStretch: maxStretch(this.baseMs, this.maxMs) });
       this.framesWaiting = backlog.frames.waiting;
+      const atMax = this.stretch >= maxStretch(this.baseMs, this.maxMs);
+      if (!this.framesShedding && atMax && backlog.frames.oldestAgeMs > 4 * framesHighMs) {
+        this.framesShedding = true;
+        this.log.warn({ framesWaiting: backlog.frames.waiting, oldestWaitingS: round2(backlog.frames.oldestAgeMs / 1000), streams: this.streams.size }, 'analyzer far behind at the longest interval: frames of broadcasts without priority are skipped');
+      } else if (this.framesShedding && backlog.frames.oldestAgeMs < framesHighMs) {
+        this.framesShedding = false;
+        this.log.info({ framesWaiting: backlog.frames.waiting, oldestWaitingS: round2(backlog.frames.oldestAgeMs / 1000) }, 'analyzer catching up: every broadcast\'s frames are queued again');
+      }
       if (this.stretch !== before) {
         const up = this.stretch > before;
         this.rateLimitedLog(up ? 'warn' : 'info', 'frames', {
@@ -364,6 +395,7 @@ export class SamplingController {
       }
       const parts: string[] = [];
       if (ms > this.baseMs) parts.push(`analyzer behind: sampling one frame per ${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s instead of ${(this.baseMs / 1000).toFixed(this.baseMs % 1000 ? 1 : 0)} s`);
+      if (this.framesShedding && this.priorityOfStream(s, now) === 'normal') parts.push('frames not analysed now (analyzer far behind; broadcasts with priority first)');
       if (!s.audio) parts.push('speech not transcribed now (transcription behind; broadcasts take turns)');
       const note = parts.length ? parts.join('; ') : null;
       if (note !== s.note) {

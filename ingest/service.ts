@@ -408,6 +408,18 @@ export class IngestService {
     b.seqNext.frame = Math.max(b.seqNext.frame, seq + 1);
     const hash = await dHash(f.jpeg);
     const duplicate = b.lastHash !== undefined && hammingDistance(hash, b.lastHash) <= config.tap.duplicateMaxDistance;
+    // adaptive sampling's last resort: while the analyzer is far behind, frames of broadcasts without priority are skipped
+    const shed = duplicate ? null : this.sampling.frameVerdict(b.broadcastId);
+    if (shed) {
+      this.writer.submit(b.broadcastId, `frame ${seq} of ${b.broadcastId}`, async () => {
+        const sample = await insertSample(db, { broadcastId: b.broadcastId, kind: 'frame', seq, capturedAt: f.capturedAt, filePath: '', width: f.width, height: f.height, phash: hash, status: 'skipped', error: shed });
+        if (sample.inserted) {
+          metrics.samples.inc({ kind: 'frame', status: 'skipped' });
+          metrics.samplesShed.inc({ kind: 'frame', reason: 'frames_backlog' });
+        }
+      });
+      return;
+    }
     if (!duplicate) b.lastHash = hash;
     const rel = path.join('samples', b.broadcastId, `${String(seq).padStart(7, '0')}.jpg`);
     await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });

@@ -154,6 +154,24 @@ describe('deliberate degradation', () => {
     expect(metric(text, /warden_samples_total\{kind="audio",status="skipped"\} (\d+)/)).toBeGreaterThan(0);
   }, 60_000);
 
+  it('at the longest interval and still far behind, skips the frames of the broadcast without priority, with the reason', async () => {
+    const maxStretch = (MAX_MS / BASE_MS) ** 2;
+    await waitFor(async () => {
+      await sampling().tick();
+      return sampling().levels.stretch === maxStretch && sampling().sheddingFrames;
+    }, 'frames shed', 40_000, 500);
+    expect(sampling().state().every((s) => s.intervalMs === MAX_MS)).toBe(true);
+    const shedAt = Date.now();
+    await waitFor(async () => (await samplesOf(other.broadcastId, 'frame')).some((s) => s.status === 'skipped'), 'a skipped frame', 30_000, 250);
+    const skipped = (await samplesOf(other.broadcastId, 'frame')).find((s) => s.status === 'skipped')!;
+    expect(skipped.error).toMatch(/^frames backlog: the analyzer is behind even at one frame per 8 s \(oldest waiting frame \d+ s\)/);
+    expect(skipped.filePath).toBe('');
+    // the reported broadcast's frames are still queued, never skipped
+    await waitFor(async () => (await samplesOf(reported.broadcastId, 'frame')).some((s) => s.capturedAt.getTime() > shedAt && (s.status === 'queued' || s.status === 'duplicate')), 'a new frame of the reported broadcast queued', 30_000, 250);
+    expect((await samplesOf(reported.broadcastId, 'frame')).filter((s) => s.status === 'skipped')).toEqual([]);
+    expect(metric(await metricsText(), /warden_samples_shed_total\{kind="frame",reason="frames_backlog"\} (\d+)/)).toBeGreaterThan(0);
+  }, 90_000);
+
   it('still checks chat and delivers panic alerts: they never wait on these queues', async () => {
     const viewer = await seedSession(env.ctx.db, 'degrade-chatter');
     const chat = await connectChat(warden.httpUrl!, other.broadcastId, viewer.token);
@@ -214,7 +232,7 @@ describe('deliberate degradation', () => {
     workers = await startWarden(env.ctx, { workers: true });
     await waitFor(async () => {
       await sampling().tick();
-      return sampling().levels.stretch === 1 && sampling().state().every((s) => s.intervalMs === BASE_MS);
+      return sampling().levels.stretch === 1 && !sampling().sheddingFrames && sampling().state().every((s) => s.intervalMs === BASE_MS);
     }, 'sampling back at the base interval', 60_000, 500);
     const b = await env.ctx.queues.backlog();
     expect(b.frames.oldestAgeMs).toBeLessThan(1500);

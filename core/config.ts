@@ -136,6 +136,11 @@ export const envSchema = z.object({
   FACE_MATCH_MAX_DISTANCE: z.coerce.number().min(0.1).max(1.5).default(0.5),
   /** Secrets of external verification providers' webhooks, comma-separated: two during a rotation (each 16+ characters). */
   VERIFICATION_WEBHOOK_SECRETS: z.string().default(''),
+  /**
+   * The shared secret of the HTTP publish-gate hook (`POST /api/ingest/on-publish`, for nginx-rtmp `on_publish` or
+   * MediaMTX external auth in front of Warden), 16+ characters; empty: the hook answers 503.
+   */
+  INGEST_HOOK_SECRET: z.string().default(''),
   /** The address people reach Warden's web pages at, for links in e-mail (default http://HTTP_HOST:HTTP_PORT). */
   PUBLIC_URL: z.string().default(''),
   /** SMTP server for outgoing mail, e.g. smtp://user:pass@mail.example.com:587; empty: mail stays in the outbox table. */
@@ -189,6 +194,8 @@ export interface Config {
   review: { slaMinutes: Record<Priority, number>; claimIdleMs: number; undoMs: number; appealWindowMs: number; reportsPerStep: number };
   /** Outbound webhooks (none when `urls` is empty). */
   webhooks: { urls: string[]; secret: string };
+  /** Shared secret of the HTTP publish-gate hook for a media server in front (null: the hook is off, 503). */
+  ingestHookSecret: string | null;
   /** Panic alerts: acknowledgement deadline, escalations, the on-call webhook. */
   alerts: { ackMs: number; maxEscalations: number; escalationUrl: string | null };
   /** Where people reach the web pages (links in mail), and outgoing mail (`smtpUrl` null: kept in the outbox). */
@@ -272,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (typeof k === 'string') throw new ConfigError(`invalid configuration:\n  DATA_KEY: ${k}`);
     dataKey = k.toString('hex');
   }
+  if (e.INGEST_HOOK_SECRET && e.INGEST_HOOK_SECRET.length < 16) throw new ConfigError('invalid configuration:\n  INGEST_HOOK_SECRET: at least 16 characters');
   if (e.PUBLIC_URL && !/^https?:\/\/[^\s/]+/.test(e.PUBLIC_URL)) throw new ConfigError(`invalid configuration:\n  PUBLIC_URL: "${e.PUBLIC_URL}" is not an http(s) URL`);
   if (e.SMTP_URL && !/^smtps?:\/\/[^\s]+$/.test(e.SMTP_URL)) throw new ConfigError('invalid configuration:\n  SMTP_URL: not an smtp:// or smtps:// URL');
   const providerSecrets = e.VERIFICATION_WEBHOOK_SECRETS.split(',').map((x) => x.trim()).filter(Boolean);
@@ -315,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       appealWindowMs: Math.round(e.APPEAL_WINDOW_DAYS * 86_400_000), reportsPerStep: e.REPORTS_PER_STEP,
     },
     webhooks: { urls: webhookUrls, secret: e.WEBHOOK_SECRET },
+    ingestHookSecret: e.INGEST_HOOK_SECRET || null,
     alerts: { ackMs: Math.round(e.ALERT_ACK_S * 1000), maxEscalations: e.ALERT_MAX_ESCALATIONS, escalationUrl: e.ALERT_ESCALATION_URL || null },
     web: { publicUrl: (e.PUBLIC_URL || `http://${e.HTTP_HOST}:${e.HTTP_PORT}`).replace(/\/+$/, ''), publicUrlSet: e.PUBLIC_URL !== '' },
     mail: { smtpUrl: e.SMTP_URL || null, from: e.MAIL_FROM },

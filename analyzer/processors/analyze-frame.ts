@@ -53,6 +53,8 @@ export function createFrameProcessor(deps: FrameProcessorDeps) {
         // the face cascade (detector, then age and descriptor models only on faces found), at its own lower rate
         const face = deps.faces && image && deps.faces.due(sample.seq) ? await deps.faces.check(sample, image) : [];
         const wrote = await recordSignals(db, sample, [...rows, ...face]);
+        // which process analysed which sample (pid in every line): how the load spread across worker processes
+        logger.debug({ sampleId: sample.id, broadcastId: sample.broadcastId, wrote }, 'frame analysed');
         deps.onOutcome?.({ ok: true, backend: classifier.backend, signals: wrote ? rows.length : 0, faceSignals: wrote ? face.length : 0, latencyMs: Date.now() - sample.capturedAt.getTime() });
       } else {
         await markSampleFailed(db, sample.id, result.error);

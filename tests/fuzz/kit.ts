@@ -33,7 +33,7 @@ export interface FuzzNode {
   rtmpPort: number;
   nodeId: string;
   child: ChildProcess;
-  /** Lines the node logged at error level or above (pino JSON), and anything else it wrote to stderr. */
+  /** The lines the node wrote to stderr (pino JSON at its LOG_LEVEL: error for the fuzz suite). */
   errors: string[];
   /** Set when the process exited (a crash while the suite runs). */
   exited: { code: number | null; signal: string | null } | null;
@@ -44,7 +44,7 @@ export interface FuzzNode {
  * Starts `bin/warden <role>` against the test env's database and Redis prefix, waits for /readyz.
  * @param extraEnv more variables (e.g. NODE_ID, INGEST_HOOK_SECRET).
  */
-export async function startNode(env: TestEnv, role: 'ingest' | 'serve', extraEnv: Record<string, string> = {}): Promise<FuzzNode> {
+export async function startNode(env: TestEnv, role: 'ingest' | 'serve' | 'worker', extraEnv: Record<string, string> = {}, opts: { ready?: string } = {}): Promise<FuzzNode> {
   const [httpPort, rtmpPort] = [await freePort(), await freePort()];
   const child = spawn(path.join(root, 'bin/warden'), [role], {
     env: {
@@ -71,14 +71,16 @@ export async function startNode(env: TestEnv, role: 'ingest' | 'serve', extraEnv
     for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      if (line.trim()) node.errors.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
+      if (line.trim() && node.errors.length < 500_000) node.errors.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
     }
   });
   child.once('exit', (code, signal) => { node.exited = { code, signal }; });
   await waitFor(async () => {
     if (node.exited) throw new Error(`the node exited while starting: ${JSON.stringify(node.exited)}\n${node.errors.join('\n')}`);
+    // a worker has no HTTP server: it is ready when it logs `opts.ready`
+    if (opts.ready) return node.errors.some((l) => l.includes(opts.ready!));
     return (await fetch(`${node.httpUrl}/readyz`).catch(() => null))?.ok;
-  }, 'the fuzz node ready', 90_000, 250);
+  }, `the ${role} node ready`, 120_000, 250);
   return node;
 }
 

@@ -69,7 +69,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       if (config.analyzer.audioConcurrency > 0) {
         // transcription runs PocketSphinx child processes, so this process only waits on them; the pronunciation
         // dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of serving (it would stall panic alerts)
-        const transcriber = new PocketsphinxTranscriber({ nice: config.analyzer.nice });
+        const transcriber = new PocketsphinxTranscriber({ nice: config.analyzer.transcribeNice });
         await transcriber.pronunciations();
         const audio = runWorker('audio', createTranscribeProcessor({
           db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber, analyzer: new TextAnalyzer(),

@@ -46,7 +46,7 @@ export const envSchema = z.object({
   AUDIO_BACKLOG_HIGH_S: positive.default(20),
   AUDIO_BACKLOG_LOW_S: positive.default(8),
   /** An audio chunk of a broadcast without priority that waited longer than this many seconds is skipped, not transcribed. */
-  AUDIO_MAX_WAIT_S: positive.default(120),
+  AUDIO_MAX_WAIT_S: positive.default(60),
   /** Seconds between two readings of the queues' backlog by the adaptive sampling controller. */
   SAMPLING_CONTROL_S: positive.default(2),
   /** Seconds a score at or above a rule's threshold keeps a broadcast's samples prioritised. */
@@ -77,6 +77,11 @@ export const envSchema = z.object({
    * 0: same priority as the rest.
    */
   ANALYZER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /**
+   * Niceness (0–19) of PocketSphinx; default ANALYZER_NICE + 5 (at most 19): when the machine is short of CPU, frame
+   * analysis (nudity, a possible minor) gets it before transcription, whose chunks are shed when it falls behind.
+   */
+  TRANSCRIBE_NICE: z.coerce.number().int().min(0).max(19).optional(),
   /** Largest batch of frames given to the model in one call. */
   FRAME_BATCH_SIZE: z.coerce.number().int().min(1).max(64).default(4),
   /** Face count and age estimation on every Nth analysed frame sample (0: off); a lower rate than NSFW. */
@@ -185,6 +190,8 @@ export interface Config {
     stuckMs: number;
     workerProcesses: number; frameBatchSize: number; frameBackend: 'auto' | 'onnx' | 'tfjs-node' | 'wasm'; onnxThreads: number; modelCacheDir: string | null; audioConcurrency: number;
     faceEveryN: number; faceAgeMargin: number; nice: number;
+    /** Niceness of PocketSphinx (TRANSCRIBE_NICE). */
+    transcribeNice: number;
   };
   nodeId: string;
   logLevel: string;
@@ -310,6 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       stuckMs: Math.round(e.WORKER_STUCK_S * 1000),
       workerProcesses: e.WORKER_PROCESSES, frameBatchSize: e.FRAME_BATCH_SIZE, frameBackend: e.FRAME_BACKEND, onnxThreads: e.ONNX_THREADS, modelCacheDir: e.MODEL_CACHE_DIR ? path.resolve(e.MODEL_CACHE_DIR) : null, audioConcurrency: e.AUDIO_CONCURRENCY,
       faceEveryN: e.FACE_EVERY_N, faceAgeMargin: e.FACE_AGE_MARGIN, nice: e.ANALYZER_NICE,
+      transcribeNice: e.TRANSCRIBE_NICE ?? Math.min(19, e.ANALYZER_NICE + 5),
     },
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,

@@ -85,6 +85,9 @@ export class Queues {
     this.frames = new Queue('frames', { connection, prefix });
     this.audio = new Queue('audio', { connection, prefix });
     this.rules = new Queue('rules', { connection, prefix });
+    // the connection reconnects by itself; failures surface on commands and in /readyz (without a listener BullMQ
+    // prints every connection error to the console while Redis is away)
+    for (const q of [this.frames, this.audio, this.rules]) q.on('error', () => {});
   }
 
   /** Enqueues a job of a registered type (idempotent per payload). */

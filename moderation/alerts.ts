@@ -290,7 +290,9 @@ export class AlertService {
 
   /** Starts the escalation poll (every 200 ms) and the pending-alert drain (every 2 s). */
   start(): void {
-    this.timers.push(setInterval(() => { void this.tick(); }, 200), setInterval(() => { void this.drainPending(); }, 2000));
+    // a drain that cannot reach Redis or Postgres (an outage) tries again in 2 s; it must never reject unhandled
+    const drain = () => void this.drainPending().catch((err) => this.deps.logger.warn({ err: errorText(err) }, 'pending alerts not drained yet'));
+    this.timers.push(setInterval(() => { void this.tick(); }, 200), setInterval(drain, 2000));
     for (const t of this.timers) t.unref();
   }
 

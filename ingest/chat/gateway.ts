@@ -133,7 +133,13 @@ export class ChatGateway {
           return refuse(403, 'age_unverified', 'confirm you are an adult first (POST /api/me/birth-date) to join the chat');
         }
         const staff = STAFF.includes(user.role);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, staff, user: { userId: user.userId, handle: user.handle } }));
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          // joining needs Redis (the room's subscription) and Postgres (restrictions): either away, the socket closes
+          this.onConnection(ws, { broadcastId, ownerId: room.ownerId, live: room.live, staff, user: { userId: user.userId, handle: user.handle } }).catch((err) => {
+            this.log.warn({ err: errorText(err), broadcastId }, 'chat join failed');
+            ws.close(1011, 'chat unavailable');
+          });
+        });
       } catch (err) {
         this.log.error({ err: errorText(err) }, 'chat upgrade failed');
         refuse(503, 'unavailable', 'chat unavailable');

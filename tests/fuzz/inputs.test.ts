@@ -19,7 +19,7 @@ import { seedSession } from '../../bin/seed.ts';
 import { createTestEnv, type TestEnv } from '../harness.ts';
 import { seedBroadcast, seedCase, seedStaff, type Staff } from '../review-fixtures.ts';
 import {
-  PROTO_KEYS, SEED, SQLI, TRAVERSAL, UNICODE, Tally, WILD_NUMBERS, diffCounts, draw, hostileString, hostileValue, show, startNode, tableCounts,
+  PROTO_KEYS, SEED, SQLI, TRAVERSAL, UNICODE, Tally, WEBHOOK_SECRET, WILD_NUMBERS, diffCounts, draw, hostileString, hostileValue, show, startNode, tableCounts,
   type FuzzNode,
 } from './kit.ts';
 import { RtmpConn, chunked, command } from './rtmp-client.ts';
@@ -310,6 +310,20 @@ describe('fuzz: every public input', () => {
         const ct = b.contentType === undefined ? 'application/json' : b.contentType;
         const url = at(i % 2 ? real : []); // every other body goes to a real row
         await guarded(kind, `${b.label} body ${show(b.body)} to ${url}`, () => request(spec.method.toUpperCase(), url, { headers: headers(ct || undefined), body: b.body }));
+      }
+    }
+    // the publish-gate hook for a media server in front (not a declared route: form or JSON, by secret)
+    const hookBodies: [string, string][] = [
+      ...draw(fc.tuple(fc.constantFrom('publish', 'play', 'publish_done', '', '__proto__'), hostileString, hostileString), 24, salt++)
+        .map(([call, app, name]): [string, string] => ['application/x-www-form-urlencoded', `call=${pct(call)}&app=${pct(app)}&name=${pct(name)}&addr=${pct(name)}`]),
+      ...draw(fc.record({ action: hostileValue, path: hostileValue, user: hostileValue, password: hostileValue, ip: hostileValue }), 24, salt++)
+        .map((o): [string, string] => ['application/json', JSON.stringify(o)]),
+      ...RAW_BODIES.map((r): [string, string] => ['application/json', r]),
+      ['application/x-www-form-urlencoded', `call=publish&app=live&name=${'a'.repeat(70_000)}`],
+    ];
+    for (const [ct, body] of hookBodies) {
+      for (const secret of [WEBHOOK_SECRET, 'wrong']) {
+        await guarded('api hook on-publish', `${secret === 'wrong' ? 'wrong secret, ' : ''}${ct} ${show(body)}`, () => request('POST', `/api/ingest/on-publish?secret=${secret}`, { headers: { 'content-type': ct }, body }));
       }
     }
     // a body streamed without a length (chunked), past the 64 KiB limit, on a connection of its own

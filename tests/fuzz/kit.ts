@@ -51,7 +51,7 @@ export async function startNode(env: TestEnv, role: 'ingest' | 'serve' | 'worker
       PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: env.config.databaseUrl, REDIS_URL: env.config.redisUrl,
       REDIS_PREFIX: env.config.redisPrefix, HTTP_PORT: String(httpPort), HTTP_HOST: '127.0.0.1', RTMP_PORT: String(rtmpPort), RTMP_HOST: '127.0.0.1',
       DATA_DIR: path.join(env.config.dataDir, `node-${httpPort}`), NODE_ID: `fuzz-${httpPort}`, WORKER_PROCESSES: '0', AUDIO_CONCURRENCY: '0',
-      DATA_KEY: env.config.dataKey ?? '', VERIFICATION_WEBHOOK_SECRETS: WEBHOOK_SECRET, LOG_LEVEL: 'error', ...extraEnv,
+      DATA_KEY: env.config.dataKey ?? '', VERIFICATION_WEBHOOK_SECRETS: WEBHOOK_SECRET, INGEST_HOOK_SECRET: WEBHOOK_SECRET, LOG_LEVEL: 'error', ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

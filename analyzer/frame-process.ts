@@ -25,10 +25,12 @@ process.once('message', async (msg: { type: 'start'; config: Config }) => {
     send({ type: 'ready', backend: worker.classifier.backend });
     // progress (a job started, completed or failed, the queue found empty) for the parent's watchdog, every 500 ms at most
     let reported = 0;
+    let busy = false;
     setInterval(() => {
-      if (worker.consumer.lastProgressAt() <= reported) return;
+      if (worker.consumer.lastProgressAt() <= reported && worker.consumer.busy() === busy) return;
       reported = Date.now();
-      send({ type: 'progress' });
+      busy = worker.consumer.busy();
+      send({ type: 'progress', busy });
     }, 500).unref();
     const stop = async () => {
       await worker.close();

@@ -23,11 +23,11 @@ const entry = fileURLToPath(new URL('./frame-process.ts', import.meta.url));
 export type ChildMessage =
   | { type: 'ready'; backend: string }
   | { type: 'outcome'; outcome: FrameOutcome }
-  | { type: 'progress' }
+  | { type: 'progress'; busy: boolean }
   | { type: 'fatal'; error: string };
 
 /** One place in the pool: the child holding it now and when that child last showed progress. */
-interface Slot { index: number; child: ChildProcess | null; progressAt: number; restarts: number }
+interface Slot { index: number; child: ChildProcess | null; progressAt: number; busy: boolean; restarts: number }
 
 export class FrameWorkerPool {
   private readonly slots: Slot[] = [];
@@ -45,7 +45,7 @@ export class FrameWorkerPool {
    */
   async start(): Promise<void> {
     for (let i = 0; i < this.opts.size; i++) {
-      const slot: Slot = { index: i, child: null, progressAt: Date.now(), restarts: 0 };
+      const slot: Slot = { index: i, child: null, progressAt: Date.now(), busy: false, restarts: 0 };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -69,6 +69,7 @@ export class FrameWorkerPool {
     return this.slots.map((slot) => ({
       queue: 'frames',
       lastProgressAt: () => slot.progressAt,
+      busy: () => slot.busy,
       recreate: async (reason: string) => {
         const child = slot.child;
         if (!child || child.exitCode !== null) return;
@@ -85,13 +86,17 @@ export class FrameWorkerPool {
     const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     slot.child = child;
     slot.progressAt = Date.now(); // loading the model counts as progress: the watchdog judges it from now
+    slot.busy = false;
     let ready = false;
     // the analyzer yields the CPU to the API and ingest process when both want it (panic alerts must not wait)
     if (this.opts.config.analyzer.nice > 0 && child.pid) {
       try { os.setPriority(child.pid, this.opts.config.analyzer.nice); } catch (err) { log.warn({ err: errorText(err) }, 'could not lower the frame worker\'s priority'); }
     }
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'progress') slot.progressAt = Date.now();
+      if (m.type === 'progress') {
+        slot.progressAt = Date.now();
+        slot.busy = m.busy;
+      }
       else if (m.type === 'ready') {
         this.backend = m.backend;
         slot.progressAt = Date.now();

@@ -78,6 +78,8 @@ export interface RunWorkerOptions {
  */
 export class QueueWorker implements Closable, WatchedConsumer {
   private current: Worker;
+  /** Jobs the current worker is running (its processor entered and not yet returned). */
+  private running = { jobs: 0 };
   private progressAt = Date.now();
   private closed = false;
   /** Times {@link recreate} replaced the worker. */
@@ -96,9 +98,24 @@ export class QueueWorker implements Closable, WatchedConsumer {
     return this.progressAt;
   }
 
+  busy(): boolean {
+    return this.running.jobs > 0;
+  }
+
   private create(): Worker {
     const { queue, opts } = this;
-    const worker = new Worker(queue, retryWhileDatabaseUnavailable(this.processor, opts.logger, queue), {
+    const running = { jobs: 0 };
+    this.running = running;
+    const processor = retryWhileDatabaseUnavailable(this.processor, opts.logger, queue);
+    const counted: Processor = async (job, token) => {
+      running.jobs++;
+      try {
+        return await processor(job, token);
+      } finally {
+        running.jobs--;
+      }
+    };
+    const worker = new Worker(queue, counted, {
       connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency, autorun: false,
       lockDuration: WORKER_LOCK_MS, stalledInterval: STALLED_CHECK_MS, maxStalledCount: MAX_STALLED,
       name: `${os.hostname()}:${process.pid}`,
@@ -156,13 +173,15 @@ export interface WatchedConsumer {
   readonly queue: string;
   /** When it last showed progress (ms since the epoch): a job started, completed or failed, or the queue found empty. */
   lastProgressAt(): number;
+  /** Whether it is running a job now (then it is judged against the longer `busyStuckMs`: a job may be slow). */
+  busy(): boolean;
   /** Replaces it (new connections; a worker process is killed and restarted). */
   recreate(reason: string): Promise<void>;
 }
 
 /** A queue's health as {@link WorkerWatchdog.health} reports it (`/readyz`). */
 export interface QueueHealth {
-  /** False when jobs have been waiting longer than `stuckMs` and no consumer here made progress in that time. */
+  /** False when every consumer of it here is stuck: jobs have waited longer than its limit and it made no progress in that time. */
   ok: boolean;
   /** Jobs ready to run (waiting or prioritized; delayed ones are not counted). */
   waiting: number;
@@ -177,8 +196,10 @@ export interface QueueHealth {
 
 /**
  * Watches the queues this process consumes: every `stuckMs / 4` it counts each queue's ready jobs and recreates a
- * consumer that made no progress for `stuckMs` while jobs kept waiting all that time. {@link health} answers the
- * same question for `/readyz`. A count that fails (Redis unavailable) judges nothing.
+ * consumer that made no progress (no job started, completed or failed) for its limit while jobs kept waiting all that
+ * time: `stuckMs` for an idle consumer (the BullMQ worker that sits idle after a Redis outage), `busyStuckMs` (default
+ * 5 × stuckMs) for one running a job (a slow job under CPU pressure is not a stuck worker; a hung one is). {@link health}
+ * answers the same question per queue for `/readyz`. A count that fails (Redis unavailable) judges nothing.
  */
 export class WorkerWatchdog {
   private readonly consumers: WatchedConsumer[] = [];
@@ -187,7 +208,17 @@ export class WorkerWatchdog {
   private timer: NodeJS.Timeout | undefined;
   private busy: Promise<void> | undefined;
 
-  constructor(private readonly deps: { queues: Queues; stuckMs: number; logger: Logger }) {}
+  private readonly busyStuckMs: number;
+
+  constructor(private readonly deps: { queues: Queues; stuckMs: number; busyStuckMs?: number; logger: Logger }) {
+    this.busyStuckMs = deps.busyStuckMs ?? deps.stuckMs * 5;
+  }
+
+  /** Whether a consumer is stuck: jobs waiting since `since` and no progress from it, both for longer than its limit. */
+  private stuck(c: WatchedConsumer, since: number | undefined, now: number): boolean {
+    const limit = c.busy() ? this.busyStuckMs : this.deps.stuckMs;
+    return since !== undefined && now - since > limit && now - c.lastProgressAt() > limit;
+  }
 
   /** Adds a consumer to watch. */
   watch(...consumers: WatchedConsumer[]): void {
@@ -242,8 +273,7 @@ export class WorkerWatchdog {
       if (n === 0) this.waitingSince.delete(name);
       else if (!this.waitingSince.has(name)) this.waitingSince.set(name, now);
       const since = this.waitingSince.get(name);
-      const stalledFor = since === undefined ? 0 : now - Math.max(since, progressAt);
-      out[name] = { ok: stalledFor <= this.deps.stuckMs, waiting: n, waitingS: since === undefined ? 0 : Math.round((now - since) / 100) / 10, ...base };
+      out[name] = { ok: !mine.every((c) => this.stuck(c, since, now)), waiting: n, waitingS: since === undefined ? 0 : Math.round((now - since) / 100) / 10, ...base };
     }
     return out;
   }
@@ -254,9 +284,8 @@ export class WorkerWatchdog {
     const now = Date.now();
     for (const c of this.consumers) {
       const h = health[c.queue];
-      const since = this.waitingSince.get(c.queue);
-      if (!h || h.error || since === undefined) continue;
-      if (now - since > this.deps.stuckMs && now - c.lastProgressAt() > this.deps.stuckMs) {
+      if (!h || h.error) continue;
+      if (this.stuck(c, this.waitingSince.get(c.queue), now)) {
         this.recreated.set(c.queue, (this.recreated.get(c.queue) ?? 0) + 1);
         this.deps.logger.error({ queue: c.queue, waiting: h.waiting, sinceProgressS: Math.round((now - c.lastProgressAt()) / 1000) }, 'worker stuck: jobs waiting, no progress; recreating it');
         await c.recreate(`no progress for ${Math.round((now - c.lastProgressAt()) / 1000)} s with ${h.waiting} jobs waiting`)

@@ -65,8 +65,9 @@ export const envSchema = z.object({
    */
   RECONNECT_GRACE_S: z.coerce.number().min(0).default(15),
   /**
-   * Seconds jobs may wait in a queue with no progress from a worker of this process (no job started, completed or
-   * failed) before the worker counts as stuck: /readyz answers 503 and the watchdog recreates it.
+   * Seconds jobs may wait in a queue with no progress from an idle worker of this process (no job started, completed
+   * or failed) before the worker counts as stuck: /readyz answers 503 and the watchdog recreates it. A worker running a
+   * job gets five times as long (a slow job is not a stuck worker).
    */
   WORKER_STUCK_S: positive.default(60),
   /** Analyzer worker processes (`warden serve` and `warden worker`); default: one per core. */

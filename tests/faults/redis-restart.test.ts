@@ -123,7 +123,7 @@ describe('Redis crashes and restarts', () => {
     alerts.close();
   }, 150_000);
 
-  it('readiness follows progress: a worker stuck with jobs waiting makes /readyz 503, and the watchdog recreates it', async () => {
+  it('readiness follows progress: a worker stuck on a hung job with jobs waiting makes /readyz 503, and the watchdog recreates it', async () => {
     const prefix = `${env.config.redisPrefix}_stuck`;
     const connection = await connectRedis(redis.url, { bullmq: true });
     const queues = new Queues(connection, prefix);
@@ -133,14 +133,18 @@ describe('Redis crashes and restarts', () => {
       if (job.data.n === 0) await new Promise(() => {});
       seen.push(job.data.n as number);
     }, { connection, prefix, concurrency: 1, logger: env.ctx.logger });
-    const watchdog = new WorkerWatchdog({ queues, stuckMs: 1500, logger: env.ctx.logger });
+    // an idle worker is stuck after 1 s without progress while jobs wait; one running a job (it may be slow) after 2.5 s
+    const watchdog = new WorkerWatchdog({ queues, stuckMs: 1000, busyStuckMs: 2500, logger: env.ctx.logger });
     watchdog.watch(worker);
     const app = createApi({ ctx: env.ctx, workers: watchdog });
     try {
       for (let n = 0; n < 4; n++) await queues.rules.add('stuck-test', { n }, { jobId: `stuck-${n}` });
       await waitFor(async () => (await queues.rules.getJobCounts('active')).active === 1, 'the first job taken', 5000, 50);
+      const takenAt = Date.now();
       expect((await watchdog.health()).rules).toMatchObject({ ok: true, waiting: 3 });
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await watchdog.health()).rules).toMatchObject({ ok: true, waiting: 3 }); // busy: a slow job, not yet stuck
+      await new Promise((r) => setTimeout(r, Math.max(0, takenAt + 2800 - Date.now())));
       const res = await app.request('http://localhost/readyz');
       expect(res.status).toBe(503);
       const body = await res.json() as { checks: { redis: { ok: boolean }; workers: { ok: boolean; error: string } } };

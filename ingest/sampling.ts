@@ -24,7 +24,7 @@
  *   only `slots` broadcasts have their speech transcribed at a time: urgent ones first, then the others in turn (the
  *   one whose chunk was taken least recently first). Slots halve (at least one fewer) when the oldest waiting audio
  *   job is older than AUDIO_BACKLOG_HIGH_S and not draining, and grow by one once it is younger than
- *   AUDIO_BACKLOG_LOW_S (at most every 10 s either way at the defaults: a chunk takes seconds). A chunk of a broadcast without a
+ *   AUDIO_BACKLOG_LOW_S (fewer at most every 5 s, more every 10 s at the defaults: a chunk takes seconds). A chunk of a broadcast without a
  *   slot is recorded as `skipped` with the reason (ingest/service.ts), not transcribed.
  * - panic alerts and chat verdicts never go through these queues: nothing here touches them.
  *
@@ -162,8 +162,9 @@ interface Stream {
 /** Lines of one kind logged at most this often; the latest suppressed one is logged when the window ends. */
 const LOG_EVERY_MS = 10_000;
 /**
- * Audio slots change at most every half AUDIO_BACKLOG_HIGH_S, within [the control period, 10 s]: a chunk takes seconds
- * to transcribe, so the backlog needs time to answer a change.
+ * Audio slots shrink at most every quarter AUDIO_BACKLOG_HIGH_S and grow at most every half, within [the control
+ * period, 10 s] (5 s and 10 s at the defaults): a chunk takes seconds to transcribe, so the backlog needs time to
+ * answer a change, and shrinking is the more urgent.
  */
 const MAX_AUDIO_STEP_MS = 10_000;
 const CASE_RANK: Record<Priority, number> = { critical: 0, urgent: 1, high: 2, normal: 3, low: 4 };
@@ -308,11 +309,13 @@ export class SamplingController {
           streams: this.streams.size,
         }, up ? 'analyzer behind: frame sampling stretched' : 'analyzer catching up: frame sampling restored towards the base interval', now);
       }
-      const audioStepMs = Math.min(MAX_AUDIO_STEP_MS, Math.max(this.deps.config.degrade.controlMs, audioHighMs / 2));
-      if (now - this.audioStepAt >= audioStepMs) {
-        const n = this.streams.size;
-        const current = this.audioAll ? n : this.audioSlots;
-        const next = nextAudioSlots(current, n, backlog.audio, this.audioWaiting, audioHighMs, audioLowMs);
+      const step = (ms: number) => Math.min(MAX_AUDIO_STEP_MS, Math.max(this.deps.config.degrade.controlMs, ms));
+      const n = this.streams.size;
+      const current = this.audioAll ? n : this.audioSlots;
+      const proposed = nextAudioSlots(current, n, backlog.audio, this.audioWaiting, audioHighMs, audioLowMs);
+      const due = now - this.audioStepAt >= step(proposed < current ? audioHighMs / 4 : audioHighMs / 2);
+      if (due && proposed !== current) {
+        const next = proposed;
         this.audioWaiting = backlog.audio.waiting;
         this.audioStepAt = now;
         const all = next >= n;
@@ -326,6 +329,9 @@ export class SamplingController {
         // "every broadcast" stays so as broadcasts come and go, until the backlog says otherwise
         this.audioAll = all;
         this.audioSlots = next;
+      } else if (due) {
+        this.audioWaiting = backlog.audio.waiting;
+        this.audioStepAt = now;
       }
     }
     this.apply(now);

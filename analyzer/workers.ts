@@ -210,7 +210,8 @@ export class WorkerWatchdog {
 
   private readonly busyStuckMs: number;
 
-  constructor(private readonly deps: { queues: Queues; stuckMs: number; busyStuckMs?: number; logger: Logger }) {
+  /** `onRecreate`: told each time a stuck consumer is recreated (metrics). */
+  constructor(private readonly deps: { queues: Queues; stuckMs: number; busyStuckMs?: number; logger: Logger; onRecreate?: (queue: string) => void }) {
     this.busyStuckMs = deps.busyStuckMs ?? deps.stuckMs * 5;
   }
 
@@ -287,6 +288,7 @@ export class WorkerWatchdog {
       if (!h || h.error) continue;
       if (this.stuck(c, this.waitingSince.get(c.queue), now)) {
         this.recreated.set(c.queue, (this.recreated.get(c.queue) ?? 0) + 1);
+        this.deps.onRecreate?.(c.queue);
         this.deps.logger.error({ queue: c.queue, waiting: h.waiting, sinceProgressS: Math.round((now - c.lastProgressAt()) / 1000) }, 'worker stuck: jobs waiting, no progress; recreating it');
         await c.recreate(`no progress for ${Math.round((now - c.lastProgressAt()) / 1000)} s with ${h.waiting} jobs waiting`)
           .catch((err) => this.deps.logger.error({ queue: c.queue, err: errorText(err) }, 'could not recreate a stuck worker'));

@@ -63,7 +63,10 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
         audioStepMs: config.tap.audio ? config.tap.audio.chunkMs - config.tap.audio.overlapMs : config.tap.sampleIntervalMs,
       }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: 4, logger });
       stops.push(() => rules.close());
-      const watchdog = new WorkerWatchdog({ queues: ctx.queues, stuckMs: config.analyzer.stuckMs, logger: logger.child({ subsystem: 'watchdog' }) });
+      const watchdog = new WorkerWatchdog({
+        queues: ctx.queues, stuckMs: config.analyzer.stuckMs, logger: logger.child({ subsystem: 'watchdog' }),
+        onRecreate: (queue) => metrics.workersRecreated.inc({ queue }),
+      });
       handle.watchdog = watchdog;
       watchdog.watch(rules);
       if (config.analyzer.audioConcurrency > 0) {
@@ -106,6 +109,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       await ingest.start();
       stops.push(() => ingest.stop());
       metrics.sources.liveBroadcasts = () => ingest.liveBroadcastIds.length;
+      metrics.sources.ingestWritesPending = () => ingest.pendingWrites;
       handle.ingest = ingest;
     }
     if (roles.api) {

@@ -34,12 +34,19 @@ export interface Metrics {
   audioTranscribedStreams: Gauge;
   /** Samples deliberately not analysed, by kind and reason (sampling stretched, audio backlog, stale, ingest behind). */
   samplesShed: Counter<'kind' | 'reason'>;
+  /** Ingest writes (sample rows and jobs, broadcast ends) waiting for Postgres or Redis (read when scraped). */
+  ingestWritesPending: Gauge;
+  /** Ingest writes given up: `full` (a broadcast's buffer overflowed during an outage) or `failed` (refused 3 times). */
+  ingestWritesDropped: Counter<'why'>;
+  /** Workers the watchdog recreated because they were stuck, by queue. */
+  workersRecreated: Counter<'queue'>;
   /** Read on each scrape; set by whoever owns the queues and the ingest node. */
   sources: {
     queueDepth?: () => Promise<Record<string, number>>; liveBroadcasts?: () => number;
     queueBacklog?: () => Promise<Record<string, { waiting: number; oldestAgeMs: number }>>;
     /** Effective sampling interval (ms) of each live broadcast, the stretch, and the broadcasts whose audio is transcribed. */
     sampling?: () => { intervalsMs: number[]; stretch: number; audioStreams: number };
+    ingestWritesPending?: () => number;
   };
 }
 
@@ -115,6 +122,12 @@ export function createMetrics(): Metrics {
       collect() { if (sources.sampling) this.set(sources.sampling().audioStreams); },
     }),
     samplesShed: new Counter({ name: 'warden_samples_shed_total', help: 'Samples deliberately not analysed, by kind and reason', labelNames: ['kind', 'reason'], registers: r }),
+    ingestWritesPending: new Gauge({
+      name: 'warden_ingest_writes_pending', help: 'Ingest writes (samples and jobs, broadcast ends) waiting for Postgres or Redis', registers: r,
+      collect() { if (sources.ingestWritesPending) this.set(sources.ingestWritesPending()); },
+    }),
+    ingestWritesDropped: new Counter({ name: 'warden_ingest_writes_dropped_total', help: 'Ingest writes given up (buffer full during an outage, or refused 3 times)', labelNames: ['why'], registers: r }),
+    workersRecreated: new Counter({ name: 'warden_workers_recreated_total', help: 'Stuck workers recreated by the watchdog, by queue', labelNames: ['queue'], registers: r }),
     frameBackend: new Gauge({ name: 'warden_frame_backend', help: 'The frame classifier backend the analyzer workers run (1)', labelNames: ['backend'], registers: r }),
     sources,
   };

@@ -121,7 +121,7 @@ export class IngestService {
     this.log = deps.logger.child({ subsystem: 'ingest' });
     this.gate = new PublishGate(deps.db);
     this.sampling = new SamplingController({ queues: deps.queues, db: deps.db, config: deps.config, metrics: deps.metrics, logger: deps.logger, policy: deps.policy });
-    this.writer = new RetryWriter({ logger: this.log });
+    this.writer = new RetryWriter({ logger: this.log, onDrop: (_label, why) => deps.metrics.ingestWritesDropped.inc({ why }) });
     this.channel = enforcementChannel(deps.config.redisPrefix);
     this.server = new MediaServer({ host: deps.config.rtmp.host, port: deps.config.rtmp.port, stateDir: deps.config.dataDir, logger: deps.logger });
     this.server.on('prePublish', (s) => void this.onPublish(s));
@@ -146,6 +146,11 @@ export class IngestService {
   tapState(broadcastId: string): { pid: number | undefined; restarts: number; frames: number; reconnecting: boolean } | undefined {
     const b = this.live.get(broadcastId);
     return b && { pid: b.tap.pid, restarts: b.tap.restarts, frames: b.tap.framesEmitted, reconnecting: b.reconnecting !== undefined };
+  }
+
+  /** Sample rows, jobs and broadcast ends waiting for Postgres or Redis on this node (see {@link RetryWriter}). */
+  get pendingWrites(): number {
+    return this.writer.pending;
   }
 
   /** Broadcasts this node holds now. */

@@ -59,6 +59,11 @@ afterAll(async () => {
 });
 
 const rtmp = (key: string) => `rtmp://127.0.0.1:${env.config.rtmp.port}/live/${key}`;
+/** `warden_ingest_writes_pending` as /metrics reports it. */
+async function pendingWrites(http: string): Promise<number> {
+  const text = await fetch(`${http}/metrics`).then((r) => r.text());
+  return Number(/^warden_ingest_writes_pending (\d+)/m.exec(text)?.[1] ?? NaN);
+}
 const q = () => env.ctx.database.sql;
 
 describe('Postgres away for 20 s', () => {
@@ -129,6 +134,7 @@ describe('Postgres away for 20 s', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, cutAt + OUTAGE_MS - Date.now())));
     const framesAtRestore = warden.ingest!.tapState(broadcastId)!.frames;
     expect(framesAtRestore - framesAtCut).toBeGreaterThanOrEqual(10);
+    expect(await pendingWrites(http)).toBeGreaterThanOrEqual(10); // /metrics shows what waits
     proxy.restore();
     const restoredAt = Date.now();
 
@@ -140,6 +146,8 @@ describe('Postgres away for 20 s', () => {
     await waitFor(async () => (await q()`select count(*)::int as n from samples where broadcast_id = ${broadcastId} and kind = 'frame'`)[0]!.n >= framesAtRestore,
       'the outage\'s samples stored', 20_000, 200);
     console.log(`${framesAtRestore - framesAtCut} frames sampled during the outage; stored ${Date.now() - restoredAt} ms after Postgres returned`);
+    await waitFor(async () => (await pendingWrites(http)) === 0, 'no write pending', 5000, 100);
+    expect(await fetch(`${http}/metrics`).then((r) => r.text())).not.toMatch(/^warden_ingest_writes_dropped_total\{/m);
     // the alert, the chat messages (with the ids their senders were given), the held message's critical case
     await waitFor(async () => (await q()`select 1 from alerts where id = ${alertId}`).length > 0, 'the alert stored', 10_000, 200);
     await waitFor(async () => (await q()`select 1 from chat_messages where id = ${held.id}`).length > 0, 'the chat stored', 10_000, 200);

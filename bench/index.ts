@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- options]`: this machine's figures from every issue, measured in one run, and a report.
  *
- *   npm run bench                                  everything (about 10 minutes on 2 cores), report in bench-report/
+ *   npm run bench                                  everything (9–13 minutes on 2 cores), report in bench-report/
  *   npm run bench -- --json                        … and one JSON object with every figure as the last line of stdout
  *   npm run bench -- --quick --only text,review    a smoke test: shortened measurements, two sections
  *

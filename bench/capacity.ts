@@ -9,16 +9,19 @@
  * (stream copy, looped, at nice 19: they stand in for remote encoders but still take some CPU here; every fifth sends a
  * clip opening on a photo the policy flags, so cases open), chat viewers in their own process posting 20 messages/s
  * in all, and the panic clients of bench/gates-panic-clients.ts (two moderators' alert streams, performers pressing)
- * in theirs. Steps up the streams (default 10, 20, 40, 60, 80, 100, 120), each held for a warm-up (12 s: new taps start
- * and their first keyframes come ~4 s late; up to 15 s more while adaptive sampling, stretched by the burst of new taps,
- * settles back) and a measurement (15 s), then 5 s more so the window's last frames can be analysed; stops after the first step that fails (default), so a default run takes about 2–4 minutes. Steps are short:
- * a longer hold (`--measure 60`) sees slower drifts.
+ * in theirs. Steps up the streams (default 10, 20, 40, 60, 80, 100, 120), each held for a warm-up (10 s: new taps start
+ * and their first keyframes come ~4 s late; up to 10 s more while adaptive sampling, stretched by the burst of new taps,
+ * settles back) and a measurement (12 s), then 5 s more so the window's last frames can be analysed; stops after the
+ * first step that fails (default) and measures once more halfway back to the last held step when they are over 10
+ * apart, so a default run takes about 2–4 minutes. Steps are short: a longer hold (`--measure 60`) sees slower drifts.
  *
  * Per step: frames captured in the window and capture → analysed p95 (from the database; a frame not analysed by then
  * counts as later than any), whether sampling stayed at the base interval (adaptive sampling's stretch read every
  * second: a stretched step degraded, it was not held), the chat verdict measured in the serving process (the text
  * analysis plus the Redis gate, the two steps every message takes before its verdict, as bench/text.ts and the gateway
- * run them; 20 probes a second beside the real chat traffic) and the viewers' round trip, panic press → moderator SSE,
+ * run them; 20 probes a second beside the real chat traffic, in a worker thread — the verdict's own cost, the target —
+ * and on the event loop the gateway shares with RTMP relaying and chat fan-out) and the viewers' round trip, panic
+ * press → moderator SSE,
  * CPU by process group (bench/cpu.ts), the serving process's event-loop delay, and time to flag for the broadcasts that
  * started in the step (capture → case, db/'s broadcast report). A failed step names what limited it.
  */
@@ -112,7 +115,7 @@ export interface CapacityResult {
 export interface CapacityOptions {
   /** Stream counts to step through, ascending (default 10, 20, 40, 60, 80, 100, 120). */
   steps?: number[];
-  /** Seconds each step runs before measuring (default 12) and measures (default 15). */
+  /** Seconds each step runs before measuring (default 10) and measures (default 12). */
   warmupS?: number;
   measureS?: number;
   /** Chat viewers (default 300) and messages per second in all (default 20). */
@@ -122,6 +125,8 @@ export interface CapacityOptions {
   panicPresses?: number;
   /** Go on after a failed step (default false: stop at the first). */
   continueAfterFailure?: boolean;
+  /** After the first failed step, one more halfway back to the last held one when they are over 10 apart (default true). */
+  refine?: boolean;
   print?: (line: string) => void;
 }
 
@@ -266,8 +271,8 @@ const fmt = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100) / 100}` 
 export async function benchCapacity(opts: CapacityOptions = {}): Promise<CapacityResult> {
   const print = opts.print ?? ((l: string) => console.log(l));
   const steps = (opts.steps ?? [10, 20, 40, 60, 80, 100, 120]).filter((n) => n > 0).sort((a, b) => a - b);
-  const warmupS = opts.warmupS ?? 12;
-  const measureS = opts.measureS ?? 15;
+  const warmupS = opts.warmupS ?? 10;
+  const measureS = opts.measureS ?? 12;
   const viewers = opts.viewers ?? 300;
   const chatRate = opts.chatRate ?? 20;
   const presses = opts.panicPresses ?? 20;
@@ -299,63 +304,68 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     const runStart = new Date();
     let chatStarted = false;
     let pressing: string[] = [];
-    for (const n of steps) {
+    const measureStep = async (n: number): Promise<CapacityAttempt> => {
+      const g = gen!;
+      const w = warden!;
+      const e = env!;
+      const pc = panic!;
       const t0 = performance.now();
-      const before = gen.streams.length;
-      const pub = await gen.addStreams(n, 30_000);
-      const accepted = gen.streams.filter((s) => s.broadcastId).length;
+      const before = g.streams.length;
+      if (n < g.streams.length) await g.removeStreams(n);
+      const pub = await g.addStreams(n, 30_000);
+      const accepted = g.streams.filter((s) => s.broadcastId).length;
       if (!chatStarted) {
         // up to 5 performers press the panic button (their rooms freeze), the viewers chat in the other rooms
-        const live = gen.streams.filter((s) => s.broadcastId);
-        if (live.length === 0) throw new Error(`no publish accepted: ${gen.streams.map((s) => s.refused).filter(Boolean).slice(0, 3).join('; ')}`);
+        const live = g.streams.filter((s) => s.broadcastId);
+        if (live.length === 0) throw new Error(`no publish accepted: ${g.streams.map((s) => s.refused).filter(Boolean).slice(0, 3).join('; ')}`);
         const pressers = Math.max(1, Math.min(5, Math.floor(live.length / 2)));
-        pressing = await Promise.all(live.slice(0, pressers).map(async (s) => (await seedSession(env!.ctx.db, s.handle!, 'performer')).token));
+        pressing = await Promise.all(live.slice(0, pressers).map(async (s) => (await seedSession(e.ctx.db, s.handle!, 'performer')).token));
         const rooms = live.slice(pressers).map((s) => s.broadcastId!);
-        const c = await gen.startChat(chatRate, rooms.length ? rooms : [live[0]!.broadcastId!]);
+        const c = await g.startChat(chatRate, rooms.length ? rooms : [live[0]!.broadcastId!]);
         print(`capacity  chat: ${c.viewers} viewers in ${Math.max(1, rooms.length)} rooms, ${chatRate} messages/s; panic presses by ${pressing.length} performers to 2 moderators`);
-        const chat = env.ctx.policy().chat;
-        probe = await ThreadProbe.start({ redisUrl: env.config.redisUrl, prefix: env.config.redisPrefix, ownerId: live[0]!.userId!, perS: 20, chat: { rateLimit: chat.rateLimit, duplicateWithinMs: chat.duplicateWithinMs } });
-        inLoop = new InLoopProbe(new ChatLimits(env.ctx.redis, env.config.redisPrefix), live[0]!.userId!, () => env!.ctx.policy().chat);
+        const chat = e.ctx.policy().chat;
+        probe = await ThreadProbe.start({ redisUrl: e.config.redisUrl, prefix: e.config.redisPrefix, ownerId: live[0]!.userId!, perS: 20, chat: { rateLimit: chat.rateLimit, duplicateWithinMs: chat.duplicateWithinMs } });
+        inLoop = new InLoopProbe(new ChatLimits(e.ctx.redis, e.config.redisPrefix), live[0]!.userId!, () => e.ctx.policy().chat);
         inLoop.start(20);
         chatStarted = true;
       }
-      print(`capacity  ${n} streams: ${pub.accepted} more accepted, ${pub.refused} refused; warming up ${warmupS} s`);
+      print(`capacity  ${n} streams: ${n < before ? `${before - n} stopped` : `${pub.accepted} more accepted, ${pub.refused} refused`}; warming up ${warmupS} s`);
       await new Promise((r) => setTimeout(r, warmupS * 1000));
-      // starting many taps at once is a burst the sampling may have stretched for: up to 15 s more to settle back
-      const settleBy = performance.now() + 15_000;
-      while (warden.ingest!.sampling.levels.stretch > 1 && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 500));
+      // starting many taps at once is a burst the sampling may have stretched for: up to 10 s more to settle back
+      const settleBy = performance.now() + 10_000;
+      while (w.ingest!.sampling.levels.stretch > 1 && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 500));
       // the measured window
       cpu.window();
-      void (await gen.chatWindow());
+      void (await g.chatWindow());
       await probe!.take();
       inLoop!.take();
       const loop = monitorEventLoopDelay({ resolution: 10 });
       loop.enable();
       const from = new Date();
-      let stretchMax = warden.ingest!.sampling.levels.stretch;
-      const watch = setInterval(() => { stretchMax = Math.max(stretchMax, warden!.ingest!.sampling.levels.stretch); }, 500);
+      let stretchMax = w.ingest!.sampling.levels.stretch;
+      const watch = setInterval(() => { stretchMax = Math.max(stretchMax, w.ingest!.sampling.levels.stretch); }, 500);
       const panicSpacing = 250;
-      const panicRound = panic.round(pressing, presses, panicSpacing, `step-${n}`);
+      const panicRound = pc.round(pressing, presses, panicSpacing, `step-${n}`);
       await new Promise((r) => setTimeout(r, measureS * 1000));
       const panicSamples = await panicRound;
       const to = new Date();
       clearInterval(watch);
-      stretchMax = Math.max(stretchMax, warden.ingest!.sampling.levels.stretch);
+      stretchMax = Math.max(stretchMax, w.ingest!.sampling.levels.stretch);
       loop.disable();
       const usage = cpu.window();
-      const chatWin = await gen.chatWindow();
+      const chatWin = await g.chatWindow();
       const verdicts = percentiles(await probe!.take());
       const verdictsInLoop = percentiles(inLoop!.take());
-      const intervals = warden.ingest!.sampling.state().reduce<Record<string, number>>((m, s) => { const k = String(s.intervalMs / 1000); m[k] = (m[k] ?? 0) + 1; return m; }, {});
-      const audioSlots = warden.ingest!.sampling.levels.audioSlots;
+      const intervals = w.ingest!.sampling.state().reduce<Record<string, number>>((m, s) => { const k = String(s.intervalMs / 1000); m[k] = (m[k] ?? 0) + 1; return m; }, {});
+      const audioSlots = w.ingest!.sampling.levels.audioSlots;
       // the window's last frames get 5 s to be analysed
       await new Promise((r) => setTimeout(r, 5000));
-      const samples = (await gen.samples(from, to))!;
-      const audioSoFar = (await gen.samples(runStart, new Date()))!.audio;
-      const flaggedNew = gen.streams.slice(before).filter((s) => s.flagged && s.broadcastId);
+      const samples = (await g.samples(from, to))!;
+      const audioSoFar = (await g.samples(runStart, new Date()))!.audio;
+      const flaggedNew = g.streams.slice(before).filter((s) => s.flagged && s.broadcastId);
       const ttf: number[] = [];
       for (const s of flaggedNew) {
-        const c = (await broadcastReport(env.ctx.db, s.broadcastId!)).cases.find((x) => x.captureToCaseMs !== null && x.reason !== 'panic');
+        const c = (await broadcastReport(e.ctx.db, s.broadcastId!)).cases.find((x) => x.captureToCaseMs !== null && x.reason !== 'panic');
         if (c) ttf.push(c.captureToCaseMs!);
       }
       const panicLat = percentiles(panicSamples.delivery);
@@ -373,9 +383,9 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
         ok: false, limitedBy: [],
       };
       const cpuPicture = `CPU ${usage.machineBusy.toFixed(2)} of ${usage.cores} cores busy: ${cpuLine(usage)}`;
-      if (accepted < n) a.limitedBy.push(`publishes: ${accepted} of ${n} accepted (${gen.streams.map((s) => s.refused).filter(Boolean).slice(0, 2).join('; ')})`);
+      if (accepted < n) a.limitedBy.push(`publishes: ${accepted} of ${n} accepted (${g.streams.map((s) => s.refused).filter(Boolean).slice(0, 2).join('; ')})`);
       if (!(a.sampleLatencyP95Ms <= CAPACITY_TARGETS.sampleLatencyP95Ms)) a.limitedBy.push(`frame analysis: capture → analysed p95 ${fmt(a.sampleLatencyP95Ms)} ms > ${CAPACITY_TARGETS.sampleLatencyP95Ms} ms (${cpuPicture})`);
-      if (a.sampling.stretchMax > 1) a.limitedBy.push(`frame analysis: sampling stretched ×${a.sampling.stretchMax} to keep up (the frames backlog passed ${env.config.degrade.framesHighMs / 1000} s; ${cpuPicture})`);
+      if (a.sampling.stretchMax > 1) a.limitedBy.push(`frame analysis: sampling stretched ×${a.sampling.stretchMax} to keep up (the frames backlog passed ${e.config.degrade.framesHighMs / 1000} s; ${cpuPicture})`);
       if (!(a.chatVerdictP99Ms < CAPACITY_TARGETS.chatVerdictP99Ms)) a.limitedBy.push(`chat verdict: p99 ${fmt(a.chatVerdictP99Ms)} ms ≥ ${CAPACITY_TARGETS.chatVerdictP99Ms} ms (serving process ${usage.groups.warden?.toFixed(2) ?? '?'} cores, event-loop delay p99 ${a.loopDelayMs.p99} ms)`);
       if (!(a.panicP99Ms < CAPACITY_TARGETS.panicP99Ms) || a.panicMissed > 0) a.limitedBy.push(`panic alerts: p99 ${fmt(a.panicP99Ms)} ms${a.panicMissed ? `, ${a.panicMissed} missed` : ''} (target < ${CAPACITY_TARGETS.panicP99Ms} ms)`);
       a.ok = a.limitedBy.length === 0;
@@ -385,7 +395,21 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       print(`capacity    chat verdict (text + Redis gate, a thread of the server) p50 ${fmt(a.chatVerdictP50Ms)} ms, p99 ${fmt(a.chatVerdictP99Ms)} ms; on the server's event loop p99 ${fmt(a.chatVerdictInLoopMs.p99)} ms; viewers' round trip p99 ${fmt(a.chat.verdictRttMs.p99)} ms over ${a.chat.sent} messages${refused ? ` (refused: ${refused})` : ''}; panic p50 ${fmt(a.panicP50Ms)} ms, p99 ${fmt(a.panicP99Ms)} ms${a.panicMissed ? ` (${a.panicMissed} missed)` : ''}; event-loop delay p99 ${a.loopDelayMs.p99} ms`);
       print(`capacity    audio chunks so far ${a.audio.taken}: ${a.audio.analysed} transcribed, ${a.audio.skipped} skipped (shed), ${a.audio.silent} silent, ${a.audio.queued} queued; time to flag ${a.timeToFlagMs ? `p95 ${a.timeToFlagMs.p95} ms (n=${a.timeToFlagMs.n})` : '–'}; ${cpuPicture}`);
       for (const l of a.limitedBy) print(`capacity    limited by ${l}`);
+      return a;
+    };
+    for (const n of steps) {
+      const a = await measureStep(n);
       if (!a.ok && !opts.continueAfterFailure) break;
+    }
+    // one step between the last held and the first failed, when they are far apart and time allows
+    const firstFailed = attempts.find((a) => !a.ok);
+    if (firstFailed && !opts.continueAfterFailure && (opts.refine ?? true)) {
+      const lastHeld = Math.max(0, ...attempts.filter((a) => a.ok && a.streams < firstFailed.streams).map((a) => a.streams));
+      const mid = Math.round((lastHeld + firstFailed.streams) / 2 / 5) * 5;
+      if (mid > lastHeld && mid < firstFailed.streams && firstFailed.streams - lastHeld > 10 && performance.now() - started < 180_000) {
+        print(`capacity  between ${lastHeld} (held) and ${firstFailed.streams} (not held): ${mid} streams`);
+        await measureStep(mid);
+      }
     }
     const held = attempts.filter((a) => a.ok);
     const streamsHeld = held.length ? Math.max(...held.map((a) => a.streams)) : 0;

@@ -359,6 +359,12 @@ export class LoadGenerator {
     return { accepted: started.filter((s) => s.broadcastId).length, refused: started.filter((s) => s.refused).length };
   }
 
+  /** Stops the publishers started last until `total` remain (their broadcasts end). */
+  async removeStreams(total: number): Promise<void> {
+    const gone = this.streams.splice(Math.max(0, total));
+    await Promise.all(gone.map((s) => s.publisher.stop()));
+  }
+
   /** Ids of the broadcasts accepted so far (loopback: real ids). */
   get broadcastIds(): string[] {
     return this.streams.filter((s) => s.broadcastId && !s.broadcastId.startsWith('remote-')).map((s) => s.broadcastId!);

@@ -43,9 +43,11 @@ describe('nextStretch', () => {
 });
 
 describe('nextAudioSlots', () => {
-  it('halves the slots (at least one fewer) over the high mark unless draining, adds one under the low mark', () => {
+  it('halves the slots (at least one fewer, never under one) over the high mark unless draining, adds one under the low mark', () => {
     expect(nextAudioSlots(10, 10, { waiting: 30, oldestAgeMs: 30_000 }, null, 20_000, 8000)).toBe(5);
-    expect(nextAudioSlots(1, 10, { waiting: 30, oldestAgeMs: 30_000 }, 20, 20_000, 8000)).toBe(0);
+    expect(nextAudioSlots(3, 10, { waiting: 30, oldestAgeMs: 30_000 }, 20, 20_000, 8000)).toBe(1);
+    expect(nextAudioSlots(1, 10, { waiting: 30, oldestAgeMs: 30_000 }, 20, 20_000, 8000)).toBe(1);
+    expect(nextAudioSlots(0, 0, { waiting: 30, oldestAgeMs: 30_000 }, 20, 20_000, 8000)).toBe(0);
     expect(nextAudioSlots(5, 10, { waiting: 20, oldestAgeMs: 30_000 }, 30, 20_000, 8000)).toBe(5);
     expect(nextAudioSlots(5, 10, { waiting: 0, oldestAgeMs: 0 }, 0, 20_000, 8000)).toBe(6);
     expect(nextAudioSlots(10, 10, { waiting: 0, oldestAgeMs: 0 }, 0, 20_000, 8000)).toBe(10);

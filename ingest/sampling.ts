@@ -22,7 +22,7 @@
  *   interval longest.
  * - **audio**: transcription is far costlier than a frame (PocketSphinx ≈ 0.4–0.6 CPU-seconds per second of audio), so
  *   only `slots` broadcasts have their speech transcribed at a time: urgent ones first, then the others in turn (the
- *   one whose chunk was taken least recently first). Slots halve (at least one fewer) when the oldest waiting audio
+ *   one whose chunk was taken least recently first). Slots halve (at least one fewer, never under one) when the oldest waiting audio
  *   job is older than AUDIO_BACKLOG_HIGH_S and not draining, and grow by one once it is younger than
  *   AUDIO_BACKLOG_LOW_S (fewer at most every 5 s, more every 10 s at the defaults: a chunk takes seconds). A chunk of a broadcast without a
  *   slot is recorded as `skipped` with the reason (ingest/service.ts), not transcribed.
@@ -113,15 +113,16 @@ export function nextStretch(i: StretchInput): number {
 }
 
 /**
- * One control step of the audio slots: halved (at least one fewer, down to 0) when the oldest waiting chunk is older
- * than `highMs` and the backlog did not shrink since the last step; one more (up to `streams`) when it is younger than
- * `lowMs`; unchanged otherwise.
+ * One control step of the audio slots: halved (at least one fewer, never under one: the most urgent broadcast is always
+ * transcribed, its backlog bounded by the transcriber's stale-chunk limit when it has no priority) when the oldest
+ * waiting chunk is older than `highMs` and the backlog did not shrink since the last step; one more (up to `streams`)
+ * when it is younger than `lowMs`; unchanged otherwise.
  */
 export function nextAudioSlots(slots: number, streams: number, backlog: QueueBacklog, previousWaiting: number | null, highMs: number, lowMs: number): number {
   const current = Math.min(slots, streams);
   if (backlog.oldestAgeMs > highMs) {
     const draining = previousWaiting !== null && backlog.waiting < previousWaiting;
-    return draining ? current : Math.max(0, Math.min(current - 1, Math.floor(current / 2)));
+    return draining ? current : Math.max(Math.min(1, streams), Math.min(current - 1, Math.floor(current / 2)));
   }
   if (backlog.oldestAgeMs < lowMs) return Math.min(streams, slots + 1);
   return current;

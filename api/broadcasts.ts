@@ -51,9 +51,9 @@ export function broadcastRoutes(router: ApiRouter, deps: { db: Db; dataDir: stri
     const b = await getBroadcast(db, params.id);
     if (!b) throw new WardenError('not_found', 'no such broadcast');
     if (b.status !== 'live') throw new WardenError('conflict', `the broadcast already ended (${b.endReason ?? 'ended'})`);
-    const caseId = await deps.intake.openManualCase({ subjectType: 'broadcast', subjectId: b.id, reasonCode: body.reasonCode });
-    const r = await deps.review.decide(moderatorOf(user), caseId, { action: 'end_stream', reasonCode: body.reasonCode, note: body.note });
-    return c.json({ caseId, statementId: r.statementId });
+    const manual = await deps.intake.manualCase({ subjectType: 'broadcast', subjectId: b.id, reasonCode: body.reasonCode });
+    const r = await deps.review.decide(moderatorOf(user), manual, { action: 'end_stream', reasonCode: body.reasonCode, note: body.note });
+    return c.json({ caseId: r.caseId, statementId: r.statementId });
   });
 
   router.add({

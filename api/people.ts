@@ -75,9 +75,9 @@ export function peopleRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pr
     summary: 'Bans the user platform-wide now (live stream ended, chat blocked), as a decided case with a statement of reasons',
     response: z.object({ caseId: z.string(), statementId: z.string().nullable() }),
   }, async ({ c, params, body, user }) => {
-    const caseId = await intake.openManualCase({ subjectType: 'user', subjectId: params.id, reasonCode: body.reasonCode });
-    const r = await review.decide(moderatorOf(user), caseId, { action: 'ban', reasonCode: body.reasonCode, note: body.note });
-    return c.json({ caseId, statementId: r.statementId });
+    const manual = await intake.manualCase({ subjectType: 'user', subjectId: params.id, reasonCode: body.reasonCode });
+    const r = await review.decide(moderatorOf(user), manual, { action: 'ban', reasonCode: body.reasonCode, note: body.note });
+    return c.json({ caseId: r.caseId, statementId: r.statementId });
   });
 
   router.add({
@@ -86,9 +86,9 @@ export function peopleRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; pr
     summary: 'Suspends the user for some hours, as a decided case with a statement of reasons',
     response: z.object({ caseId: z.string(), statementId: z.string().nullable() }),
   }, async ({ c, params, body, user }) => {
-    const caseId = await intake.openManualCase({ subjectType: 'user', subjectId: params.id, reasonCode: body.reasonCode });
-    const r = await review.decide(moderatorOf(user), caseId, { action: 'suspend', reasonCode: body.reasonCode, note: body.note, durationHours: body.hours });
-    return c.json({ caseId, statementId: r.statementId });
+    const manual = await intake.manualCase({ subjectType: 'user', subjectId: params.id, reasonCode: body.reasonCode });
+    const r = await review.decide(moderatorOf(user), manual, { action: 'suspend', reasonCode: body.reasonCode, note: body.note, durationHours: body.hours });
+    return c.json({ caseId: r.caseId, statementId: r.statementId });
   });
 
   router.add({

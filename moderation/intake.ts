@@ -7,12 +7,13 @@
 import { WardenError } from '../core/errors.ts';
 import {
   addEvidence, appendAction, escalateCase, getBroadcast, getCase, getChatMessage, getStatement, getUser, insertAppeal, insertReport, latestFrames,
-  openOrJoinCase, reportCount, setAppealCase, setCaseQueue, type Db, type Priority,
+  openOrJoinCase, reportCount, setAppealCase, setCaseQueue, type CaseRow, type Db, type Priority,
 } from '../db/index.ts';
 import { PRIORITIES } from '../rules/index.ts';
 import type { ModerationPolicy } from '../rules/moderation-policy.ts';
 import { findReasonCode, isReportCategory } from './outcomes.ts';
 import { GENERAL_QUEUE, queueOfReason } from './queues.ts';
+import type { ManualCase } from './review.ts';
 
 export interface IntakeDeps {
   db: Db;
@@ -109,20 +110,31 @@ export class Intake {
   }
 
   /**
-   * Opens (or joins) a case for a moderator's direct action on a user or a broadcast, reason `manual.<code>`.
+   * A case for a moderator's direct action on a user or a broadcast (reason `manual.<code>`, high priority), to be
+   * opened and decided in one transaction by {@link ReviewService.decide}.
    * @throws 404 unknown subject, 400 unknown reason code.
    */
-  async openManualCase(s: { subjectType: 'user' | 'broadcast'; subjectId: string; reasonCode: string }): Promise<string> {
+  async manualCase(s: { subjectType: 'user' | 'broadcast'; subjectId: string; reasonCode: string }): Promise<ManualCase> {
     const policy = this.deps.policy();
     if (!findReasonCode(policy.moderation, s.reasonCode)) throw new WardenError('bad_request', `reasonCode: unknown reason code "${s.reasonCode}"`);
     const subject = await this.resolveSubject({ subjectType: s.subjectType, subjectId: s.subjectId });
     const reason = `manual.${s.reasonCode}`;
-    const c = await openOrJoinCase(this.deps.db, {
-      subjectType: s.subjectType, subjectId: s.subjectId, userId: subject.userId, broadcastId: subject.broadcastId,
-      reasonType: 'rule', reason, priority: 'high', slaDueAt: this.sla('high'), policyVersion: policy.version,
-      queue: queueOfReason(policy.moderation, `report.${s.reasonCode}`),
-    });
-    return c.id;
+    const queue = queueOfReason(policy.moderation, `report.${s.reasonCode}`);
+    const slaDueAt = this.sla('high');
+    const now = new Date();
+    const preview: CaseRow = {
+      id: '', subjectType: s.subjectType, subjectId: s.subjectId, broadcastId: subject.broadcastId, userId: subject.userId, userHandle: null,
+      reasonType: 'rule', reason, queue, priority: 'high', status: 'open', slaDueAt, policyVersion: policy.version, claimedBy: null,
+      claimedByHandle: null, claimExpiresAt: null, reportCount: 0, evidenceCount: 0, thumbnailSampleId: null, decision: null, reasonCode: null,
+      decisionNote: null, decidedBy: null, decidedByHandle: null, createdAt: now, updatedAt: now, resolvedAt: null,
+    };
+    return {
+      preview,
+      open: async (tx) => (await openOrJoinCase(tx, {
+        subjectType: s.subjectType, subjectId: s.subjectId, userId: subject.userId, broadcastId: subject.broadcastId,
+        reasonType: 'rule', reason, priority: 'high', slaDueAt, policyVersion: policy.version, queue,
+      })).id,
+    };
   }
 
   private async resolveSubject(r: { subjectType: 'broadcast' | 'message' | 'user'; subjectId: string }) {

@@ -33,6 +33,12 @@ export interface ReviewDeps {
   verificationValidMs?: number;
 }
 
+/**
+ * A case for a moderator's direct action (ban a user, end a broadcast) that is opened and decided in one
+ * transaction: `preview` is the row as it will be (its id filled in once opened), `open` opens or joins it.
+ */
+export interface ManualCase { preview: CaseRow; open(tx: Tx): Promise<string> }
+
 /** A decision as the API receives it. `durationHours` for timeout and suspend. */
 export interface DecisionInput { action: DecisionAction; reasonCode: string; note?: string | null; durationHours?: number | null }
 
@@ -98,9 +104,10 @@ export class ReviewService {
    * @throws 400 for an unknown reason code or a decision that does not fit the case, 403 for an appeal the user
    *         may not decide, 409 when another moderator holds the case or it is decided.
    */
-  async decide(user: Moderator, id: string, input: DecisionInput): Promise<DecisionResult> {
+  async decide(user: Moderator, target: string | ManualCase, input: DecisionInput): Promise<DecisionResult & { caseId: string }> {
     const policy = this.deps.policy();
-    const row = await this.caseFor(user, id);
+    const row = typeof target === 'string' ? await this.caseFor(user, target) : target.preview;
+    if (typeof target !== 'string' && !mayAccessQueue(policy.moderation, user, row.queue)) throw new WardenError('forbidden', `the ${row.queue} queue needs a permission you do not have`);
     const reasonCode = findReasonCode(policy.moderation, input.reasonCode);
     if (!reasonCode) throw new WardenError('bad_request', `reasonCode: unknown reason code "${input.reasonCode}" (see GET /api/reason-codes)`);
     const isAppeal = row.subjectType === 'appeal';
@@ -119,7 +126,10 @@ export class ReviewService {
     const note = input.note?.trim() || null;
     const hours = input.durationHours ?? DEFAULT_HOURS[input.action] ?? null;
     const effects: Effect[] = [];
+    let id = typeof target === 'string' ? target : '';
     const result = await this.deps.db.transaction(async (tx) => {
+      // a moderator's direct action opens its case in this same transaction: a refused decision leaves no case behind
+      if (typeof target !== 'string') { id = await target.open(tx); row.id = id; }
       const resolved = await resolveCase(tx, id, user.userId, { decision: input.action, reasonCode: reasonCode.code, note });
       if (!resolved.ok) throw conflictError(resolved.conflict);
       const actionId = await appendAction(tx, {
@@ -169,7 +179,7 @@ export class ReviewService {
     });
     await this.apply(effects);
     this.deps.logger.info({ caseId: id, moderator: user.userId, action: input.action, reasonCode: reasonCode.code, escalatedTo: result.escalatedTo }, 'case decided');
-    return result;
+    return { ...result, caseId: id };
   }
 
   /**

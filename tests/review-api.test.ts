@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { createApi } from '../api/index.ts';
 import { connectRedis } from '../core/redis.ts';
-import { enforcementChannel, restrictionKey } from '../moderation/index.ts';
+import { Intake, ReviewService, enforcementChannel, restrictionKey } from '../moderation/index.ts';
 import { addEvidence, insertChatMessage, openOrJoinCase } from '../db/index.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 import { seedSession } from '../bin/seed.ts';
@@ -86,6 +86,36 @@ describe('review queue', () => {
     expect((await as(staff.moderator).get(`/api/cases/${id}`)).body.status).toBe('open');
     expect((await as(staff.moderator2).post(`/api/cases/${id}/claim`)).status).toBe(200);
     expect((await as(staff.moderator2).post(`/api/cases/${id}/release`)).body.status).toBe('open');
+  });
+
+  it('a direct ban opens its case and decides it in one transaction: a refused ban leaves no case and no ban', async () => {
+    const target = await seedSession(env.ctx.db, 'direct-ban-target', 'viewer');
+    // another moderator holds the open manual case for this user and reason: the ban joins it and is refused (409)
+    const held = await openOrJoinCase(env.ctx.db, {
+      subjectType: 'user', subjectId: target.userId, userId: target.userId, broadcastId: null, reasonType: 'rule', reason: 'manual.spam',
+      priority: 'high', slaDueAt: new Date(Date.now() + 3_600_000), policyVersion: null, queue: 'general',
+    });
+    expect((await as(staff.moderator2).post(`/api/cases/${held.id}/claim`)).status).toBe(200);
+    const refused = await as(staff.moderator).post(`/api/users/${target.userId}/ban`, { reasonCode: 'spam', note: 'link spam' });
+    expect(refused.status).toBe(409);
+    const cases = await env.ctx.database.sql`select id, status, claimed_by from cases where subject_id = ${target.userId}`;
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({ id: held.id, status: 'claimed', claimed_by: staff.moderator2.userId });
+    expect(await env.ctx.database.sql`select 1 from bans where user_id = ${target.userId}`).toHaveLength(0);
+    // a direct ban on someone else: one case, decided, with the ban
+    const other = await seedSession(env.ctx.db, 'direct-ban-other', 'viewer');
+    const ok = await as(staff.moderator).post(`/api/users/${other.userId}/ban`, { reasonCode: 'spam', note: 'link spam' });
+    expect(ok.status).toBe(200);
+    const [decided] = await env.ctx.database.sql`select id, status, decision from cases where subject_id = ${other.userId}`;
+    expect(decided).toMatchObject({ id: ok.body.caseId, status: 'resolved', decision: 'ban' });
+    // the case is opened inside the decision's transaction: a failure after opening it takes the case back too
+    const review = new ReviewService({ db: env.ctx.db, redis: env.ctx.redis, prefix: env.config.redisPrefix, logger: env.ctx.logger, policy: env.ctx.policy, review: env.config.review });
+    const intake = new Intake({ db: env.ctx.db, policy: env.ctx.policy, review: env.config.review });
+    const third = await seedSession(env.ctx.db, 'direct-ban-third', 'viewer');
+    const manual = await intake.manualCase({ subjectType: 'user', subjectId: third.userId, reasonCode: 'spam' });
+    const failing = { ...manual, open: async (tx: Parameters<typeof manual.open>[0]) => { await manual.open(tx); throw new Error('the database went away'); } };
+    await expect(review.decide({ userId: staff.moderator.userId, role: 'moderator', permissions: [] }, failing, { action: 'ban', reasonCode: 'spam' })).rejects.toThrow(/went away/);
+    expect(await env.ctx.database.sql`select 1 from cases where subject_id = ${third.userId}`).toHaveLength(0);
   });
 
   it('of two moderators claiming or deciding one case at once, exactly one wins', async () => {

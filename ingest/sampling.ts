@@ -281,7 +281,9 @@ export class SamplingController {
 
   /** One reading and adjustment (the timer calls it; tests call it directly). Never throws; overlapping calls share one. */
   tick(): Promise<void> {
-    this.ticking ??= this.runTick().finally(() => { this.ticking = undefined; });
+    this.ticking ??= this.runTick()
+      .catch((err) => this.log.error({ err: errorText(err) }, 'adaptive sampling step failed'))
+      .finally(() => { this.ticking = undefined; });
     return this.ticking;
   }
 

@@ -57,7 +57,11 @@ describe('the spine, end to end over RTMP', () => {
       expect(await viewerBytes).toBe(0);
       await waitFor(() => events.some((e) => e.type === 'refused' && e.reason === reason), `refusal ${reason}`);
     }
-    const refusals = await env.ctx.db.select().from(schema.actions).where(sql`action = 'refuse_publish'`).orderBy(schema.actions.id);
+    // the refusal event is emitted as the publisher is cut; its audit row is written right after
+    const refusals = await waitFor(async () => {
+      const rows = await env.ctx.db.select().from(schema.actions).where(sql`action = 'refuse_publish'`).orderBy(schema.actions.id);
+      return rows.length >= 2 ? rows : null;
+    }, 'both refusals in the audit log', 5000);
     expect(refusals.map((r) => (r.details as { reason: string }).reason)).toEqual(['unknown_key', 'not_verified']);
     expect(refusals[1]!.userId).toBe(unverified.userId);
     expect(JSON.stringify(refusals)).not.toContain(unverified.streamKey); // only the key's prefix is kept

@@ -24,6 +24,11 @@
  * press → moderator SSE,
  * CPU by process group (bench/cpu.ts), the serving process's event-loop delay, and time to flag for the broadcasts that
  * started in the step (capture → case, db/'s broadcast report). A failed step names what limited it.
+ *
+ * Before the first step the chat verdict probe runs 10 s with nothing published: the machine's floor. When even that
+ * misses the 1 ms target (in this VM a Redis round trip at 20 a second costs ~0.4 ms p50 and the p99 is scheduling
+ * jitter), the verdict cannot decide the stepping: the steps go on while the other targets hold, and the result gives
+ * the streams held per target (`heldBy`) beside the strict figure (`streamsHeld`, every target).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -82,6 +87,8 @@ export interface CapacityAttempt {
   cpu: CpuWindow;
   /** The serving process's event-loop delay during the window. */
   loopDelayMs: { p50: number; p99: number; max: number };
+  /** Which targets the step met (publishes: every one accepted). */
+  meets: { publishes: boolean; frames: boolean; chatVerdict: boolean; panic: boolean };
   ok: boolean;
   /** Empty when held; otherwise each target missed, with the CPU picture. */
   limitedBy: string[];
@@ -100,6 +107,13 @@ export interface CapacityResult {
   limitedBy: string | null;
   /** Capture → case p95 at the held step (the flag clip's broadcasts up to it), ms; null when none was measured. */
   timeToFlagP95Ms: number | null;
+  /**
+   * The most streams of a step that met each target on its own (publishes accepted included), and all but the chat
+   * verdict's: what the machine holds when the verdict's floor (below) is what misses.
+   */
+  heldBy: { frames: number; chatVerdict: number; panic: number; allButChatVerdict: number };
+  /** The chat verdict probe with Warden running and nothing published (10 s before the first step): this machine's floor. */
+  chatVerdictIdleMs: Percentiles;
   /** The machine and how the steps were held. */
   cores: number;
   workerProcesses: number;
@@ -300,6 +314,22 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     });
     const mods = await Promise.all([0, 1].map((i) => seedSession(env!.ctx.db, `capacity-moderator-${i}`, 'moderator')));
     panic = await PanicClients.open(httpUrl, mods.map((m) => m.token));
+    // the chat verdict's floor on this machine: Warden running, nothing published, nobody chatting
+    {
+      const chat = env.ctx.policy().chat;
+      probe = await ThreadProbe.start({ redisUrl: env.config.redisUrl, prefix: env.config.redisPrefix, ownerId: 'capacity-probe-room', perS: 20, chat: { rateLimit: chat.rateLimit, duplicateWithinMs: chat.duplicateWithinMs } });
+      const e = env;
+      inLoop = new InLoopProbe(new ChatLimits(e.ctx.redis, e.config.redisPrefix), 'capacity-probe-room', () => e.ctx.policy().chat);
+      inLoop.start(20);
+      await new Promise((r) => setTimeout(r, 1000));
+      await probe.take();
+      inLoop.take();
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+    const chatVerdictIdleMs = percentiles(await probe.take());
+    const idleInLoop = percentiles(inLoop.take());
+    const idleMet = chatVerdictIdleMs.p99 < CAPACITY_TARGETS.chatVerdictP99Ms;
+    print(`capacity  chat verdict with nothing published (text + Redis gate): p50 ${fmt(chatVerdictIdleMs.p50)} ms, p99 ${fmt(chatVerdictIdleMs.p99)} ms in a thread, p99 ${fmt(idleInLoop.p99)} ms on the server's loop${idleMet ? '' : ` — over the ${CAPACITY_TARGETS.chatVerdictP99Ms} ms target before any load: this machine's floor (a Redis round trip here), so the steps go on while the other targets hold`}`);
     cpu.start();
     const runStart = new Date();
     let chatStarted = false;
@@ -323,10 +353,6 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
         const rooms = live.slice(pressers).map((s) => s.broadcastId!);
         const c = await g.startChat(chatRate, rooms.length ? rooms : [live[0]!.broadcastId!]);
         print(`capacity  chat: ${c.viewers} viewers in ${Math.max(1, rooms.length)} rooms, ${chatRate} messages/s; panic presses by ${pressing.length} performers to 2 moderators`);
-        const chat = e.ctx.policy().chat;
-        probe = await ThreadProbe.start({ redisUrl: e.config.redisUrl, prefix: e.config.redisPrefix, ownerId: live[0]!.userId!, perS: 20, chat: { rateLimit: chat.rateLimit, duplicateWithinMs: chat.duplicateWithinMs } });
-        inLoop = new InLoopProbe(new ChatLimits(e.ctx.redis, e.config.redisPrefix), live[0]!.userId!, () => e.ctx.policy().chat);
-        inLoop.start(20);
         chatStarted = true;
       }
       print(`capacity  ${n} streams: ${n < before ? `${before - n} stopped` : `${pub.accepted} more accepted, ${pub.refused} refused`}; warming up ${warmupS} s`);
@@ -380,7 +406,7 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
         panicP99Ms: panicLat.p99, panicP50Ms: panicLat.p50, panicMissed: panicSamples.missed,
         timeToFlagMs: ttf.length ? percentiles(ttf) : null,
         cpu: usage, loopDelayMs: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
-        ok: false, limitedBy: [],
+        meets: { publishes: false, frames: false, chatVerdict: false, panic: false }, ok: false, limitedBy: [],
       };
       const cpuPicture = `CPU ${usage.machineBusy.toFixed(2)} of ${usage.cores} cores busy: ${cpuLine(usage)}`;
       if (accepted < n) a.limitedBy.push(`publishes: ${accepted} of ${n} accepted (${g.streams.map((s) => s.refused).filter(Boolean).slice(0, 2).join('; ')})`);
@@ -388,6 +414,12 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       if (a.sampling.stretchMax > 1) a.limitedBy.push(`frame analysis: sampling stretched ×${a.sampling.stretchMax} to keep up (the frames backlog passed ${e.config.degrade.framesHighMs / 1000} s; ${cpuPicture})`);
       if (!(a.chatVerdictP99Ms < CAPACITY_TARGETS.chatVerdictP99Ms)) a.limitedBy.push(`chat verdict: p99 ${fmt(a.chatVerdictP99Ms)} ms ≥ ${CAPACITY_TARGETS.chatVerdictP99Ms} ms (serving process ${usage.groups.warden?.toFixed(2) ?? '?'} cores, event-loop delay p99 ${a.loopDelayMs.p99} ms)`);
       if (!(a.panicP99Ms < CAPACITY_TARGETS.panicP99Ms) || a.panicMissed > 0) a.limitedBy.push(`panic alerts: p99 ${fmt(a.panicP99Ms)} ms${a.panicMissed ? `, ${a.panicMissed} missed` : ''} (target < ${CAPACITY_TARGETS.panicP99Ms} ms)`);
+      a.meets = {
+        publishes: accepted >= n,
+        frames: a.sampleLatencyP95Ms <= CAPACITY_TARGETS.sampleLatencyP95Ms && a.sampling.stretchMax <= 1,
+        chatVerdict: a.chatVerdictP99Ms < CAPACITY_TARGETS.chatVerdictP99Ms,
+        panic: a.panicP99Ms < CAPACITY_TARGETS.panicP99Ms && a.panicMissed === 0,
+      };
       a.ok = a.limitedBy.length === 0;
       attempts.push(a);
       print(`capacity  ${n} streams ${a.ok ? 'HELD' : 'not held'} (${Math.round((performance.now() - t0) / 1000)} s): frames ${a.frames.taken} taken, ${a.frames.analysed} analysed, ${a.frames.duplicate} duplicates, ${a.frames.queued} still queued; capture → analysed p50 ${fmt(a.sampleLatencyP50Ms)} ms, p95 ${fmt(a.sampleLatencyP95Ms)} ms; sampling stretch max ×${a.sampling.stretchMax}`);
@@ -397,14 +429,16 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       for (const l of a.limitedBy) print(`capacity    limited by ${l}`);
       return a;
     };
+    // a step that misses a target the machine met before any load ends the stepping (the chat verdict's floor does not)
+    const limiting = (a: CapacityAttempt) => !a.meets.publishes || !a.meets.frames || !a.meets.panic || (!a.meets.chatVerdict && idleMet);
     for (const n of steps) {
       const a = await measureStep(n);
-      if (!a.ok && !opts.continueAfterFailure) break;
+      if (limiting(a) && !opts.continueAfterFailure) break;
     }
     // one step between the last held and the first failed, when they are far apart and time allows
-    const firstFailed = attempts.find((a) => !a.ok);
+    const firstFailed = attempts.find(limiting);
     if (firstFailed && !opts.continueAfterFailure && (opts.refine ?? true)) {
-      const lastHeld = Math.max(0, ...attempts.filter((a) => a.ok && a.streams < firstFailed.streams).map((a) => a.streams));
+      const lastHeld = Math.max(0, ...attempts.filter((a) => !limiting(a) && a.streams < firstFailed.streams).map((a) => a.streams));
       const mid = Math.round((lastHeld + firstFailed.streams) / 2 / 5) * 5;
       if (mid > lastHeld && mid < firstFailed.streams && firstFailed.streams - lastHeld > 10 && performance.now() - started < 180_000) {
         print(`capacity  between ${lastHeld} (held) and ${firstFailed.streams} (not held): ${mid} streams`);
@@ -414,15 +448,21 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     const held = attempts.filter((a) => a.ok);
     const streamsHeld = held.length ? Math.max(...held.map((a) => a.streams)) : 0;
     const firstFail = attempts.find((a) => !a.ok);
+    const most = (ok: (a: CapacityAttempt) => boolean) => Math.max(0, ...attempts.filter((a) => a.meets.publishes && ok(a)).map((a) => a.streams));
+    const heldBy = {
+      frames: most((a) => a.meets.frames), chatVerdict: most((a) => a.meets.chatVerdict), panic: most((a) => a.meets.panic),
+      allButChatVerdict: most((a) => a.meets.frames && a.meets.panic),
+    };
     const ttfAtHeld = attempts.filter((a) => a.ok && a.timeToFlagMs).flatMap((a) => (a.timeToFlagMs ? [a.timeToFlagMs.p95] : []));
     const result: CapacityResult = {
       streamsHeld, targetStreams: CAPACITY_TARGETS.streams, met: streamsHeld >= CAPACITY_TARGETS.streams, attempts,
       limitedBy: firstFail ? `${firstFail.streams} streams: ${firstFail.limitedBy.join('; ')}` : null,
-      timeToFlagP95Ms: ttfAtHeld.length ? Math.max(...ttfAtHeld) : null,
+      timeToFlagP95Ms: ttfAtHeld.length ? Math.max(...ttfAtHeld) : null, heldBy, chatVerdictIdleMs,
       cores: attempts[0]?.cpu.cores ?? 0, workerProcesses: base.analyzer.workerProcesses, audioConcurrency: base.analyzer.audioConcurrency,
       frameBackend: warden.frameBackend ?? null, warmupS, measureS, seconds: Math.round((performance.now() - started) / 1000), targets: CAPACITY_TARGETS,
     };
     print(`capacity  held ${streamsHeld} concurrent 720p30 streams at the default sampling interval (target ${CAPACITY_TARGETS.streams}: ${result.met ? 'met' : 'MISSED'})${result.limitedBy ? `; limited at ${result.limitedBy}` : ''}`);
+    print(`capacity  by target: frames analysed within 5 s at the base interval up to ${heldBy.frames} streams, panic p99 < 200 ms up to ${heldBy.panic}, chat verdict p99 < 1 ms up to ${heldBy.chatVerdict}${idleMet ? '' : ` (over it even idle: p99 ${fmt(chatVerdictIdleMs.p99)} ms)`}; every target but the chat verdict up to ${heldBy.allButChatVerdict}`);
     return result;
   } finally {
     cpu.stop();

@@ -1,7 +1,7 @@
 /** Adaptive sampling's pure decisions: intervals by priority and stretch, the control steps, the policy's thresholds. */
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../rules/index.ts';
-import { intervalFor, maxStretch, nextAudioSlots, nextStretch, scoreThresholds } from './sampling.ts';
+import { intervalFor, maxStretch, nextAudioSlots, nextStretch, scoreThresholds, skipIdleStretch } from './sampling.ts';
 
 describe('intervalFor', () => {
   it('stretches broadcasts without priority first, and urgent ones only once the others are at the maximum', () => {
@@ -39,6 +39,17 @@ describe('nextStretch', () => {
     expect(nextStretch({ ...base, stretch: 3, backlog: { waiting: 0, oldestAgeMs: 0 }, previousWaiting: 5 })).toBeCloseTo(2.5);
     expect(nextStretch({ ...base, stretch: 1.1, backlog: { waiting: 0, oldestAgeMs: 0 }, previousWaiting: 0 })).toBe(1);
     expect(nextStretch({ ...base, stretch: 3, backlog: { waiting: 10, oldestAgeMs: 1000 }, previousWaiting: 5 })).toBe(3);
+  });
+});
+
+describe('skipIdleStretch', () => {
+  it('with every broadcast urgent, an increase goes straight to where urgent ones stretch', () => {
+    expect(skipIdleStretch(1, 1.5, false, 2000, 10_000)).toBe(7.5);
+    expect(intervalFor('urgent', 7.5, 2000, 10_000)).toBe(3000);
+    expect(skipIdleStretch(7.5, 11.25, false, 2000, 10_000)).toBe(11.25);
+    expect(skipIdleStretch(3, 2.5, false, 2000, 10_000)).toBe(2.5); // coming down is left as it is
+    expect(skipIdleStretch(1, 1.5, true, 2000, 10_000)).toBe(1.5); // others without priority stretch first
+    expect(skipIdleStretch(1, 1.5, false, 2000, 2000)).toBe(1.5);
   });
 });
 

@@ -19,7 +19,7 @@
  * - **priority**: a broadcast whose performer has an open case above `low` (a rule's review, a panic alert, viewers'
  *   reports) or whose samples scored at a rule's threshold within PRIORITY_WINDOW_S is `urgent`: its frames and
  *   audio chunks skip ahead in the queues (BullMQ priority, analyzer/jobs.ts `SAMPLE_PRIORITY`) and keep the base
- *   interval longest.
+ *   interval longest (when every broadcast is urgent, the stretch skips the range that would only stretch the others).
  * - **audio**: transcription is far costlier than a frame (PocketSphinx ≈ 0.4–0.6 CPU-seconds per second of audio), so
  *   only `slots` broadcasts have their speech transcribed at a time: urgent ones first, then the others in turn (the
  *   one whose chunk was taken least recently first). Slots halve (at least one fewer, never under one) when the oldest waiting audio
@@ -110,6 +110,17 @@ export function nextStretch(i: StretchInput): number {
   }
   if (backlog.oldestAgeMs < i.lowMs) return Math.max(1, stretch / 1.2);
   return stretch;
+}
+
+/**
+ * The stretch after a step when no broadcast is without priority: stretches up to R would only stretch broadcasts
+ * without priority, so with none there an increase goes straight to where urgent ones stretch (1.5 × R: their
+ * interval × 1.5, as the first step does for the others); otherwise the step's own value.
+ */
+export function skipIdleStretch(before: number, next: number, anyNormal: boolean, baseMs: number, maxMs: number): number {
+  const r = Math.max(1, maxMs / baseMs);
+  if (anyNormal || next <= before || r <= 1 || next >= r * 1.5) return next;
+  return Math.min(maxStretch(baseMs, maxMs), r * 1.5);
 }
 
 /**
@@ -294,7 +305,9 @@ export class SamplingController {
       this.lastBacklog = backlog;
       const { framesHighMs, framesLowMs, audioHighMs, audioLowMs } = this.deps.config.degrade;
       const before = this.stretch;
-      this.stretch = nextStretch({ stretch: this.stretch, backlog: backlog.frames, previousWaiting: this.framesWaiting, highMs: framesHighMs, lowMs: framesLowMs, maxStretch: maxStretch(this.baseMs, this.maxMs) });
+      const next = nextStretch({ stretch: this.stretch, backlog: backlog.frames, previousWaiting: this.framesWaiting, highMs: framesHighMs, lowMs: framesLowMs, maxStretch: maxStretch(this.baseMs, this.maxMs) });
+      const anyNormal = [...this.streams.values()].some((s) => this.priorityOfStream(s, now) === 'normal');
+      this.stretch = skipIdleStretch(before, next, anyNormal, this.baseMs, this.maxMs);
       this.framesWaiting = backlog.frames.waiting;
       const atMax = this.stretch >= maxStretch(this.baseMs, this.maxMs);
       if (!this.framesShedding && atMax && backlog.frames.oldestAgeMs > 4 * framesHighMs) {

@@ -92,27 +92,7 @@ export function alertRoutes(router: ApiRouter, deps: { db: Db; alerts: AlertServ
   router.add({
     method: 'get', path: '/alerts/stream', tag: 'alerts', access: MODERATORS, produces: 'text/event-stream',
     summary: 'Server-sent events: `alert` for every raised, escalated, acknowledged or resolved alert (data: { type, alert, at }), `ping` every 15 s',
-  }, ({ c }) => streamSSE(c, async (stream) => {
-    let closed = false;
-    const queue: AlertEvent[] = [];
-    let wake: (() => void) | null = null;
-    const unsubscribe = await hub.subscribe((e) => { queue.push(e); wake?.(); });
-    stream.onAbort(() => { closed = true; wake?.(); });
-    try {
-      await stream.writeSSE({ event: 'ready', data: String(Date.now()) });
-      while (!closed) {
-        if (queue.length === 0) {
-          await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 15_000).unref(); });
-          wake = null;
-          if (closed) break;
-          if (queue.length === 0) await stream.writeSSE({ event: 'ping', data: String(Date.now()) });
-        }
-        for (const e of queue.splice(0)) await stream.writeSSE({ event: 'alert', data: JSON.stringify(e), id: `${e.alert.id}:${e.type}:${e.alert.escalations}` });
-      }
-    } finally {
-      unsubscribe();
-    }
-  }));
+  }, ({ c }) => streamAlerts(c, hub, () => true));
 
   router.add({
     method: 'post', path: '/alerts/:id/ack', tag: 'alerts', access: MODERATORS, params: idParams, response: alertSchema,

@@ -1,7 +1,8 @@
 /**
  * The capacity bench's chat verdict probe, in a worker thread of the serving process (started through
  * bench/capacity-probe-boot.mjs): the two steps every chat message takes before its verdict — the text analyzer
- * (analyzer/text) and the Redis gate (ingest/chat/limits.ts, one Lua round trip on its own connection) — timed together,
+ * (analyzer/text) and the gate (ingest/chat/limits.ts: its own copy of restrictions kept exact by Redis, and counts shared
+ * with the other nodes, as a gateway runs it; the probe users join first, so their restrictions are copied) — timed together,
  * `perS` times a second with the text bench's message mix, from 1,000 probe users (so rate limits never short-cut the
  * gate). Its own thread, so what it measures is the verdict's cost on this machine under the load (CPU shared with
  * everything else, Redis shared with the real traffic), not the time the gateway's event loop keeps it waiting (the
@@ -10,6 +11,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { connectRedis } from '../core/redis.ts';
+import { createLogger } from '../core/logger.ts';
 import { ChatLimits } from '../ingest/chat/limits.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
 import type { ChatPolicy } from '../rules/index.ts';
@@ -20,7 +22,10 @@ export interface ProbeData { redisUrl: string; prefix: string; ownerId: string; 
 
 const d = workerData as ProbeData;
 const redis = await connectRedis(d.redisUrl, { name: 'warden-capacity-probe' });
-const limits = new ChatLimits(redis, d.prefix);
+const limits = new ChatLimits({ redis, prefix: d.prefix, logger: createLogger('silent') });
+await limits.start();
+// the probe users join the room: the gate copies their restrictions, as the gateway does on a join
+for (let u = 0; u < 1000; u += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => limits.warm(`probe-${u + j}`, d.ownerId)));
 const analyzer = new TextAnalyzer();
 const messages = benchMessages(7);
 analyzer.analyze('warm up: add me on snap, call 555 123 4567, see example.com');
@@ -46,7 +51,7 @@ parentPort!.on('message', (m: string) => {
     samples = [];
   } else if (m === 'stop') {
     clearInterval(timer);
-    redis.disconnect();
+    void limits.stop().finally(() => redis.disconnect());
     parentPort!.close();
   }
 });

@@ -18,7 +18,7 @@
  * Per step: frames captured in the window and capture → analysed p95 (from the database; a frame not analysed by then
  * counts as later than any), whether sampling stayed at the base interval (every broadcast's effective interval read
  * every half second: a step whose sampling was reduced degraded, it was not held), the chat verdict measured in the serving process (the text
- * analysis plus the Redis gate, the two steps every message takes before its verdict, as bench/text.ts and the gateway
+ * analysis plus the gate, the two steps every message takes before its verdict, as bench/text.ts and the gateway
  * run them; 20 probes a second beside the real chat traffic, in a worker thread — the verdict's own cost, the target —
  * and on the event loop the gateway shares with RTMP relaying and chat fan-out) and the viewers' round trip, panic
  * press → moderator SSE,
@@ -26,8 +26,8 @@
  * started in the step (capture → case, db/'s broadcast report). A failed step names what limited it.
  *
  * Before the first step the chat verdict probe runs 10 s with nothing published: the machine's floor. When even that
- * misses the 1 ms target (in this VM a Redis round trip at 20 a second costs ~0.4 ms p50 and the p99 is scheduling
- * jitter), the verdict cannot decide the stepping: the steps go on while the other targets hold, and the result gives
+ * misses the 1 ms target (it did while the gate read Redis for every message: in this VM a round trip costs ~0.4 ms p50
+ * and its p99 is several ms of scheduling jitter), the verdict cannot decide the stepping: the steps go on while the other targets hold, and the result gives
  * the streams held per target (`heldBy`) beside the strict figure (`streamsHeld`, every target).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -37,7 +37,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { broadcastReport } from '../db/index.ts';
-import { ChatLimits } from '../ingest/chat/index.ts';
+import type { ChatLimits } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
 import { startWarden, type WardenHandle } from '../bin/runtime.ts';
 import { seedSession } from '../bin/seed.ts';
@@ -47,6 +47,9 @@ import { isMain, root } from './gates-common.ts';
 import type { ClientCommand, ClientReply, RoundSamples } from './gates-panic-clients.ts';
 import { LoadGenerator, chatFigures, percentiles, type ChatFigures, type Percentiles, type SampleFigures } from './loadgen.ts';
 import { benchMessages } from './text.ts';
+
+/** Distinct users the chat verdict probes post as (so rate limits never short-cut the gate). */
+const PROBE_USERS = 1000;
 
 /** Targets a step must meet to count as held. */
 export const CAPACITY_TARGETS = { sampleLatencyP95Ms: 5000, chatVerdictP99Ms: 1, panicP99Ms: 200, streams: 100 } as const;
@@ -72,7 +75,7 @@ export interface CapacityAttempt {
    */
   sampling: { stretchMax: number; longestIntervalS: number; intervalsS: Record<string, number>; audioSlots: number | 'all' };
   /**
-   * The chat verdict's own cost: text analysis + the Redis gate, measured in a worker thread of the serving process
+   * The chat verdict's own cost: text analysis + the gate (ingest/chat/limits.ts), measured in a worker thread of the serving process
    * (CPU and Redis shared with the load, not queued behind the gateway's event loop), p50/p99 over 20 probes a second.
    */
   chatVerdictP99Ms: number;
@@ -196,7 +199,7 @@ class PanicClients {
 }
 
 /**
- * The chat verdict's cost (text analysis + the Redis gate) measured in a worker thread of this, the serving, process
+ * The chat verdict's cost (text analysis + the gate) measured in a worker thread of this, the serving, process
  * (bench/capacity-probe.ts). `take()` returns the round trips (ms) since the last call.
  */
 class ThreadProbe {
@@ -242,8 +245,10 @@ class InLoopProbe {
 
   constructor(private readonly limits: ChatLimits, private readonly ownerId: string, private readonly chat: () => Parameters<ChatLimits['check']>[3]) {}
 
-  start(perS = 20): void {
+  /** Warms the gate's copies for the probe users, as their joining the room would, then probes `perS` times a second. */
+  async start(perS = 20): Promise<void> {
     this.analyzer.analyze('warm up: add me on snap, call 555 123 4567, see example.com');
+    for (let i = 0; i < PROBE_USERS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => this.limits.warm(`probe-${i + j}`, this.ownerId)));
     this.timer = setInterval(() => void this.probe(), 1000 / perS);
   }
 
@@ -251,7 +256,7 @@ class InLoopProbe {
     if (this.busy) return;
     this.busy = true;
     const text = this.messages[this.i % this.messages.length]!;
-    const user = `probe-${this.i % 1000}`;
+    const user = `probe-${this.i % PROBE_USERS}`;
     this.i++;
     try {
       const t0 = performance.now();
@@ -325,8 +330,9 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       const chat = env.ctx.policy().chat;
       probe = await ThreadProbe.start({ redisUrl: env.config.redisUrl, prefix: env.config.redisPrefix, ownerId: 'capacity-probe-room', perS: 20, chat: { rateLimit: chat.rateLimit, duplicateWithinMs: chat.duplicateWithinMs } });
       const e = env;
-      inLoop = new InLoopProbe(new ChatLimits(e.ctx.redis, e.config.redisPrefix), 'capacity-probe-room', () => e.ctx.policy().chat);
-      inLoop.start(20);
+      // the gateway's own gate: its copies of restrictions, its counts, its connections
+      inLoop = new InLoopProbe(warden.chat!.gate, 'capacity-probe-room', () => e.ctx.policy().chat);
+      await inLoop.start(20);
       await new Promise((r) => setTimeout(r, 1000));
       await probe.take();
       inLoop.take();
@@ -335,7 +341,7 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     const chatVerdictIdleMs = percentiles(await probe.take());
     const idleInLoop = percentiles(inLoop.take());
     const idleMet = chatVerdictIdleMs.p99 < CAPACITY_TARGETS.chatVerdictP99Ms;
-    print(`capacity  chat verdict with nothing published (text + Redis gate): p50 ${fmt(chatVerdictIdleMs.p50)} ms, p99 ${fmt(chatVerdictIdleMs.p99)} ms in a thread, p99 ${fmt(idleInLoop.p99)} ms on the server's loop${idleMet ? '' : ` — over the ${CAPACITY_TARGETS.chatVerdictP99Ms} ms target before any load: this machine's floor (a Redis round trip here), so the steps go on while the other targets hold`}`);
+    print(`capacity  chat verdict with nothing published (text + gate): p50 ${fmt(chatVerdictIdleMs.p50)} ms, p99 ${fmt(chatVerdictIdleMs.p99)} ms in a thread, p99 ${fmt(idleInLoop.p99)} ms on the server's loop${idleMet ? '' : ` — over the ${CAPACITY_TARGETS.chatVerdictP99Ms} ms target before any load: this machine's floor, so the steps go on while the other targets hold`}`);
     cpu.start();
     const runStart = new Date();
     let chatStarted = false;
@@ -434,7 +440,7 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       attempts.push(a);
       print(`capacity  ${n} streams ${a.ok ? 'HELD' : 'not held'} (${Math.round((performance.now() - t0) / 1000)} s): frames ${a.frames.taken} taken, ${a.frames.analysed} analysed, ${a.frames.duplicate} duplicates, ${a.frames.queued} still queued; capture → analysed p50 ${fmt(a.sampleLatencyP50Ms)} ms, p95 ${fmt(a.sampleLatencyP95Ms)} ms; longest sampling interval ${a.sampling.longestIntervalS} s (stretch max ×${a.sampling.stretchMax})`);
       const refused = Object.entries(a.chat.refused).map(([k, v]) => `${k} ${v}`).join(', ');
-      print(`capacity    chat verdict (text + Redis gate, a thread of the server) p50 ${fmt(a.chatVerdictP50Ms)} ms, p99 ${fmt(a.chatVerdictP99Ms)} ms; on the server's event loop p99 ${fmt(a.chatVerdictInLoopMs.p99)} ms; viewers' round trip p99 ${fmt(a.chat.verdictRttMs.p99)} ms over ${a.chat.sent} messages${refused ? ` (refused: ${refused})` : ''}; panic p50 ${fmt(a.panicP50Ms)} ms, p99 ${fmt(a.panicP99Ms)} ms${a.panicMissed ? ` (${a.panicMissed} missed)` : ''}; event-loop delay p99 ${a.loopDelayMs.p99} ms`);
+      print(`capacity    chat verdict (text + gate, a thread of the server) p50 ${fmt(a.chatVerdictP50Ms)} ms, p99 ${fmt(a.chatVerdictP99Ms)} ms; on the server's event loop p99 ${fmt(a.chatVerdictInLoopMs.p99)} ms; viewers' round trip p99 ${fmt(a.chat.verdictRttMs.p99)} ms over ${a.chat.sent} messages${refused ? ` (refused: ${refused})` : ''}; panic p50 ${fmt(a.panicP50Ms)} ms, p99 ${fmt(a.panicP99Ms)} ms${a.panicMissed ? ` (${a.panicMissed} missed)` : ''}; event-loop delay p99 ${a.loopDelayMs.p99} ms`);
       print(`capacity    audio chunks so far ${a.audio.taken}: ${a.audio.analysed} transcribed, ${a.audio.skipped} skipped (shed), ${a.audio.silent} silent, ${a.audio.queued} queued; time to flag ${a.timeToFlagMs ? `p95 ${a.timeToFlagMs.p95} ms (n=${a.timeToFlagMs.n})` : '–'}; ${cpuPicture}`);
       for (const l of a.limitedBy) print(`capacity    limited by ${l}`);
       return a;

@@ -1,6 +1,6 @@
 /**
  * Chat fan-out: p50/p99 from a viewer's send to receipt by each of 1,000 viewers connected over loopback
- * WebSockets (the whole path: frame checks, Redis gate, text analysis, the message stored in Postgres,
+ * WebSockets (the whole path: frame checks, the gate, text analysis, the message stored in Postgres,
  * Redis pub/sub, fan-out). Runs on a throw-away database and Redis prefix. Runnable alone: npx tsx bench/chat.ts
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -86,7 +86,7 @@ export async function benchChat(opts: { viewers?: number; messages?: number; gap
     const sender = new WebSocket(url, { headers: { cookie: `warden_session=${s.token}` } });
     sockets.push(sender);
     await new Promise((r) => sender.once('open', r));
-    // warm up (first regex and Lua script compilation, connection pools) before measuring steady state
+    // warm up (first regex compilation, connection pools) before measuring steady state
     for (let i = 0; i < 10; i++) {
       sender.send(JSON.stringify({ type: 'message', text: `warm-up message ${i}` }));
       await new Promise((r) => setTimeout(r, 50));

@@ -94,7 +94,7 @@ describe('panic alerts', () => {
       for (const l of latencies) expect(l).toBeLessThan(500);
       // the chosen protection: every chat post in the room is refused while the alert stands
       expect(await env.ctx.redis.get(frozenRoomKey(env.config.redisPrefix, b.userId))).toContain('freeze');
-      const gate = await new ChatLimits(env.ctx.redis, env.config.redisPrefix).check(staff.viewer.userId, b.userId, 'hello', env.ctx.policy().chat, 0);
+      const gate = await new ChatLimits({ redis: env.ctx.redis, prefix: env.config.redisPrefix, logger: env.ctx.logger }).check(staff.viewer.userId, b.userId, 'hello', env.ctx.policy().chat, 0);
       expect(gate).toMatchObject({ ok: false, code: 'restricted', restriction: { kind: 'freeze' } });
       // stored with a critical case and audited
       const row = await getAlert(env.ctx.db, id);

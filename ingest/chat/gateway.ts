@@ -81,13 +81,14 @@ export class ChatGateway {
 
   constructor(private readonly deps: ChatGatewayDeps) {
     this.log = deps.logger.child({ subsystem: 'chat' });
-    this.limits = new ChatLimits(deps.redis, deps.prefix);
+    this.limits = new ChatLimits({ redis: deps.redis, prefix: deps.prefix, logger: deps.logger });
   }
 
   /** Subscribes to enforcement messages (restrictions reach connected users at once). */
   async start(): Promise<void> {
     // compile the analyzer's matchers now rather than on the first viewer's message
     this.deps.analyzer.analyze('warm up: add me on snap, call 555 123 4567, see example.com');
+    await this.limits.start();
     this.deps.subscriber.on('message', (channel, message) => this.onRedisMessage(channel, message));
     await this.deps.subscriber.subscribe(enforcementChannel(this.deps.prefix));
   }
@@ -97,6 +98,12 @@ export class ChatGateway {
     for (const room of this.rooms.values()) for (const c of room) c.ws.close(1001, 'server shutting down');
     this.rooms.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.limits.stop();
+  }
+
+  /** The node's message gate (its local copies and counts), for metrics and benchmarks. */
+  get gate(): ChatLimits {
+    return this.limits;
   }
 
   /** Connected clients on this node (metrics, tests). */
@@ -165,6 +172,8 @@ export class ChatGateway {
     const cfg = await this.room(c.ownerId).catch(() => null);
     send(ws, { type: 'hello', room: c.broadcastId, user: c.user.handle, canPost: c.live && (!cfg || this.mayPost(client, cfg)), maxLength: chat.maxLength });
     await this.warmRestrictions(c.user.userId, c.ownerId);
+    // the gate's copy of the user's restrictions: their first message then needs no Redis round trip either
+    await this.limits.warm(c.user.userId, c.ownerId);
   }
 
   private leave(client: Client): void {
@@ -303,6 +312,7 @@ export class ChatGateway {
       try { m = JSON.parse(message) as EnforcementMessage; } catch { return; }
       if (m.type === 'room_changed') return this.invalidateRoom(m.ownerId);
       if (m.type !== 'restrict_user') return;
+      this.limits.forget(m.userId, m.scope);
       for (const room of this.rooms.values()) {
         for (const c of room) {
           if (c.user.userId === m.userId && (m.scope === 'platform' || m.scope === `room:${c.ownerId}`)) {

@@ -4,7 +4,7 @@
  * (analyzer/text) and the gate (ingest/chat/limits.ts: its own copy of restrictions kept exact by Redis, and counts shared
  * with the other nodes, as a gateway runs it; the probe users join first, so their restrictions are copied) — timed together,
  * `perS` times a second with the text bench's message mix, from 1,000 probe users (so rate limits never short-cut the
- * gate). Its own thread, so what it measures is the verdict's cost on this machine under the load (CPU shared with
+ * gate), after 5,000 untimed verdicts so V8 has compiled the path as a node serving chat has (bench/chat-verdict.ts). Its own thread, so what it measures is the verdict's cost on this machine under the load (CPU shared with
  * everything else, Redis shared with the real traffic), not the time the gateway's event loop keeps it waiting (the
  * bench reports that as the serving process's event-loop delay). Messages: `take` → the round trips (ms) since the last.
  */
@@ -16,6 +16,7 @@ import { ChatLimits } from '../ingest/chat/limits.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
 import type { ChatPolicy } from '../rules/index.ts';
 import { benchMessages } from './text.ts';
+import { warmVerdictPath } from './chat-verdict.ts';
 
 /** What the bench passes (workerData). */
 export interface ProbeData { redisUrl: string; prefix: string; ownerId: string; perS: number; chat: Pick<ChatPolicy, 'rateLimit' | 'duplicateWithinMs'> }
@@ -28,7 +29,7 @@ await limits.start();
 for (let u = 0; u < 1000; u += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => limits.warm(`probe-${u + j}`, d.ownerId)));
 const analyzer = new TextAnalyzer();
 const messages = benchMessages(7);
-analyzer.analyze('warm up: add me on snap, call 555 123 4567, see example.com');
+await warmVerdictPath(analyzer, limits, d.ownerId, messages);
 let samples: number[] = [];
 let i = 0;
 let busy = false;

@@ -47,6 +47,7 @@ import { isMain, root } from './gates-common.ts';
 import type { ClientCommand, ClientReply, RoundSamples } from './gates-panic-clients.ts';
 import { LoadGenerator, chatFigures, percentiles, type ChatFigures, type Percentiles, type SampleFigures } from './loadgen.ts';
 import { benchMessages } from './text.ts';
+import { warmVerdictPath } from './chat-verdict.ts';
 
 /** Distinct users the chat verdict probes post as (so rate limits never short-cut the gate). */
 const PROBE_USERS = 1000;
@@ -245,9 +246,12 @@ class InLoopProbe {
 
   constructor(private readonly limits: ChatLimits, private readonly ownerId: string, private readonly chat: () => Parameters<ChatLimits['check']>[3]) {}
 
-  /** Warms the gate's copies for the probe users, as their joining the room would, then probes `perS` times a second. */
+  /**
+   * Warms the verdict's code (see warmVerdictPath) and the gate's copies for the probe users, as their joining the room
+   * would, then probes `perS` times a second.
+   */
   async start(perS = 20): Promise<void> {
-    this.analyzer.analyze('warm up: add me on snap, call 555 123 4567, see example.com');
+    await warmVerdictPath(this.analyzer, this.limits, this.ownerId, this.messages);
     for (let i = 0; i < PROBE_USERS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => this.limits.warm(`probe-${i + j}`, this.ownerId)));
     this.timer = setInterval(() => void this.probe(), 1000 / perS);
   }

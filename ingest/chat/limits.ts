@@ -40,7 +40,7 @@ export interface ChatLimitsOptions {
 /** A fixed window: `count` messages since it opened, closing at `resetAt` (ms epoch). */
 interface Window { count: number; resetAt: number }
 
-/** What a node tells the others about a message it checked (JSON on the posts channel). */
+/** What a node tells the others about a message it checked (on the posts channel, in JSON arrays of them). */
 interface PostNotice {
   /** The sending gate (a node ignores its own). */
   n: string;
@@ -70,6 +70,8 @@ export class ChatLimits {
   private readonly dup = new Map<string, number>();
   private readonly id = randomBytes(6).toString('base64url');
   private sweeper: NodeJS.Timeout | undefined;
+  /** Notices waiting to be published (see {@link tell}). */
+  private outbox: PostNotice[] = [];
   /** Notices from other nodes applied (tests, metrics). */
   remoteNotices = 0;
 
@@ -130,12 +132,24 @@ export class ChatLimits {
     const s = count(this.sustained, userId, sustained.perMs, now);
     const ok = b.count <= burst.count && s.count <= sustained.count;
     if (ok) this.started(slowKey, dupKey, slowModeS * 1000, chat.duplicateWithinMs, now);
-    const notice: PostNotice = { n: this.id, u: userId, o: ownerId, h: hash, ok, bp: burst.perMs, sp: sustained.perMs, s: slowModeS * 1000, d: chat.duplicateWithinMs };
-    // fire and forget: the verdict never waits for the other nodes
-    this.o.redis.publish(postsChannel(this.o.prefix), JSON.stringify(notice)).catch(() => {});
+    this.tell({ n: this.id, u: userId, o: ownerId, h: hash, ok, bp: burst.perMs, sp: sustained.perMs, s: slowModeS * 1000, d: chat.duplicateWithinMs });
     if (b.count > burst.count) return { ok: false, code: 'rate_limited', retryAfterMs: b.resetAt - now };
     if (s.count > sustained.count) return { ok: false, code: 'rate_limited', retryAfterMs: s.resetAt - now };
     return { ok: true };
+  }
+
+  /**
+   * Queues a notice for the other nodes; the queue goes out as one PUBLISH (a JSON array) once the current work is
+   * done, so the verdict never waits for it and a burst of messages costs one Redis command.
+   */
+  private tell(n: PostNotice): void {
+    this.outbox.push(n);
+    if (this.outbox.length > 1) return;
+    setImmediate(() => {
+      const batch = this.outbox;
+      this.outbox = [];
+      this.o.redis.publish(postsChannel(this.o.prefix), JSON.stringify(batch)).catch(() => {});
+    });
   }
 
   private keys(userId: string, ownerId: string): string[] {
@@ -149,14 +163,17 @@ export class ChatLimits {
   }
 
   private onNotice(message: string): void {
-    let n: PostNotice;
-    try { n = JSON.parse(message) as PostNotice; } catch { return; }
-    if (n.n === this.id || typeof n.u !== 'string' || typeof n.o !== 'string') return;
-    this.remoteNotices++;
+    let batch: PostNotice[];
+    try { batch = JSON.parse(message) as PostNotice[]; } catch { return; }
+    if (!Array.isArray(batch)) return;
     const now = Date.now();
-    count(this.burst, n.u, n.bp, now);
-    count(this.sustained, n.u, n.sp, now);
-    if (n.ok) this.started(`${n.o}\n${n.u}`, `${n.u}\n${n.h}`, n.s, n.d, now);
+    for (const n of batch) {
+      if (!n || n.n === this.id || typeof n.u !== 'string' || typeof n.o !== 'string') continue;
+      this.remoteNotices++;
+      count(this.burst, n.u, n.bp, now);
+      count(this.sustained, n.u, n.sp, now);
+      if (n.ok) this.started(`${n.o}\n${n.u}`, `${n.u}\n${n.h}`, n.s, n.d, now);
+    }
   }
 
   /** Drops windows and marks that have ended (every 10 s), so memory follows the users active lately. */

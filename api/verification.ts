@@ -56,7 +56,7 @@ const moderatorOf = (user: AuthUser) => ({ userId: user.userId, role: user.role,
  * The verification service of a context. `faces` defaults to a {@link FaceThread} (started on the first
  * submission, so a process that never gets one never loads the models).
  */
-export function createVerificationService(ctx: Pick<AppContext, 'database' | 'redis' | 'logger' | 'config' | 'policy'>, faces: FaceFinder | null = new FaceThread()): VerificationService {
+export function createVerificationService(ctx: Pick<AppContext, 'database' | 'redis' | 'logger' | 'config' | 'policy'>, faces: FaceFinder | null = new FaceThread({ modelCacheDir: ctx.config.analyzer.modelCacheDir })): VerificationService {
   const c = ctx.config;
   return new VerificationService({
     db: ctx.database.db, redis: ctx.redis, prefix: c.redisPrefix, logger: ctx.logger.child({ subsystem: 'verification' }), dataDir: c.dataDir,

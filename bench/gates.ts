@@ -49,7 +49,8 @@ export function banFigures(b: BanBench) {
 /** The faces section's JSON figures (fps per core with and without faces, the cascade, FACE_EVERY_N). */
 export function facesFigures(f: FacesBench) {
   return {
-    backend: f.backend, size: `${f.width}x${f.height}`,
+    backend: f.backend, detector: f.detector, size: `${f.width}x${f.height}`,
+    tfjsDetector: f.tfjsDetector ? { withFacesFpsPerCore: f.tfjsDetector.withFaces.fpsPerCore, withoutFacesFpsPerCore: f.tfjsDetector.withoutFaces.fpsPerCore } : null,
     withFacesFpsPerCore: f.withFaces.fpsPerCore, withoutFacesFpsPerCore: f.withoutFaces.fpsPerCore,
     facesPerFrame: f.withFaces.facesPerFrame, cascadeRatio: f.cascadeRatio, perFaceCpuMs: f.perFaceCpuMs,
     faceEveryN: f.faceEveryN, effective: f.effective,

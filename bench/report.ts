@@ -195,8 +195,15 @@ export function summarise(f: BenchFigures): SummaryRow[] {
     add({
       id: 'faces.fpsPerCore', section: 'faces', figure: `face/age frames/s per core with faces, ${g.faces.size}`, value: num(g.faces.withFacesFpsPerCore), unit: 'fps', better: 'higher', label: 'with faces',
       peer: { label: 'without faces (detector only)', value: num(g.faces.withoutFacesFpsPerCore) },
-      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame`,
+      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.detector}`,
     });
+    if (g.faces.tfjsDetector) {
+      add({
+        id: 'faces.withoutFacesFpsPerCore', section: 'faces', figure: `face checks per core on frames without faces (the detector alone), ${g.faces.size}`, value: num(g.faces.withoutFacesFpsPerCore), unit: 'fps', better: 'higher',
+        label: `detector on ${g.faces.detector}`, peer: { label: 'face-api\'s TF.js detector', value: num(g.faces.tfjsDetector.withoutFacesFpsPerCore) },
+        note: `with faces: ${fmt(num(g.faces.withFacesFpsPerCore))} against ${fmt(num(g.faces.tfjsDetector.withFacesFpsPerCore))} fps per core on TF.js`,
+      });
+    }
   }
   if (g?.panic) {
     const t: Target = { op: '<', value: g.panic.targetP99Ms };

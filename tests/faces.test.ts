@@ -1,6 +1,6 @@
 // Faces on camera with face-api on real photos (the samples shipped with @vladmandic/face-api): face counts, a
 // face matching a rescaled, re-encoded, slightly rotated copy of itself while different people do not, no tensor
-// leak; and in the pipeline (real Postgres and Redis, the default policy): a frame with a face estimated under the
+// leak, the detector compiled to ONNX finding what TF.js finds (and not used once altered); and in the pipeline (real Postgres and Redis, the default policy): a frame with a face estimated under the
 // age margin opens a critical case in the minor-safety queue.
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -69,6 +69,59 @@ describe('face analyzer', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) await faces.analyze(image);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('runs the detector compiled to ONNX, finding exactly what face-api\'s TF.js detector finds', async () => {
+    expect(faces.detectorBackend).toBe('onnxruntime');
+    expect(faces.detectorNote).toBeNull();
+    const reference = await FaceAnalyzer.load({ detector: 'tfjs' });
+    expect(reference.detectorBackend).toBe('tfjs');
+    try {
+      for (const n of [1, 2, 3, 4, 5, 6]) {
+        const image = await at(n, 360);
+        // one FaceAnalyzer per process is the rule (face-api's nets are shared); loading the reference made the
+        // TF.js network current, so the ONNX one is measured by loading it again
+        const [b] = [await reference.analyze(image)];
+        const compiled = await FaceAnalyzer.load();
+        const a = await compiled.analyze(image);
+        expect(a.faces.length).toBe(b.faces.length);
+        a.faces.forEach((f, i) => {
+          const g = b.faces[i]!;
+          expect(Math.abs(f.score - g.score)).toBeLessThan(1e-3);
+          for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(f.box[k] - g.box[k])).toBeLessThanOrEqual(1);
+          expect(Math.abs(f.age - g.age)).toBeLessThan(0.5);
+        });
+      }
+    } finally {
+      faces = await FaceAnalyzer.load();
+    }
+  });
+
+  it('keeps face-api\'s TF.js detector when the cached compiled model was altered', async () => {
+    const { default: onnxProto } = await import('onnx-proto');
+    const { compileTinyFaceDetector } = await import('../analyzer/onnx/face-detector.ts');
+    const { writeFile } = await import('node:fs/promises');
+    const dir = path.join(root, 'data', `face-model-${randomBytes(4).toString('hex')}`);
+    await mkdir(dir, { recursive: true });
+    const first = await FaceAnalyzer.load({ modelCacheDir: dir }); // compiles, verifies, caches
+    expect(first.detectorBackend).toBe('onnxruntime');
+    const file = (await import('node:fs')).readdirSync(dir).find((f) => f.endsWith('.onnx'))!;
+    // the final layer's biases shifted by 1: a model that still runs, and answers differently
+    const model = onnxProto.onnx.ModelProto.decode(compileTinyFaceDetector().bytes);
+    const bias = model.graph!.initializer!.find((t) => t.name === 'conv8/B')!;
+    const values = new Float32Array(new Uint8Array(bias.rawData!).slice().buffer);
+    for (let i = 0; i < values.length; i++) values[i]! += 1;
+    bias.rawData = new Uint8Array(values.buffer);
+    await writeFile(path.join(dir, file), onnxProto.onnx.ModelProto.encode(model).finish());
+    try {
+      const again = await FaceAnalyzer.load({ modelCacheDir: dir });
+      expect(again.detectorBackend).toBe('tfjs');
+      expect(again.detectorNote).toMatch(/differs from face-api's/);
+      expect((await again.analyze(await at(1, 720))).faces).toHaveLength(3);
+    } finally {
+      (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+      faces = await FaceAnalyzer.load();
+    }
   });
 });
 

@@ -1,11 +1,14 @@
 /**
- * `warden models build`: compiles nsfwjs's bundled model to ONNX (analyzer/onnx/compile.ts), checks it against
- * TF.js on the face-api sample photos and generated images, and caches both (analyzer/onnx/cache.ts). Run at build
- * time (`npm test`, `npm run demo`, the Dockerfile) so analyzer processes start with the model ready; a cached,
- * verified model makes it a no-op. Prints one JSON line; exit 1 when the model is not verified equal.
+ * `warden models build`: compiles nsfwjs's bundled model to ONNX (analyzer/onnx/compile.ts) and face-api's Tiny Face
+ * Detector (analyzer/onnx/face-detector.ts), checks each against TF.js on the face-api sample photos and generated
+ * images, and caches them with their verdicts (analyzer/onnx/cache.ts, analyzer/faces/detector-cache.ts). Run at
+ * build time (`npm test`, `npm run demo`, the Dockerfile) so analyzer processes start with the models ready; cached,
+ * verified models make it a no-op. Prints one JSON line per model; exit 1 when one is not verified equal (the
+ * analyzers then use TF.js for it).
  */
 import type { Config } from '../../core/config.ts';
 import { ensureOnnxModel } from '../../analyzer/onnx/cache.ts';
+import { FaceAnalyzer } from '../../analyzer/faces/index.ts';
 
 export async function runModelsBuild(config: Config, opts: { quiet: boolean }): Promise<number> {
   const started = Date.now();
@@ -13,5 +16,10 @@ export async function runModelsBuild(config: Config, opts: { quiet: boolean }): 
   const line = { file: m.file, source: m.source, sha256: m.sha256, verified: m.report.verified, maxAbsDiff: m.report.maxAbsDiff, images: m.report.images, topClassMismatches: m.report.topClassMismatches, ms: Date.now() - started };
   if (!opts.quiet || !m.report.verified) process.stdout.write(`${JSON.stringify(line)}\n`);
   if (!m.report.verified) process.stderr.write('warden models build: the compiled model is NOT equal to TF.js; analyzers will use TF.js instead\n');
-  return m.report.verified ? 0 : 1;
+  const faceStarted = Date.now();
+  const faces = await FaceAnalyzer.load({ modelCacheDir: config.analyzer.modelCacheDir });
+  const faceLine = { model: 'face-api tiny_face_detector', backend: faces.detectorBackend, note: faces.detectorNote, ms: Date.now() - faceStarted };
+  if (!opts.quiet || faces.detectorNote) process.stdout.write(`${JSON.stringify(faceLine)}\n`);
+  if (faces.detectorNote) process.stderr.write(`warden models build: ${faces.detectorNote}\n`);
+  return m.report.verified && !faces.detectorNote ? 0 : 1;
 }

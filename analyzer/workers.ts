@@ -305,10 +305,10 @@ export async function startFrameWorker(deps: {
   const classifier = await createClassifier({ backend: config.analyzer.frameBackend, onnxThreads: config.analyzer.onnxThreads, modelCacheDir: config.analyzer.modelCacheDir, logger });
   const batchSize = config.analyzer.frameBatchSize;
   const batcher = new MicroBatcher<Buffer, FrameResult>({ maxBatch: batchSize, maxWaitMs: 15, run: (images) => classifier.classify(images) });
-  // the face models share the TensorFlow.js backend the frame model just chose; the detector runs on onnxruntime
-  // once its compiled network has been shown equal to face-api's (analyzer/faces/detector-cache.ts)
+  // the face models share the TensorFlow.js backend the frame model just chose; the detector and recognition networks
+  // run on onnxruntime once each compiled network has been shown equal to face-api's (analyzer/faces/compiled-nets.ts)
   const faceAnalyzer = config.analyzer.faceEveryN > 0 ? await FaceAnalyzer.load({ modelCacheDir: config.analyzer.modelCacheDir }) : null;
-  if (faceAnalyzer?.detectorNote) logger.warn({ note: faceAnalyzer.detectorNote }, 'face detector on TF.js');
+  for (const note of faceAnalyzer?.notes ?? []) logger.warn({ note }, 'face network on TF.js');
   const faces = faceAnalyzer
     ? new LiveFaceCheck({
       db: deps.db, analyzer: faceAnalyzer, everyN: config.analyzer.faceEveryN, ageMargin: config.analyzer.faceAgeMargin,
@@ -318,7 +318,7 @@ export async function startFrameWorker(deps: {
   const processor = createFrameProcessor({ db: deps.db, queues: deps.queues, dataDir: config.dataDir, classifier, batcher, faces, logger, onOutcome: deps.onOutcome });
   // concurrency of twice the batch size keeps one batch filling while the model runs the other
   const w = runWorker('frames', processor, { connection: deps.connection, prefix: config.redisPrefix, concurrency: batchSize * 2, logger });
-  logger.info({ backend: classifier.backend, model: `${classifier.model}@${classifier.modelVersion}`, batchSize, facesEveryN: config.analyzer.faceEveryN, faceDetector: faceAnalyzer?.detectorBackend ?? null }, 'frame worker ready');
+  logger.info({ backend: classifier.backend, model: `${classifier.model}@${classifier.modelVersion}`, batchSize, facesEveryN: config.analyzer.faceEveryN, faceNetworks: faceAnalyzer?.backends ?? null }, 'frame worker ready');
   return {
     classifier,
     consumer: w,

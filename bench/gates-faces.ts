@@ -1,6 +1,6 @@
 /**
- * Face/age analysis throughput (analyzer/faces `FaceAnalyzer`: @vladmandic/face-api on TensorFlow.js, its detector compiled to
- * ONNX on onnxruntime, with face-api's own TF.js detector measured beside it as the peer) at the tap's
+ * Face/age analysis throughput (analyzer/faces `FaceAnalyzer`: @vladmandic/face-api on TensorFlow.js, its detector and
+ * recognition networks compiled to ONNX on onnxruntime, with face-api on TF.js only measured beside it as the peer) at the tap's
  * frame size, 640×360 JPEG: frames with faces (face-api's demo photos, scaled and padded to 640×360 as the demo
  * stream shows them) and frames without (ffmpeg's `testsrc2` pattern) measured separately, which shows the cascade
  * (the landmark, descriptor and age models run only where the detector found a face), and the sampled-frame rate
@@ -39,10 +39,10 @@ export interface FaceSuite {
 export interface FacesBench {
   /** TF.js backend of the landmark, descriptor and age models. */
   backend: string;
-  /** Backend of the detector (analyzer/faces: onnxruntime once the compiled network is verified equal, else tfjs). */
-  detector: string;
-  /** The peer: the same suites with face-api's own TF.js detector (null when the detector already is TF.js). */
-  tfjsDetector: { withFaces: FaceSuite; withoutFaces: FaceSuite } | null;
+  /** Backends of the detector and the recognition network (analyzer/faces: onnxruntime once verified equal, else tfjs). */
+  networks: { detector: string; recognition: string };
+  /** The peer: the same suites with face-api's own TF.js networks throughout (null when they already are). */
+  tfjs: { withFaces: FaceSuite; withoutFaces: FaceSuite } | null;
   width: number;
   height: number;
   withFaces: FaceSuite;
@@ -115,12 +115,13 @@ export async function benchFaces(opts: { seconds?: number; print?: (line: string
   const backend = tf.getBackend();
   const withFaces = await measure(analyzer, withF, seconds);
   const withoutFaces = await measure(analyzer, withoutF, seconds);
-  let tfjsDetector: FacesBench['tfjsDetector'] = null;
-  if (analyzer.detectorBackend !== 'tfjs') {
-    // the peer: face-api's own detector network (loading it makes it current for this process's face-api)
-    const reference = await FaceAnalyzer.load({ detector: 'tfjs' });
-    tfjsDetector = { withFaces: await measure(reference, withF, seconds), withoutFaces: await measure(reference, withoutF, seconds) };
-    await FaceAnalyzer.load(); // the compiled detector current again
+  const networks = { ...analyzer.backends };
+  let tfjs: FacesBench['tfjs'] = null;
+  if (networks.detector !== 'tfjs' || networks.recognition !== 'tfjs') {
+    // the peer: face-api's own networks (loading them makes them current for this process's face-api)
+    const reference = await FaceAnalyzer.load({ networks: 'tfjs' });
+    tfjs = { withFaces: await measure(reference, withF, seconds), withoutFaces: await measure(reference, withoutF, seconds) };
+    await FaceAnalyzer.load(); // the compiled networks current again
   }
   const n = defaults.analyzer.faceEveryN;
   const intervalS = defaults.tap.sampleIntervalMs / 1000;
@@ -130,16 +131,16 @@ export async function benchFaces(opts: { seconds?: number; print?: (line: string
   const perFaceCpuMs = Math.round(((withFaces.cpuMsPerFrame - withoutFaces.cpuMsPerFrame) / Math.max(withFaces.facesPerFrame, 0.1)) * 10) / 10;
   const line = (label: string, s: FaceSuite) =>
     `faces   ${label}  ${s.fpsPerCore.toFixed(1).padStart(5)} fps/core (${s.cpuMsPerFrame.toFixed(0)} ms CPU/frame, models ${s.modelMs.toFixed(0)} ms), wall ${s.wallFps.toFixed(1)} fps, ${s.facesPerFrame} faces/frame`;
-  print(`faces   backend=${backend}, detector on ${analyzer.detectorBackend}  ${W}x${H} JPEG, ${seconds} s per suite, fps per core (CPU time)`);
+  print(`faces   backend=${backend}, detector on ${networks.detector}, recognition on ${networks.recognition}  ${W}x${H} JPEG, ${seconds} s per suite, fps per core (CPU time)`);
   print(line('with faces    (detector + landmarks + descriptor + age)', withFaces));
   print(line('without faces (detector only: the cascade stops)      ', withoutFaces));
-  if (tfjsDetector) {
-    print(line('with faces,    face-api\'s TF.js detector (peer)       ', tfjsDetector.withFaces));
-    print(line('without faces, face-api\'s TF.js detector (peer)       ', tfjsDetector.withoutFaces));
-    print(`faces   compiled detector: ${(withFaces.fpsPerCore / tfjsDetector.withFaces.fpsPerCore).toFixed(2)}x TF.js with faces, ${(withoutFaces.fpsPerCore / tfjsDetector.withoutFaces.fpsPerCore).toFixed(2)}x without`);
+  if (tfjs) {
+    print(line('with faces,    face-api on TF.js only (peer)          ', tfjs.withFaces));
+    print(line('without faces, face-api on TF.js only (peer)          ', tfjs.withoutFaces));
+    print(`faces   compiled networks: ${(withFaces.fpsPerCore / tfjs.withFaces.fpsPerCore).toFixed(2)}x TF.js with faces, ${(withoutFaces.fpsPerCore / tfjs.withoutFaces.fpsPerCore).toFixed(2)}x without`);
   }
   print(`faces   cascade: a frame without faces costs ${(1 / cascadeRatio).toFixed(2)}x one with faces (each face found adds ${perFaceCpuMs.toFixed(0)} ms CPU); at FACE_EVERY_N=${n} (one sample per ${intervalS} s) the face stage keeps up with ${effective.withFaces.samplesPerCoreS} samples/s per core (≈ ${effective.withFaces.streamsPerCore} streams) with faces on every frame, ${effective.withoutFaces.samplesPerCoreS}/s (≈ ${effective.withoutFaces.streamsPerCore} streams) on empty frames`);
-  return { backend, detector: analyzer.detectorBackend, tfjsDetector, width: W, height: H, withFaces, withoutFaces, cascadeRatio, perFaceCpuMs, faceEveryN: n, sampleIntervalS: intervalS, effective };
+  return { backend, networks, tfjs, width: W, height: H, withFaces, withoutFaces, cascadeRatio, perFaceCpuMs, faceEveryN: n, sampleIntervalS: intervalS, effective };
 }
 
 if (isMain(import.meta.url)) {

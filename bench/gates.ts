@@ -49,8 +49,8 @@ export function banFigures(b: BanBench) {
 /** The faces section's JSON figures (fps per core with and without faces, the cascade, FACE_EVERY_N). */
 export function facesFigures(f: FacesBench) {
   return {
-    backend: f.backend, detector: f.detector, size: `${f.width}x${f.height}`,
-    tfjsDetector: f.tfjsDetector ? { withFacesFpsPerCore: f.tfjsDetector.withFaces.fpsPerCore, withoutFacesFpsPerCore: f.tfjsDetector.withoutFaces.fpsPerCore } : null,
+    backend: f.backend, networks: f.networks, size: `${f.width}x${f.height}`,
+    tfjs: f.tfjs ? { withFacesFpsPerCore: f.tfjs.withFaces.fpsPerCore, withoutFacesFpsPerCore: f.tfjs.withoutFaces.fpsPerCore } : null,
     withFacesFpsPerCore: f.withFaces.fpsPerCore, withoutFacesFpsPerCore: f.withoutFaces.fpsPerCore,
     facesPerFrame: f.withFaces.facesPerFrame, cascadeRatio: f.cascadeRatio, perFaceCpuMs: f.perFaceCpuMs,
     faceEveryN: f.faceEveryN, effective: f.effective,

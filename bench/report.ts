@@ -195,13 +195,13 @@ export function summarise(f: BenchFigures): SummaryRow[] {
     add({
       id: 'faces.fpsPerCore', section: 'faces', figure: `face/age frames/s per core with faces, ${g.faces.size}`, value: num(g.faces.withFacesFpsPerCore), unit: 'fps', better: 'higher', label: 'with faces',
       peer: { label: 'without faces (detector only)', value: num(g.faces.withoutFacesFpsPerCore) },
-      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.detector}`,
+      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.networks.detector}, recognition on ${g.faces.networks.recognition}`,
     });
-    if (g.faces.tfjsDetector) {
+    if (g.faces.tfjs) {
       add({
-        id: 'faces.withoutFacesFpsPerCore', section: 'faces', figure: `face checks per core on frames without faces (the detector alone), ${g.faces.size}`, value: num(g.faces.withoutFacesFpsPerCore), unit: 'fps', better: 'higher',
-        label: `detector on ${g.faces.detector}`, peer: { label: 'face-api\'s TF.js detector', value: num(g.faces.tfjsDetector.withoutFacesFpsPerCore) },
-        note: `with faces: ${fmt(num(g.faces.withFacesFpsPerCore))} against ${fmt(num(g.faces.tfjsDetector.withFacesFpsPerCore))} fps per core on TF.js`,
+        id: 'faces.compiledWithFaces', section: 'faces', figure: `face checks per core with faces, compiled networks against TF.js, ${g.faces.size}`, value: num(g.faces.withFacesFpsPerCore), unit: 'fps', better: 'higher',
+        label: 'detector + recognition on onnxruntime', peer: { label: 'face-api on TF.js only', value: num(g.faces.tfjs.withFacesFpsPerCore) },
+        note: `without faces (the detector alone): ${fmt(num(g.faces.withoutFacesFpsPerCore))} against ${fmt(num(g.faces.tfjs.withoutFacesFpsPerCore))} fps per core`,
       });
     }
   }

@@ -1,6 +1,7 @@
 // Faces on camera with face-api on real photos (the samples shipped with @vladmandic/face-api): face counts, a
 // face matching a rescaled, re-encoded, slightly rotated copy of itself while different people do not, no tensor
-// leak, the detector compiled to ONNX finding what TF.js finds (and not used once altered); and in the pipeline (real Postgres and Redis, the default policy): a frame with a face estimated under the
+// leak, the detector and recognition networks compiled to ONNX finding and describing what TF.js does (and not used once
+// altered); and in the pipeline (real Postgres and Redis, the default policy): a frame with a face estimated under the
 // age margin opens a critical case in the minor-safety queue.
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -71,11 +72,11 @@ describe('face analyzer', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('runs the detector compiled to ONNX, finding exactly what face-api\'s TF.js detector finds', async () => {
-    expect(faces.detectorBackend).toBe('onnxruntime');
-    expect(faces.detectorNote).toBeNull();
-    const reference = await FaceAnalyzer.load({ detector: 'tfjs' });
-    expect(reference.detectorBackend).toBe('tfjs');
+  it('runs the detector and recognition networks compiled to ONNX, finding and describing faces as face-api on TF.js does', async () => {
+    expect(faces.backends).toEqual({ detector: 'onnxruntime', recognition: 'onnxruntime' });
+    expect(faces.notes).toEqual([]);
+    const reference = await FaceAnalyzer.load({ networks: 'tfjs' });
+    expect(reference.backends).toEqual({ detector: 'tfjs', recognition: 'tfjs' });
     try {
       for (const n of [1, 2, 3, 4, 5, 6]) {
         const image = await at(n, 360);
@@ -90,6 +91,7 @@ describe('face analyzer', () => {
           expect(Math.abs(f.score - g.score)).toBeLessThan(1e-3);
           for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(f.box[k] - g.box[k])).toBeLessThanOrEqual(1);
           expect(Math.abs(f.age - g.age)).toBeLessThan(0.5);
+          expect(FaceAnalyzer.distance(f.descriptor, g.descriptor)).toBeLessThan(0.01);
         });
       }
     } finally {
@@ -104,8 +106,8 @@ describe('face analyzer', () => {
     const dir = path.join(root, 'data', `face-model-${randomBytes(4).toString('hex')}`);
     await mkdir(dir, { recursive: true });
     const first = await FaceAnalyzer.load({ modelCacheDir: dir }); // compiles, verifies, caches
-    expect(first.detectorBackend).toBe('onnxruntime');
-    const file = (await import('node:fs')).readdirSync(dir).find((f) => f.endsWith('.onnx'))!;
+    expect(first.backends.detector).toBe('onnxruntime');
+    const file = (await import('node:fs')).readdirSync(dir).find((f) => f.includes('tiny_face_detector') && f.endsWith('.onnx'))!;
     // the final layer's biases shifted by 1: a model that still runs, and answers differently
     const model = onnxProto.onnx.ModelProto.decode(compileTinyFaceDetector().bytes);
     const bias = model.graph!.initializer!.find((t) => t.name === 'conv8/B')!;
@@ -115,8 +117,8 @@ describe('face analyzer', () => {
     await writeFile(path.join(dir, file), onnxProto.onnx.ModelProto.encode(model).finish());
     try {
       const again = await FaceAnalyzer.load({ modelCacheDir: dir });
-      expect(again.detectorBackend).toBe('tfjs');
-      expect(again.detectorNote).toMatch(/differs from face-api's/);
+      expect(again.backends).toEqual({ detector: 'tfjs', recognition: 'onnxruntime' });
+      expect(again.notes.join()).toMatch(/tiny_face_detector: the compiled network differs from face-api's/);
       expect((await again.analyze(await at(1, 720))).faces).toHaveLength(3);
     } finally {
       (await import('node:fs')).rmSync(dir, { recursive: true, force: true });

@@ -10,26 +10,10 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { errorText } from '../../core/errors.ts';
-import { equivalenceImages } from '../onnx/cache.ts';
-import { OnnxFaceDetector } from '../onnx/face-detector.ts';
-import { ensureFaceDetectorModel } from './detector-cache.ts';
+import { installCompiledNets, type FaceNetBackends } from './compiled-nets.ts';
 
 const require = createRequire(import.meta.url);
 type FaceApi = typeof import('@vladmandic/face-api');
-
-/** face-api's NetInput, as far as the detector's forward pass uses it. */
-interface NetInput { toBatchTensor(size: number, isCenterInputs: boolean): tf.Tensor4D }
-/** The part of face-api's TinyFaceDetector Warden replaces: its network's forward pass (face-api awaits it). */
-interface TinyNet {
-  config: { meanRgb?: [number, number, number] };
-  forwardInput(input: NetInput, size: number): tf.Tensor4D | Promise<tf.Tensor4D>;
-  /** face-api's own (TF.js) forward pass, kept here before Warden replaces it. */
-  wardenTfjsForward?: (input: NetInput, size: number) => tf.Tensor4D;
-}
-
-/** The detector's backends: face-api's TF.js network, or the same network compiled to ONNX. */
-export type FaceDetectorBackend = 'onnxruntime' | 'tfjs';
 
 /** One face found in an image: box in pixels, detector score, estimated age (years), 128-d descriptor. */
 export interface Face { box: { x: number; y: number; width: number; height: number }; score: number; age: number; descriptor: Float32Array }
@@ -44,20 +28,21 @@ export interface FaceAnalyzerOptions {
   /** Detector score threshold (0–1). Default 0.5. */
   minScore?: number;
   /**
-   * 'onnx' (default): run the detector's network on onnxruntime once the compiled model has been shown equal to
-   * face-api's (analyzer/faces/detector-cache.ts), falling back to TF.js otherwise; 'tfjs': face-api's own throughout.
+   * 'onnx' (default): run the detector and recognition networks on onnxruntime, each once its compiled model has been
+   * shown equal to face-api's (analyzer/faces/compiled-nets.ts), falling back to TF.js otherwise; 'tfjs': face-api's
+   * own throughout.
    */
-  detector?: 'onnx' | 'tfjs';
+  networks?: 'onnx' | 'tfjs';
   /** Where compiled models are cached (MODEL_CACHE_DIR; default node_modules/.cache/warden-models). */
   modelCacheDir?: string | null;
 }
 
 /** The face models, loaded once per process. */
 export class FaceAnalyzer {
-  /** Which backend runs the detector (the landmark, recognition and age models stay on TF.js). */
-  detectorBackend: FaceDetectorBackend = 'tfjs';
-  /** Why the detector is not on onnxruntime when 'onnx' was asked for (null: it is, or was not asked for). */
-  detectorNote: string | null = null;
+  /** Which backend runs the detector and the recognition network (the landmark and age models run on TF.js). */
+  backends: FaceNetBackends = { detector: 'tfjs', recognition: 'tfjs' };
+  /** Why a network is not on onnxruntime although 'onnx' was asked for (empty: none). */
+  notes: string[] = [];
 
   private constructor(private readonly api: FaceApi, private readonly opts: { inputSize: number; minScore: number }) {}
 
@@ -86,80 +71,10 @@ export class FaceAnalyzer {
       api.nets.ageGenderNet.loadFromDisk(models),
     ]);
     const analyzer = new FaceAnalyzer(api, { inputSize: opts.inputSize ?? 416, minScore: opts.minScore ?? 0.5 });
-    const net = analyzer.net;
-    net.wardenTfjsForward ??= net.forwardInput.bind(net) as (input: NetInput, size: number) => tf.Tensor4D;
-    net.forwardInput = net.wardenTfjsForward; // face-api's own until the compiled one is shown equal
-    if ((opts.detector ?? 'onnx') === 'onnx') {
-      try {
-        const model = await ensureFaceDetectorModel({ cacheDir: opts.modelCacheDir, verify: (bytes) => analyzer.compareDetector(bytes) });
-        if (model.report.verified) analyzer.useDetector(await OnnxFaceDetector.create(model.bytes));
-        else analyzer.detectorNote = `the compiled detector differs from face-api's by ${model.report.maxAbsDiff} (tolerance ${model.report.tolerance}): TF.js kept`;
-      } catch (err) {
-        analyzer.detectorNote = `onnxruntime detector unavailable: ${errorText(err)}`;
-      }
-    }
+    const installed = await installCompiledNets(api, { use: (opts.networks ?? 'onnx') === 'onnx', inputSize: analyzer.opts.inputSize, cacheDir: opts.modelCacheDir });
+    analyzer.backends = installed.backends;
+    analyzer.notes = installed.notes;
     return analyzer;
-  }
-
-  private get net(): TinyNet {
-    return this.api.nets.tinyFaceDetector as unknown as TinyNet;
-  }
-
-  /** The detector's forward pass on a compiled network: face-api's preprocessing, then onnxruntime. */
-  private onnxForward(detector: OnnxFaceDetector): (input: NetInput, size: number) => Promise<tf.Tensor4D> {
-    const meanRgb = this.net.config.meanRgb;
-    return async (input, size) => {
-      const batch = tf.tidy(() => {
-        const n = tf.cast(input.toBatchTensor(size, false), 'float32');
-        return (meanRgb ? tf.sub(n, tf.tensor1d(meanRgb)) : n).div(255) as tf.Tensor4D;
-      });
-      let data: Float32Array;
-      try {
-        data = (await batch.data()) as Float32Array;
-      } finally {
-        batch.dispose();
-      }
-      const out = await detector.run(data, batch.shape[0], size);
-      return tf.tensor4d(out.data, out.dims);
-    };
-  }
-
-  private useDetector(detector: OnnxFaceDetector): void {
-    this.net.forwardInput = this.onnxForward(detector);
-    this.detectorBackend = 'onnxruntime';
-  }
-
-  /**
-   * Runs the equivalence images (analyzer/onnx/cache.ts: face-api's sample photos and generated frames) through
-   * face-api's TF.js detector network and through the compiled one, at this analyzer's input size.
-   * @returns the images compared and the largest difference of any output logit.
-   */
-  private async compareDetector(bytes: Uint8Array): Promise<{ images: number; maxAbsDiff: number }> {
-    const detector = await OnnxFaceDetector.create(bytes);
-    const onnxForward = this.onnxForward(detector);
-    const tfjsForward = this.net.wardenTfjsForward!;
-    let maxAbsDiff = 0;
-    const images = await equivalenceImages();
-    try {
-      for (const img of images) {
-        const { data, info } = await sharp(img.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-        const input = tf.tensor3d(new Uint8Array(data.buffer, data.byteOffset, data.length), [info.height, info.width, 3], 'int32');
-        try {
-          const netInput = (await this.api.toNetInput(input as never)) as unknown as NetInput;
-          const [a, b] = [tfjsForward(netInput, this.opts.inputSize), await onnxForward(netInput, this.opts.inputSize)];
-          const [x, y] = [await a.data(), await b.data()];
-          a.dispose();
-          b.dispose();
-          if (x.length !== y.length) return { images: images.length, maxAbsDiff: Number.POSITIVE_INFINITY };
-          for (let i = 0; i < x.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x[i]! - y[i]!));
-        } finally {
-          input.dispose();
-        }
-      }
-    } finally {
-      await detector.dispose();
-    }
-    return { images: images.length, maxAbsDiff };
   }
 
   /**

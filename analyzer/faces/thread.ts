@@ -87,7 +87,7 @@ export class FaceThread {
       .catch((err) => { require('node:worker_threads').parentPort.postMessage({ id: -1, ok: false, error: String(err && err.stack || err) }); });`;
     const worker = new Worker(bootstrap, {
       eval: true,
-      workerData: { mark: THREAD_MARK, options: { inputSize: this.opts.inputSize, minScore: this.opts.minScore, detector: this.opts.detector, modelCacheDir: this.opts.modelCacheDir, maxSide: this.opts.maxSide ?? 1600 } },
+      workerData: { mark: THREAD_MARK, options: { inputSize: this.opts.inputSize, minScore: this.opts.minScore, networks: this.opts.networks, modelCacheDir: this.opts.modelCacheDir, maxSide: this.opts.maxSide ?? 1600 } },
       // the parent's loader flags (e.g. --import tsx) do not apply inside a thread; the bootstrap registers tsx itself
       execArgv: [],
     });
@@ -126,7 +126,7 @@ export class FaceThread {
 /** The thread's side: load the models once, then analyse images in arrival order. */
 async function serveThread(port: NonNullable<typeof parentPort>, options: FaceAnalyzerOptions & { maxSide: number }): Promise<void> {
   const [{ FaceAnalyzer }, { default: sharp }] = await Promise.all([import('./face-model.ts'), import('sharp')]);
-  const loading = FaceAnalyzer.load({ inputSize: options.inputSize, minScore: options.minScore, detector: options.detector, modelCacheDir: options.modelCacheDir });
+  const loading = FaceAnalyzer.load({ inputSize: options.inputSize, minScore: options.minScore, networks: options.networks, modelCacheDir: options.modelCacheDir });
   let chain: Promise<unknown> = Promise.resolve();
   port.on('message', (m: Request) => {
     chain = chain.then(async () => {

@@ -15,15 +15,11 @@
  * kernels HWIO → OIHW; leaky ReLU as LeakyRelu(0.1) (face-api computes `relu(x − 0.1x) + 0.1x`, the same function);
  * TF's 'same' max pooling as `auto_pad: SAME_UPPER` (the extra cell at the end, padding never chosen as a max).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
-import type { onnx as Onnx } from 'onnx-proto';
+import { GraphBuilder, toOihw, type BuiltModel, type Weight } from './graph.ts';
 
-const { onnx } = onnxProto;
 const require = createRequire(import.meta.url);
 
 /** Bumped when the compiler changes what it writes (part of the cache key). */
@@ -41,10 +37,10 @@ export function faceApiPackage(): { dir: string; version: string } {
 }
 
 /** Reads a face-api model's dequantised weights by name (its `*-weights_manifest.json` and `.bin`). */
-export function loadFaceApiWeights(model: string): Map<string, { shape: number[]; values: Float32Array }> {
+export function loadFaceApiWeights(model: string): Map<string, Weight> {
   const dir = path.join(faceApiPackage().dir, 'model');
   const manifest = JSON.parse(readFileSync(path.join(dir, `${model}-weights_manifest.json`), 'utf8')) as { paths: string[]; weights: WeightSpec[] }[];
-  const out = new Map<string, { shape: number[]; values: Float32Array }>();
+  const out = new Map<string, Weight>();
   for (const group of manifest) {
     const bytes = Buffer.concat(group.paths.map((p) => readFileSync(path.join(dir, p))));
     let offset = 0;
@@ -69,7 +65,7 @@ export function loadFaceApiWeights(model: string): Map<string, { shape: number[]
 }
 
 /** The compiled detector: ONNX bytes, their SHA-256 and where the weights came from. */
-export interface CompiledFaceDetector { bytes: Uint8Array; sha256: string; source: string; nodes: number }
+export interface CompiledFaceDetector extends BuiltModel { source: string }
 
 /**
  * Compiles the Tiny Face Detector to ONNX bytes.
@@ -77,116 +73,44 @@ export interface CompiledFaceDetector { bytes: Uint8Array; sha256: string; sourc
  */
 export function compileTinyFaceDetector(): CompiledFaceDetector {
   const weights = loadFaceApiWeights('tiny_face_detector_model');
-  const { version } = faceApiPackage();
-  const source = `@vladmandic/face-api@${version}/tiny_face_detector`;
-  const nodes: Onnx.INodeProto[] = [];
-  const initializers: Onnx.ITensorProto[] = [];
-  const ints = (name: string, v: number[]): Onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
-  const int = (name: string, v: number): Onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
-  const float = (name: string, v: number): Onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v });
-  const str = (name: string, v: string): Onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) });
-  const node = (opType: string, input: string[], output: string, attrs: Onnx.IAttributeProto[] = []) => {
-    nodes.push({ opType, input, output: [output], name: output, attribute: attrs });
-    return output;
-  };
-  const weight = (name: string, rank: number) => {
+  const source = `@vladmandic/face-api@${faceApiPackage().version}/tiny_face_detector`;
+  const g = new GraphBuilder();
+  const weight = (name: string, rank: number): Weight => {
     const w = weights.get(name);
     if (!w || w.shape.length !== rank) throw new Error(`tiny face detector: weight ${name} missing or not of rank ${rank}`);
     return w;
   };
-  const init = (name: string, dims: number[], data: Float32Array) => {
-    initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-    return name;
-  };
-  /** A TF.js HWIO kernel `[kh,kw,I,O]` as ONNX OIHW; depthwise `[kh,kw,C,1]` as `[C,1,kh,kw]`. */
-  const oihw = (k: { shape: number[]; values: Float32Array }, depthwise: boolean) => {
-    const [kh, kw, ci, co] = k.shape as [number, number, number, number];
-    if (depthwise && co !== 1) throw new Error('tiny face detector: depthwise channel multiplier is not 1');
-    const outC = depthwise ? ci : co;
-    const perOut = depthwise ? kh * kw : ci * kh * kw;
-    const W = new Float32Array(outC * perOut);
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) {
-      const v = k.values[((i * kw + j) * ci + c) * co + o]!;
-      if (depthwise) W[c * perOut + i * kw + j] = v;
-      else W[o * perOut + (c * kh + i) * kw + j] = v;
-    }
-    return { W, dims: [outC, depthwise ? 1 : ci, kh, kw], outC };
-  };
-  const conv = (x: string, layer: string, kernelName: string, pads: number[], act: boolean) => {
-    const k = oihw(weight(`${layer}/${kernelName}`, 4), false);
-    const out = node('Conv', [x, init(`${layer}/W`, k.dims, k.W), init(`${layer}/B`, [k.outC], weight(`${layer}/bias`, 1).values)], `${layer}/conv`, [
-      ints('kernel_shape', k.dims.slice(2)), ints('pads', pads), ints('strides', [1, 1]),
+  const conv = (x: string, layer: string, kernelName: string, act: boolean) => {
+    const k = toOihw(weight(`${layer}/${kernelName}`, 4));
+    const out = g.node('Conv', [x, g.init(`${layer}/W`, k.dims, k.W), g.init(`${layer}/B`, [k.outC], weight(`${layer}/bias`, 1).values)], `${layer}/conv`, [
+      g.ints('kernel_shape', k.dims.slice(2)), g.ints('pads', [0, 0, 0, 0]), g.ints('strides', [1, 1]),
     ]);
-    return act ? node('LeakyRelu', [out], `${layer}/leaky`, [float('alpha', 0.10000000149011612)]) : out;
+    return act ? g.node('LeakyRelu', [out], `${layer}/leaky`, [g.float('alpha', 0.10000000149011612)]) : out;
   };
   const separable = (x: string, layer: string) => {
-    const d = oihw(weight(`${layer}/depthwise_filter`, 4), true);
-    const dw = node('Conv', [x, init(`${layer}/DW`, d.dims, d.W)], `${layer}/depthwise`, [
-      ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), ints('strides', [1, 1]), int('group', d.outC),
+    const d = toOihw(weight(`${layer}/depthwise_filter`, 4), true);
+    const dw = g.node('Conv', [x, g.init(`${layer}/DW`, d.dims, d.W)], `${layer}/depthwise`, [
+      g.ints('kernel_shape', [3, 3]), g.ints('pads', [1, 1, 1, 1]), g.ints('strides', [1, 1]), g.int('group', d.outC),
     ]);
-    return conv(dw, layer, 'pointwise_filter', [0, 0, 0, 0], true);
+    return conv(dw, layer, 'pointwise_filter', true);
   };
   const maxPool = (x: string, name: string, stride: number) =>
-    node('MaxPool', [x], name, [ints('kernel_shape', [2, 2]), ints('strides', [stride, stride]), str('auto_pad', 'SAME_UPPER')]);
+    g.node('MaxPool', [x], name, [g.ints('kernel_shape', [2, 2]), g.ints('strides', [stride, stride]), g.str('auto_pad', 'SAME_UPPER')]);
 
-  let x = node('Transpose', ['input'], 'nchw', [ints('perm', [0, 3, 1, 2])]);
-  x = conv(x, 'conv0', 'filters', [0, 0, 0, 0], true);
+  let x = g.node('Transpose', ['input'], 'nchw', [g.ints('perm', [0, 3, 1, 2])]);
+  x = conv(x, 'conv0', 'filters', true);
   x = maxPool(x, 'pool0', 2);
   for (let i = 1; i <= 5; i++) {
     x = separable(x, `conv${i}`);
     x = maxPool(x, `pool${i}`, i < 5 ? 2 : 1);
   }
   for (const extra of ['conv6', 'conv7']) if (weights.has(`${extra}/depthwise_filter`)) x = separable(x, extra);
-  x = conv(x, 'conv8', 'filters', [0, 0, 0, 0], false);
-  node('Transpose', [x], 'grid', [ints('perm', [0, 2, 3, 1])]);
-  const valueInfo = (name: string, dims: (number | string)[]): Onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  x = conv(x, 'conv8', 'filters', false);
+  g.node('Transpose', [x], 'grid', [g.ints('perm', [0, 2, 3, 1])]);
+  const built = g.build({
+    name: 'tiny_face_detector', producerVersion: FACE_DETECTOR_COMPILER_VERSION,
+    doc: `${source}, compiled by analyzer/onnx/face-detector.ts: input NHWC float32 as face-api preprocesses it, output face-api's NHWC grid`,
+    inputs: [['input', ['N', 'S', 'S', 3]]], outputs: [['grid', ['N', 'G', 'G', FACE_DETECTOR_CHANNELS]]],
   });
-  const model: Onnx.IModelProto = {
-    irVersion: 8,
-    producerName: 'warden',
-    producerVersion: FACE_DETECTOR_COMPILER_VERSION,
-    docString: `${source}, compiled by analyzer/onnx/face-detector.ts: input NHWC float32 as face-api preprocesses it, output face-api's NHWC grid`,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny_face_detector',
-      node: nodes,
-      initializer: initializers,
-      input: [valueInfo('input', ['N', 'S', 'S', 3])],
-      output: [valueInfo('grid', ['N', 'G', 'G', FACE_DETECTOR_CHANNELS])],
-    },
-  };
-  const bytes = onnx.ModelProto.encode(model).finish();
-  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), source, nodes: nodes.length };
-}
-
-/** The compiled detector in an onnxruntime session (one intra-op thread: one analyzer process per core). */
-export class OnnxFaceDetector {
-  private constructor(private readonly session: ort.InferenceSession) {}
-
-  /** Opens a session on the compiled bytes or file. @throws Error when onnxruntime cannot open it. */
-  static async create(model: Uint8Array | string): Promise<OnnxFaceDetector> {
-    const session = await ort.InferenceSession.create(model as Uint8Array, {
-      intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', executionProviders: ['cpu'],
-    });
-    return new OnnxFaceDetector(session);
-  }
-
-  /**
-   * Runs the network on a preprocessed batch.
-   * @param batch NHWC float32 `[n,size,size,3]`, as face-api's `forwardInput` prepares it.
-   * @returns the NHWC grid `[n,size/32,size/32,25]` and its dims.
-   */
-  async run(batch: Float32Array, n: number, size: number): Promise<{ data: Float32Array; dims: [number, number, number, number] }> {
-    const out = await this.session.run({ input: new ort.Tensor('float32', batch, [n, size, size, 3]) });
-    const grid = out.grid!;
-    const dims = grid.dims as [number, number, number, number];
-    const data = grid.data as Float32Array;
-    return { data, dims };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
-  }
+  return { ...built, source };
 }

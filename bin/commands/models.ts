@@ -1,7 +1,7 @@
 /**
  * `warden models build`: compiles nsfwjs's bundled model to ONNX (analyzer/onnx/compile.ts) and face-api's Tiny Face
- * Detector (analyzer/onnx/face-detector.ts), checks each against TF.js on the face-api sample photos and generated
- * images, and caches them with their verdicts (analyzer/onnx/cache.ts, analyzer/faces/detector-cache.ts). Run at
+ * Detector and recognition network (analyzer/onnx/face-detector.ts, face-recognition.ts), checks each against TF.js
+ * on the face-api sample photos and generated images, and caches them with their verdicts (analyzer/onnx/cache.ts, analyzer/faces/compiled-cache.ts). Run at
  * build time (`npm test`, `npm run demo`, the Dockerfile) so analyzer processes start with the models ready; cached,
  * verified models make it a no-op. Prints one JSON line per model; exit 1 when one is not verified equal (the
  * analyzers then use TF.js for it).
@@ -18,8 +18,8 @@ export async function runModelsBuild(config: Config, opts: { quiet: boolean }): 
   if (!m.report.verified) process.stderr.write('warden models build: the compiled model is NOT equal to TF.js; analyzers will use TF.js instead\n');
   const faceStarted = Date.now();
   const faces = await FaceAnalyzer.load({ modelCacheDir: config.analyzer.modelCacheDir });
-  const faceLine = { model: 'face-api tiny_face_detector', backend: faces.detectorBackend, note: faces.detectorNote, ms: Date.now() - faceStarted };
-  if (!opts.quiet || faces.detectorNote) process.stdout.write(`${JSON.stringify(faceLine)}\n`);
-  if (faces.detectorNote) process.stderr.write(`warden models build: ${faces.detectorNote}\n`);
-  return m.report.verified && !faces.detectorNote ? 0 : 1;
+  const faceLine = { model: 'face-api', backends: faces.backends, notes: faces.notes, ms: Date.now() - faceStarted };
+  if (!opts.quiet || faces.notes.length) process.stdout.write(`${JSON.stringify(faceLine)}\n`);
+  for (const note of faces.notes) process.stderr.write(`warden models build: ${note}\n`);
+  return m.report.verified && faces.notes.length === 0 ? 0 : 1;
 }

@@ -1,0 +1,158 @@
+/**
+ * Puts face-api's two costliest networks on onnxruntime: the Tiny Face Detector (run on every face check) and the
+ * recognition network (the 128-d descriptor, run per face found), each compiled from the package's weights
+ * (analyzer/onnx/) and used only once shown equal to face-api's TF.js network on the equivalence images
+ * (analyzer/faces/compiled-cache.ts). face-api keeps doing everything around them — preprocessing, box decoding,
+ * non-maximum suppression, landmarks, face alignment and extraction, age — so results are face-api's.
+ *
+ * face-api's networks are module-level singletons: installing replaces their forward step for the whole process
+ * (the original TF.js step is kept on the net object, and every install starts from it).
+ */
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { errorText } from '../../core/errors.ts';
+import { equivalenceImages } from '../onnx/cache.ts';
+import { FACE_RECOGNITION_INPUT } from '../onnx/face-recognition.ts';
+import { OnnxNet } from '../onnx/net.ts';
+import { ensureCompiledFaceNet, type CompiledFaceNet } from './compiled-cache.ts';
+
+type FaceApi = typeof import('@vladmandic/face-api');
+
+/** face-api's NetInput, as far as the networks' forward steps use it. */
+interface NetInput { isBatchInput: boolean; toBatchTensor(size: number, isCenterInputs: boolean): tf.Tensor4D }
+/** face-api's TinyFaceDetector: `detect` awaits `forwardInput`, so it may be asynchronous. */
+interface TinyNet {
+  config: { meanRgb?: [number, number, number] };
+  forwardInput(input: NetInput, size: number): tf.Tensor4D | Promise<tf.Tensor4D>;
+  wardenTfjs?: (input: NetInput, size: number) => tf.Tensor4D;
+}
+/** face-api's FaceRecognitionNet: `forwardInput` is synchronous (run inside tidy), `computeFaceDescriptor` is not. */
+interface RecognitionNet {
+  forwardInput(input: NetInput): tf.Tensor2D;
+  computeFaceDescriptor(input: unknown): Promise<Float32Array | Float32Array[]>;
+  wardenTfjs?: (input: unknown) => Promise<Float32Array | Float32Array[]>;
+}
+
+/** face-api FaceRecognitionNet's mean RGB (its `normalize` before ÷255). */
+const RECOGNITION_MEAN_RGB: [number, number, number] = [122.782, 117.001, 104.298];
+const DESCRIPTOR_LENGTH = 128;
+
+/** Which backend runs each network (the landmark and age models always run on TF.js). */
+export interface FaceNetBackends { detector: 'onnxruntime' | 'tfjs'; recognition: 'onnxruntime' | 'tfjs' }
+
+/**
+ * Restores face-api's own networks, then (with `use`) installs each compiled one that is verified equal.
+ * @param o.inputSize the detector input size comparisons run at.
+ * @returns the backend of each network and, for any left on TF.js although asked for, why.
+ */
+export async function installCompiledNets(api: FaceApi, o: { use: boolean; inputSize: number; cacheDir?: string | null }): Promise<{ backends: FaceNetBackends; notes: string[] }> {
+  const detector = api.nets.tinyFaceDetector as unknown as TinyNet;
+  const recognition = api.nets.faceRecognitionNet as unknown as RecognitionNet;
+  detector.wardenTfjs ??= detector.forwardInput.bind(detector) as (input: NetInput, size: number) => tf.Tensor4D;
+  recognition.wardenTfjs ??= recognition.computeFaceDescriptor.bind(recognition);
+  detector.forwardInput = detector.wardenTfjs;
+  recognition.computeFaceDescriptor = recognition.wardenTfjs;
+  const backends: FaceNetBackends = { detector: 'tfjs', recognition: 'tfjs' };
+  const notes: string[] = [];
+  if (!o.use) return { backends, notes };
+  const nets: [CompiledFaceNet, (bytes: Uint8Array) => Promise<{ images: number; maxAbsDiff: number }>, (net: OnnxNet) => void][] = [
+    ['tiny_face_detector', (bytes) => compare(api, bytes, (x) => detector.wardenTfjs!(x, o.inputSize), (net) => (x) => detectorStep(detector, net)(x, o.inputSize)), (net) => {
+      detector.forwardInput = detectorStep(detector, net);
+      backends.detector = 'onnxruntime';
+    }],
+    ['face_recognition', (bytes) => compare(api, bytes, (x) => recognition.forwardInput(x), (net) => (x) => recognitionForward(net, x)), (net) => {
+      recognition.computeFaceDescriptor = recognitionStep(api, net);
+      backends.recognition = 'onnxruntime';
+    }],
+  ];
+  for (const [name, verify, install] of nets) {
+    try {
+      const model = await ensureCompiledFaceNet(name, { cacheDir: o.cacheDir, verify });
+      if (model.report.verified) install(await OnnxNet.create(model.bytes));
+      else notes.push(`${name}: the compiled network differs from face-api's by ${model.report.maxAbsDiff} (tolerance ${model.report.tolerance}): TF.js kept`);
+    } catch (err) {
+      notes.push(`${name}: onnxruntime unavailable: ${errorText(err)}`);
+    }
+  }
+  return { backends, notes };
+}
+
+/** The detector's forward step on a compiled network: face-api's preprocessing, then onnxruntime. */
+function detectorStep(net: TinyNet, onnx: OnnxNet): (input: NetInput, size: number) => Promise<tf.Tensor4D> {
+  const meanRgb = net.config.meanRgb;
+  return async (input, size) => {
+    const batch = tf.tidy(() => {
+      const n = tf.cast(input.toBatchTensor(size, false), 'float32');
+      return (meanRgb ? tf.sub(n, tf.tensor1d(meanRgb)) : n).div(255) as tf.Tensor4D;
+    });
+    const out = await runOn(onnx, batch);
+    return tf.tensor4d(out.data, out.dims as [number, number, number, number]);
+  };
+}
+
+/** The recognition network's forward pass on a compiled network, as face-api's `forwardInput` prepares it. */
+async function recognitionForward(onnx: OnnxNet, input: NetInput): Promise<tf.Tensor2D> {
+  const batch = tf.tidy(() => tf.sub(tf.cast(input.toBatchTensor(FACE_RECOGNITION_INPUT, true), 'float32'), tf.tensor1d(RECOGNITION_MEAN_RGB)).div(255) as tf.Tensor4D);
+  const out = await runOn(onnx, batch);
+  return tf.tensor2d(out.data, out.dims as [number, number]);
+}
+
+/** face-api's `computeFaceDescriptor` on a compiled network: one descriptor per face, as face-api returns them. */
+function recognitionStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promise<Float32Array | Float32Array[]> {
+  return async (input) => {
+    // face-api answers an empty face (a zero-size box) with a zero descriptor
+    if ((input as { shape?: number[] } | null)?.shape?.some((d) => d <= 0)) return new Float32Array(DESCRIPTOR_LENGTH);
+    const netInput = (await api.toNetInput(input as never)) as unknown as NetInput;
+    const batch = tf.tidy(() => tf.sub(tf.cast(netInput.toBatchTensor(FACE_RECOGNITION_INPUT, true), 'float32'), tf.tensor1d(RECOGNITION_MEAN_RGB)).div(255) as tf.Tensor4D);
+    const out = await runOn(onnx, batch);
+    const n = out.dims[0]!;
+    const descriptors = Array.from({ length: n }, (_, i) => out.data.slice(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH));
+    return netInput.isBatchInput ? descriptors : descriptors[0]!;
+  };
+}
+
+/** Runs a network on a TF.js batch (disposed here). */
+async function runOn(onnx: OnnxNet, batch: tf.Tensor4D): Promise<{ data: Float32Array; dims: number[] }> {
+  let data: Float32Array;
+  try {
+    data = (await batch.data()) as Float32Array;
+  } finally {
+    batch.dispose();
+  }
+  return onnx.run(data, batch.shape);
+}
+
+/**
+ * Runs the equivalence images (analyzer/onnx/cache.ts: face-api's sample photos and generated frames) through a
+ * TF.js forward pass and the compiled one made from `bytes`.
+ * @returns the images compared and the largest difference of any output value (∞ when shapes differ).
+ */
+async function compare(
+  api: FaceApi, bytes: Uint8Array, tfjs: (input: NetInput) => tf.Tensor, compiled: (net: OnnxNet) => (input: NetInput) => Promise<tf.Tensor>,
+): Promise<{ images: number; maxAbsDiff: number }> {
+  const onnx = await OnnxNet.create(bytes);
+  const images = await equivalenceImages();
+  let maxAbsDiff = 0;
+  try {
+    const run = compiled(onnx);
+    for (const img of images) {
+      const { data, info } = await sharp(img.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const input = tf.tensor3d(new Uint8Array(data.buffer, data.byteOffset, data.length), [info.height, info.width, 3], 'int32');
+      try {
+        const netInput = (await api.toNetInput(input as never)) as unknown as NetInput;
+        const a = tfjs(netInput);
+        const b = await run(netInput);
+        const [x, y] = [await a.data(), await b.data()];
+        a.dispose();
+        b.dispose();
+        if (x.length !== y.length) return { images: images.length, maxAbsDiff: Number.POSITIVE_INFINITY };
+        for (let i = 0; i < x.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x[i]! - y[i]!));
+      } finally {
+        input.dispose();
+      }
+    }
+  } finally {
+    await onnx.dispose();
+  }
+  return { images: images.length, maxAbsDiff };
+}

@@ -37,6 +37,9 @@ describe('nextStretch', () => {
   });
   it('comes back by a sixth under the low mark, never below 1, and holds between the marks', () => {
     expect(nextStretch({ ...base, stretch: 3, backlog: { waiting: 0, oldestAgeMs: 0 }, previousWaiting: 5 })).toBeCloseTo(2.5);
+    // nothing waiting at two readings in a row: the analyzer has idle time, the stretch comes down faster
+    expect(nextStretch({ ...base, stretch: 3, backlog: { waiting: 0, oldestAgeMs: 0 }, previousWaiting: 0 })).toBeCloseTo(2);
+    expect(nextStretch({ ...base, stretch: 3, backlog: { waiting: 2, oldestAgeMs: 100 }, previousWaiting: 0 })).toBeCloseTo(2.5);
     expect(nextStretch({ ...base, stretch: 1.1, backlog: { waiting: 0, oldestAgeMs: 0 }, previousWaiting: 0 })).toBe(1);
     expect(nextStretch({ ...base, stretch: 3, backlog: { waiting: 10, oldestAgeMs: 1000 }, previousWaiting: 5 })).toBe(3);
   });

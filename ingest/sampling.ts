@@ -100,7 +100,9 @@ export interface StretchInput {
 
 /**
  * One control step of the stretch: ×1.5 when the oldest waiting job is older than `highMs` and the backlog did not
- * shrink by a quarter since the last reading; ÷1.2 when it is younger than `lowMs`; unchanged otherwise. Within [1, max].
+ * shrink by a quarter since the last reading; when the oldest is younger than `lowMs`, ÷1.5 if nothing waits at all
+ * at this reading and the last (the analyzer has idle time: a burst, such as many broadcasts starting at once, is
+ * over) and ÷1.2 otherwise; unchanged in between. Within [1, max].
  */
 export function nextStretch(i: StretchInput): number {
   const { stretch, backlog } = i;
@@ -108,7 +110,7 @@ export function nextStretch(i: StretchInput): number {
     const draining = i.previousWaiting !== null && backlog.waiting < i.previousWaiting * 0.75;
     return draining ? stretch : Math.min(i.maxStretch, stretch * 1.5);
   }
-  if (backlog.oldestAgeMs < i.lowMs) return Math.max(1, stretch / 1.2);
+  if (backlog.oldestAgeMs < i.lowMs) return Math.max(1, stretch / (backlog.waiting === 0 && i.previousWaiting === 0 ? 1.5 : 1.2));
   return stretch;
 }
 

@@ -27,8 +27,17 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.ts';
+import type { TapSource } from './tap-feed.ts';
 
 const require = createRequire(import.meta.url);
+
+/** The parts of node-media-server's BroadcastServer Warden uses. */
+interface NmsBroadcast {
+  publisher: NmsSession | null;
+  /** Adds a subscriber and sends it the cached headers and GOP (an error string when refused). */
+  postPlay(session: object): string | null;
+  donePlay(session: object): void;
+}
 
 /** The parts of a node-media-server session Warden uses. */
 export interface NmsSession {
@@ -97,7 +106,7 @@ export class MediaServer {
   private readonly nms: Nms;
   private readonly secret = randomBytes(32).toString('hex');
   private readonly listeners: [string, (s: NmsSession) => void][] = [];
-  private readonly context: { eventEmitter: import('node:events').EventEmitter; sessions: Map<string, NmsSession>; broadcasts: Map<string, { publisher: NmsSession | null }> };
+  private readonly context: { eventEmitter: import('node:events').EventEmitter; sessions: Map<string, NmsSession>; broadcasts: Map<string, NmsBroadcast> };
   private playGate: PlayGate = async () => false;
   /** Sessions that started publishing (the gate decides them) or had a play admitted: no setup deadline. */
   private readonly engaged = new WeakSet<NmsSession>();
@@ -239,6 +248,26 @@ export class MediaServer {
   isActivePublisher(session: NmsSession): boolean {
     const b = this.context.broadcasts.get(session.streamPath);
     return b?.publisher === session && !session.socket?.destroyed;
+  }
+
+  /**
+   * The broadcast's FLV data for a tap inside this process (ingest/tap-feed.ts): each `open` joins node-media-server's
+   * broadcast as an internal subscriber (no socket, no play events, no viewer count: node-media-server's own internal
+   * sessions have no address either), receiving the FLV header, the cached metadata, sequence headers and current GOP,
+   * then every tag node-media-server builds for HTTP-FLV players anyway. @throws from `open` when the path is not
+   * being published here.
+   */
+  tapSource(streamPath: string): TapSource {
+    return {
+      open: (sink) => {
+        const broadcast = this.context.broadcasts.get(streamPath);
+        if (!broadcast?.publisher) throw new Error(`${streamPath} is not being published on this node`);
+        const session = { id: `tap-${randomBytes(6).toString('hex')}`, ip: '', protocol: 'flv', streamPath, endTime: 0, sendBuffer: sink };
+        const err = broadcast.postPlay(session);
+        if (err) throw new Error(err);
+        return () => broadcast.donePlay(session);
+      },
+    };
   }
 
   /**

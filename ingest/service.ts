@@ -331,7 +331,9 @@ export class IngestService {
   private createTap(b: LiveBroadcast): StreamTap {
     const { broadcastId } = b;
     return new StreamTap({
+      // fed from node-media-server's broadcast in this process (keyframes only); the signed RTMP URL is for logs
       input: this.server.signedPlayUrl(b.session.streamPath),
+      source: this.server.tapSource(b.session.streamPath),
       sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
       nice: this.deps.config.analyzer.nice,
       onFrame: (f) => this.onFrame(b, f),

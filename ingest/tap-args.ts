@@ -15,6 +15,8 @@ export interface TapArgsOptions {
   packetTimes?: boolean;
   /** Add the audio output (16 kHz mono s16le PCM) on fd 4. */
   audio?: boolean;
+  /** The input's container when ffmpeg cannot tell from the input (`flv` for the in-process feed on `pipe:0`). */
+  inputFormat?: string;
 }
 
 /**
@@ -38,6 +40,9 @@ export function buildTapArgs(o: TapArgsOptions): string[] {
     ...(o.realtime ? ['-re'] : []),
     '-threads', '1',
     ...(o.mode === 'keyframes' ? ['-skip_frame', 'nokey'] : []),
+    // the in-process feed: ffmpeg would otherwise probe 20 frames for a frame rate before its first output, and with
+    // keyframes only that is 20 keyframes (40 s at a 2 s GOP); FLV's sequence headers already give the codec parameters
+    ...(o.inputFormat ? ['-fpsprobesize', '0', '-f', o.inputFormat] : []),
     '-i', o.input,
   ];
   const filters = [

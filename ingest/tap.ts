@@ -30,9 +30,11 @@ import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
 import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts';
 import { buildTapArgs, redactInput } from './tap-args.ts';
+import { classifyTag, type TapSource } from './tap-feed.ts';
 import { FrameThinner } from './thinner.ts';
 
 export { buildTapArgs, redactInput, type TapArgsOptions } from './tap-args.ts';
+export { classifyTag, type TapSource, type TagVerdict } from './tap-feed.ts';
 
 export { type AudioChunk, type TapAudioOptions } from './tap-audio.ts';
 export { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
@@ -66,8 +68,16 @@ export interface TapExitInfo {
 
 /** Options of {@link StreamTap}. */
 export interface TapOptions {
-  /** URL or file path ffmpeg reads, e.g. `rtmp://127.0.0.1:1935/live/KEY?sign=…` (never logged verbatim). */
+  /**
+   * URL or file path ffmpeg reads, e.g. `rtmp://127.0.0.1:1935/live/KEY?sign=…` (never logged verbatim). With a
+   * `source`, only a name for logs.
+   */
   input: string;
+  /**
+   * The broadcast's FLV tags from this process (ingest/tap-feed.ts): written to ffmpeg's stdin, in keyframes mode
+   * only the keyframes, audio and headers; packet timing read from the tags. Without it ffmpeg reads `input`.
+   */
+  source?: TapSource;
   /** At most one frame per this many milliseconds (default 2000). */
   sampleIntervalMs: number;
   /** Frames taller than this are scaled down to it, keeping aspect (default 480); smaller ones are kept. */
@@ -105,6 +115,8 @@ export interface TapOptions {
   onShed?: (reason: 'interval' | 'behind') => void;
 }
 
+/** The in-process feed leaves tags out while ffmpeg's stdin holds more than this many unwritten bytes. */
+const FEED_MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** A run counts as a quick failure when ffmpeg lived less than this. */
 const QUICK_FAILURE_MS = 30_000;
 /** Backoff ceiling between restarts. */
@@ -120,8 +132,12 @@ const KILL_GRACE_MS = 2_000;
  * 'interval' mode the tap stays there until it is stopped.
  */
 export class StreamTap {
-  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice' | 'onShed'>> &
-    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed'>;
+  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice' | 'onShed' | 'source'>> &
+    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed' | 'source'>;
+  /** Stops the in-process feed of the current ffmpeg run (with a `source`). */
+  private closeFeed: (() => void) | undefined;
+  /** Feed bytes not written because ffmpeg's stdin was too far behind (with a `source`). */
+  private _feedDropped = 0;
   private readonly audio: TapAudio | undefined;
   private _audioMissing = false;
   private readonly log: Logger;
@@ -246,15 +262,19 @@ export class StreamTap {
   }
 
   private spawn(): void {
+    const source = this.opts.source;
     const args = buildTapArgs({
-      input: this.opts.input,
+      input: source ? 'pipe:0' : this.opts.input,
+      inputFormat: source ? 'flv' : undefined,
       mode: this._mode,
       sampleIntervalMs: this.opts.sampleIntervalMs,
       maxHeight: this.opts.maxHeight,
       realtime: this.opts.realtime,
+      // fed from here, the packet timing comes from the tags themselves
+      packetTimes: !source,
       audio: this.audio !== undefined && !this._audioMissing,
     });
-    const child = spawnFfmpeg(args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const child = spawnFfmpeg(args, { stdio: [source ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     if (this.opts.nice && child.pid) { try { os.setPriority(child.pid, this.opts.nice); } catch { /* keeps the default priority */ } }
     this.child = child;
     this.runStartedAt = Date.now();
@@ -269,6 +289,7 @@ export class StreamTap {
         if (p && this.child === child) this.onPacket(p);
       });
     }
+    if (source && child.stdin) this.feed(child, source);
     const audioPipe = child.stdio[4] as NodeJS.ReadableStream | null | undefined;
     if (this.audio && !this._audioMissing && audioPipe) this.audio.attach(audioPipe);
     const splitter = new JpegSplitter();
@@ -304,6 +325,37 @@ export class StreamTap {
       });
       child.once('close', (code, signal) => finish(code, signal));
     });
+  }
+
+  /**
+   * Writes the broadcast's FLV tags to this ffmpeg run's stdin (only what the mode needs) and reads the video packets'
+   * timing from them. When ffmpeg falls more than {@link FEED_MAX_BACKLOG_BYTES} behind, tags are left out (counted)
+   * until it catches up; ffmpeg's FLV demuxer reads on from the next whole tag.
+   */
+  private feed(child: ChildProcess, source: TapSource): void {
+    const stdin = child.stdin!;
+    stdin.on('error', () => {}); // ffmpeg gone: its 'close' ends the run
+    try {
+      this.closeFeed = source.open((data) => {
+        if (this.child !== child || stdin.destroyed) return;
+        const v = classifyTag(data, this._mode);
+        if (v.packet) this.onPacket(v.packet);
+        if (!v.forward) return;
+        if (stdin.writableLength > FEED_MAX_BACKLOG_BYTES) {
+          this._feedDropped += data.length;
+          return;
+        }
+        stdin.write(data);
+      });
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tap feed could not open: the broadcast is not live here');
+      stdin.end();
+    }
+  }
+
+  /** Bytes of the in-process feed left out because ffmpeg was too far behind. */
+  get feedDropped(): number {
+    return this._feedDropped;
   }
 
   private onImage(img: SplitJpeg): void {
@@ -422,6 +474,8 @@ export class StreamTap {
   private onChildGone(child: ChildProcess, code: number | null, signal: string | null): void {
     if (this.child !== child) return;
     this.child = undefined;
+    this.closeFeed?.();
+    this.closeFeed = undefined;
     this.lastExit = { code, signal };
     this.audio?.runEnded();
     if (this.stopped) return;

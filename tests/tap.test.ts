@@ -1,6 +1,7 @@
 /**
- * The tap against real ffmpeg and a real 720p30 H.264 video read in real time (-re), as a live stream is.
- * RTMP end to end is the lead's e2e test; here the input is a file.
+ * The tap against real ffmpeg and a real 720p30 H.264 video read in real time (-re), as a live stream is, or fed as
+ * FLV tags at their own pace, as node-media-server hands a live broadcast to the tap in-process.
+ * RTMP end to end is the e2e tests'; here the input is a file.
  */
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { beforeAll, describe, it } from 'vitest';
 import { dHash, hammingDistance } from '../ingest/phash.ts';
-import { StreamTap, type AudioChunk, type TapAudioOptions, type TapFrame, type TapMode } from '../ingest/tap.ts';
+import { StreamTap, classifyTag, type AudioChunk, type TapAudioOptions, type TapFrame, type TapMode, type TapSource } from '../ingest/tap.ts';
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath, runFfmpeg } from '../ingest/ffmpeg.ts';
 import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
@@ -25,8 +26,41 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
   }
 }
 
+/** An MP4 remuxed to FLV (stream copy) and split into its header and tags, with each tag's timestamp (ms). */
+async function flvTags(mp4: string): Promise<{ data: Buffer; ts: number }[]> {
+  const file = `${mp4}.flv`;
+  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
+  const buf = readFileSync(file);
+  const out = [{ data: buf.subarray(0, 13), ts: 0 }];
+  for (let off = 13; off + 11 <= buf.length;) {
+    const size = buf.readUIntBE(off + 1, 3);
+    out.push({ data: buf.subarray(off, off + 11 + size + 4), ts: buf.readUIntBE(off + 4, 3) | (buf[off + 7]! << 24) });
+    off += 11 + size + 4;
+  }
+  return out;
+}
+
+/** A source replaying FLV tags at their own pace, as node-media-server hands a live broadcast's tags to a tap. */
+function replaySource(tags: { data: Buffer; ts: number }[], counters = { opens: 0, bytes: 0 }): TapSource & { counters: typeof counters } {
+  return {
+    counters,
+    open(sink) {
+      counters.opens++;
+      const t0 = Date.now();
+      let i = 0;
+      const timer = setInterval(() => {
+        while (i < tags.length && tags[i]!.ts <= Date.now() - t0) {
+          counters.bytes += tags[i]!.data.length;
+          sink(tags[i++]!.data);
+        }
+      }, 10);
+      return () => clearInterval(timer);
+    },
+  };
+}
+
 /** A tap on `input` that records frames, mode changes, warnings and exit. */
-function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'> } = {}) {
+function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'>; source?: TapSource } = {}) {
   const chunks: AudioChunk[] = [];
   const frames: TapFrame[] = [];
   const modes: { mode: TapMode; note: string; at: number }[] = [];
@@ -38,8 +72,9 @@ function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<T
   );
   const tap = new StreamTap({
     input,
+    source: extra.source,
     sampleIntervalMs: 2000,
-    realtime: true,
+    realtime: !extra.source,
     logger,
     maxHeight: extra.maxHeight,
     audio: extra.audio && { ...extra.audio, onChunk: (c) => void chunks.push(c) },
@@ -134,6 +169,50 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     expect(inWindow.length).toBeLessThanOrEqual(5);
     expect(tap.restarts).toBe(0); // the mode switch is not a failure
     expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i));
+  });
+
+  it.concurrent('reads the keyframes and timing of FLV tags: only keyframes, headers and audio go to ffmpeg', async ({ expect }) => {
+    const tags = await flvTags(video);
+    const total = tags.reduce((n, t) => n + t.data.length, 0);
+    const verdicts = tags.map((t) => classifyTag(t.data, 'keyframes'));
+    const packets = verdicts.flatMap((v) => (v.packet ? [v.packet] : []));
+    expect(packets.filter((p) => p.key).map((p) => Math.round(p.dts))).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    expect(packets.length).toBeGreaterThan(470); // 30 frames a second for 16 s
+    for (const p of packets) expect(p.pts).toBeGreaterThanOrEqual(p.dts); // B-frames: composition times are read
+    const forwarded = tags.filter((_, i) => verdicts[i]!.forward);
+    expect(forwarded[0]!.data.subarray(0, 3).toString()).toBe('FLV');
+    // what is left out is exactly the coded video frames that are not keyframes
+    expect(verdicts.filter((v) => !v.forward).length).toBe(packets.filter((p) => !p.key).length);
+    expect(verdicts.every((v) => !v.forward || !v.packet || v.packet.key)).toBe(true);
+    const bytes = forwarded.reduce((n, t) => n + t.data.length, 0);
+    console.log(`keyframes mode forwards ${(100 * bytes / total).toFixed(0)}% of the stream's bytes`);
+    expect(bytes / total).toBeLessThan(0.4);
+    expect(tags.every((t) => classifyTag(t.data, 'interval').forward)).toBe(true);
+  });
+
+  it.concurrent('fed in-process from FLV tags: one keyframe per interval, and the fallback when keyframes are 8 s apart', async ({ expect }) => {
+    const fed = recordingTap(video, { maxHeight: 360, source: replaySource(await flvTags(video)) });
+    const sparseSource = replaySource(await flvTags(sparse));
+    const slow = recordingTap(sparse, { source: sparseSource });
+    fed.tap.start();
+    slow.tap.start();
+    await waitFor(() => fed.frames.length > 0, 10_000, 'first frame');
+    const first = fed.frames[0]!.capturedAt.getTime();
+    await waitFor(() => slow.modes.some((m) => m.mode === 'interval'), 30_000, "mode 'interval'");
+    await sleep(Math.max(0, first + 10_500 - Date.now()));
+    await fed.tap.stop();
+    const inWindow = fed.frames.filter((f) => f.capturedAt.getTime() - first <= 10_500);
+    expect(inWindow.length).toBeGreaterThanOrEqual(5);
+    expect(inWindow.length).toBeLessThanOrEqual(7);
+    expect(fed.tap.mode).toBe('keyframes');
+    expect(fed.warnings.filter((w) => w.includes('"ffmpeg"'))).toEqual([]);
+    expect(slow.modes.find((m) => m.mode === 'interval')!.note).toMatch(/^(keyframes every [78]\.\d s|no keyframe for 1\d\.\d s) > 2\.0 s sampling interval/);
+    // the switch reopens the feed with every frame; frames keep coming
+    const before = slow.frames.length;
+    await waitFor(() => slow.frames.length > before, 10_000, 'a frame in interval mode');
+    expect(sparseSource.counters.opens).toBe(2);
+    await slow.tap.stop();
+    expect(slow.tap.restarts).toBe(0);
   });
 
   it.concurrent('restarts ffmpeg after it is killed, and stop() ends it for good', async ({ expect }) => {

@@ -118,8 +118,9 @@ export function wardenClassifier(pids: { warden?: number; loadgen?: number } = {
   return (pid, cmd) => {
     if (pid === pids.warden || /bin\/warden(\.ts)? (serve|ingest|worker)\b/.test(cmd)) return 'warden';
     if (pid === pids.loadgen) return 'loadgen';
-    if (/ffmpeg/.test(cmd) && / -f flv /.test(cmd)) return 'publishers';
+    // taps first: fed in-process they read FLV from stdin (`-f flv -i pipe:0`), publishers write it
     if (/ffmpeg/.test(cmd) && /image2pipe/.test(cmd)) return 'taps';
+    if (/ffmpeg/.test(cmd) && / -f flv /.test(cmd)) return 'publishers';
     if (/frame-process\.ts/.test(cmd)) return 'frameWorkers';
     if (/pocketsphinx/.test(cmd)) return 'transcription';
     if (/loadgen-chat\.ts|gates-panic-clients\.ts/.test(cmd)) return 'clients';

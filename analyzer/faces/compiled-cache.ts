@@ -48,6 +48,30 @@ async function writeAtomic(file: string, data: Uint8Array | string): Promise<voi
   await rename(tmp, file);
 }
 
+/** Where a network's compiled model and verdict live in the cache, and its source name. */
+function cachePaths(net: CompiledFaceNet, cacheDir?: string | null): { file: string; verdictFile: string; source: string; dir: string } {
+  const dir = cacheDir ?? DEFAULT_MODEL_CACHE;
+  const source = `@vladmandic/face-api@${faceApiPackage().version}/${net}`;
+  const key = createHash('sha256').update(`${source} compiler ${COMPILED_FACE_NETS[net].compiler}`).digest('hex').slice(0, 16);
+  const file = path.join(dir, `face-api-${net}-${key}.onnx`);
+  return { file, verdictFile: `${file}.verified.json`, source, dir };
+}
+
+/**
+ * The cached compiled network when it is there with a verdict that stands for its bytes, tolerance and the installed
+ * onnxruntime and TF.js (verified or not); null when it must be compiled or checked again.
+ */
+export async function cachedFaceNet(net: CompiledFaceNet, cacheDir?: string | null): Promise<FaceNetModel | null> {
+  const { file, verdictFile, source } = cachePaths(net, cacheDir);
+  const bytes: Uint8Array | null = await readFile(file).catch(() => null);
+  if (!bytes) return null;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const cached = await readFile(verdictFile, 'utf8').then((t) => JSON.parse(t) as FaceNetReport).catch(() => null);
+  const standing = cached && cached.modelSha256 === sha256 && cached.onnxruntime === (ort.env.versions.common ?? 'unknown') &&
+    cached.tfjs === tf.version_core && cached.tolerance === COMPILED_FACE_NETS[net].tolerance;
+  return standing ? { net, file, bytes, sha256, source, report: cached } : null;
+}
+
 /**
  * A compiled network and its verdict: from the cache when both are there and the verdict stands, else compiled
  * (well under a second) and verified now with `verify`.
@@ -60,11 +84,9 @@ export async function ensureCompiledFaceNet(net: CompiledFaceNet, opts: {
   verify: (bytes: Uint8Array) => Promise<{ images: number; maxAbsDiff: number }>;
 }): Promise<FaceNetModel> {
   const spec = COMPILED_FACE_NETS[net];
-  const dir = opts.cacheDir ?? DEFAULT_MODEL_CACHE;
-  const source = `@vladmandic/face-api@${faceApiPackage().version}/${net}`;
-  const key = createHash('sha256').update(`${source} compiler ${spec.compiler}`).digest('hex').slice(0, 16);
-  const file = path.join(dir, `face-api-${net}-${key}.onnx`);
-  const verdictFile = `${file}.verified.json`;
+  const cached = await cachedFaceNet(net, opts.cacheDir);
+  if (cached) return cached;
+  const { file, verdictFile, source, dir } = cachePaths(net, opts.cacheDir);
   await mkdir(dir, { recursive: true });
   let bytes: Uint8Array | null = await readFile(file).catch(() => null);
   if (!bytes) {
@@ -73,10 +95,6 @@ export async function ensureCompiledFaceNet(net: CompiledFaceNet, opts: {
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const versions = { onnxruntime: ort.env.versions.common ?? 'unknown', tfjs: tf.version_core };
-  const cached = await readFile(verdictFile, 'utf8').then((t) => JSON.parse(t) as FaceNetReport).catch(() => null);
-  if (cached && cached.modelSha256 === sha256 && cached.onnxruntime === versions.onnxruntime && cached.tfjs === versions.tfjs && cached.tolerance === spec.tolerance) {
-    return { net, file, bytes, sha256, source, report: cached };
-  }
   const { images, maxAbsDiff } = await opts.verify(bytes);
   const report: FaceNetReport = {
     verified: images > 0 && maxAbsDiff <= spec.tolerance, images, maxAbsDiff, tolerance: spec.tolerance,

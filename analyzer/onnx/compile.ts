@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { decodeWeightGroup, type WeightSpec } from './graph.ts';
 
 const { onnx } = onnxProto; // a CommonJS module: its namespace comes through the default export
 
@@ -40,7 +41,6 @@ export interface CompiledModel {
 export const COMPILER_VERSION = '1';
 
 interface KerasLayer { name: string; class_name: string; config: Record<string, any>; inbound_nodes: [string, number, number, object][][] } // eslint-disable-line @typescript-eslint/no-explicit-any
-interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: { min: number; scale: number; dtype: string } }
 interface ModelJson { modelTopology: { model_config: { config: { layers: KerasLayer[]; input_layers: [string, number, number][]; output_layers: [string, number, number][] } } }; weightsManifest: { paths: string[]; weights: WeightSpec[] }[] }
 
 /** The nsfwjs package directory and version. */
@@ -64,23 +64,7 @@ export function loadBundledModel(): { json: ModelJson; weights: Map<string, { sh
   const weights = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const group of json.weightsManifest) {
     const bytes = Buffer.concat(group.paths.map((p) => Buffer.from(require(path.join(modelDir, `${p}.min.js`)) as string, 'base64')));
-    let offset = 0;
-    for (const w of group.weights) {
-      const n = w.shape.reduce((a, b) => a * b, 1);
-      const values = new Float32Array(n);
-      const q = w.quantization;
-      if (q?.dtype === 'uint8') {
-        for (let i = 0; i < n; i++) values[i] = bytes[offset + i]! * q.scale + q.min;
-        offset += n;
-      } else if (!q && w.dtype === 'float32') {
-        values.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 4)));
-        offset += n * 4;
-      } else {
-        throw new Error(`weight ${w.name}: unsupported storage ${w.dtype}/${q?.dtype ?? 'none'}`);
-      }
-      weights.set(w.name, { shape: w.shape, values });
-    }
-    if (offset !== bytes.length) throw new Error(`weights: read ${offset} of ${bytes.length} bytes`);
+    decodeWeightGroup(group.weights, bytes, weights, 'nsfwjs');
   }
   return { json, weights, source: `nsfwjs@${version}/mobilenet_v2` };
 }

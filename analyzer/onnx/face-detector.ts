@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { GraphBuilder, toOihw, type BuiltModel, type Weight } from './graph.ts';
+import { GraphBuilder, decodeWeightGroup, toOihw, type BuiltModel, type Weight, type WeightSpec } from './graph.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -28,7 +28,6 @@ export const FACE_DETECTOR_COMPILER_VERSION = '1';
 /** Anchor boxes × (x, y, w, h, score): the detector's output channels. */
 export const FACE_DETECTOR_CHANNELS = 25;
 
-interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: { min: number; scale: number; dtype: string } }
 
 /** The face-api package directory and version. */
 export function faceApiPackage(): { dir: string; version: string } {
@@ -36,32 +35,27 @@ export function faceApiPackage(): { dir: string; version: string } {
   return { dir: path.dirname(pkgFile), version: (require(pkgFile) as { version: string }).version };
 }
 
-/** Reads a face-api model's dequantised weights by name (its `*-weights_manifest.json` and `.bin`). */
-export function loadFaceApiWeights(model: string): Map<string, Weight> {
+/** A face-api model's weights by name: `get` checks the rank. */
+export interface FaceApiWeights {
+  has(name: string): boolean;
+  /** @throws Error naming the model when the weight is missing or not of `rank` (another face-api release). */
+  get(name: string, rank: number): Weight;
+}
+
+/** Reads a face-api model's dequantised weights (its `*-weights_manifest.json` and `.bin`). */
+export function loadFaceApiWeights(model: string): FaceApiWeights {
   const dir = path.join(faceApiPackage().dir, 'model');
   const manifest = JSON.parse(readFileSync(path.join(dir, `${model}-weights_manifest.json`), 'utf8')) as { paths: string[]; weights: WeightSpec[] }[];
   const out = new Map<string, Weight>();
-  for (const group of manifest) {
-    const bytes = Buffer.concat(group.paths.map((p) => readFileSync(path.join(dir, p))));
-    let offset = 0;
-    for (const w of group.weights) {
-      const n = w.shape.reduce((a, b) => a * b, 1);
-      const values = new Float32Array(n);
-      const q = w.quantization;
-      if (q?.dtype === 'uint8') {
-        for (let i = 0; i < n; i++) values[i] = bytes[offset + i]! * q.scale + q.min;
-        offset += n;
-      } else if (!q && w.dtype === 'float32') {
-        values.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 4)));
-        offset += n * 4;
-      } else {
-        throw new Error(`${model} weight ${w.name}: unsupported storage ${w.dtype}/${q?.dtype ?? 'none'}`);
-      }
-      out.set(w.name, { shape: w.shape, values });
-    }
-    if (offset !== bytes.length) throw new Error(`${model} weights: read ${offset} of ${bytes.length} bytes`);
-  }
-  return out;
+  for (const group of manifest) decodeWeightGroup(group.weights, Buffer.concat(group.paths.map((p) => readFileSync(path.join(dir, p)))), out, model);
+  return {
+    has: (name) => out.has(name),
+    get: (name, rank) => {
+      const w = out.get(name);
+      if (!w || w.shape.length !== rank) throw new Error(`${model}: weight ${name} missing or not of rank ${rank}`);
+      return w;
+    },
+  };
 }
 
 /** The compiled detector: ONNX bytes, their SHA-256 and where the weights came from. */
@@ -75,11 +69,7 @@ export function compileTinyFaceDetector(): CompiledFaceDetector {
   const weights = loadFaceApiWeights('tiny_face_detector_model');
   const source = `@vladmandic/face-api@${faceApiPackage().version}/tiny_face_detector`;
   const g = new GraphBuilder();
-  const weight = (name: string, rank: number): Weight => {
-    const w = weights.get(name);
-    if (!w || w.shape.length !== rank) throw new Error(`tiny face detector: weight ${name} missing or not of rank ${rank}`);
-    return w;
-  };
+  const weight = weights.get;
   const conv = (x: string, layer: string, kernelName: string, act: boolean) => {
     const k = toOihw(weight(`${layer}/${kernelName}`, 4));
     const out = g.node('Conv', [x, g.init(`${layer}/W`, k.dims, k.W), g.init(`${layer}/B`, [k.outC], weight(`${layer}/bias`, 1).values)], `${layer}/conv`, [

@@ -18,7 +18,7 @@
  * ONNX (opset 13): input NHWC `[N,150,150,3]` float32, output `[N,128]`.
  */
 import { faceApiPackage, loadFaceApiWeights } from './face-detector.ts';
-import { GraphBuilder, toOihw, type BuiltModel, type Weight } from './graph.ts';
+import { GraphBuilder, toOihw, type BuiltModel } from './graph.ts';
 
 /** Bumped when the compiler changes what it writes (part of the cache key). */
 export const FACE_RECOGNITION_COMPILER_VERSION = '1';
@@ -37,11 +37,7 @@ export function compileFaceRecognitionNet(): CompiledFaceRecognition {
   const weights = loadFaceApiWeights('face_recognition_model');
   const source = `@vladmandic/face-api@${faceApiPackage().version}/face_recognition`;
   const g = new GraphBuilder();
-  const weight = (name: string, rank: number): Weight => {
-    const w = weights.get(name);
-    if (!w || w.shape.length !== rank) throw new Error(`face recognition net: weight ${name} missing or not of rank ${rank}`);
-    return w;
-  };
+  const weight = weights.get;
   /** Spatial size and channels of the current value. */
   type V = { name: string; size: number; channels: number };
   /** conv + bias + scale layer (folded), optionally ReLU. */

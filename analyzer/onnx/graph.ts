@@ -12,6 +12,35 @@ const { onnx } = onnxProto; // a CommonJS module: its namespace comes through th
 /** A weight as TF.js stores it: shape and values (row-major). */
 export interface Weight { shape: number[]; values: Float32Array }
 
+/** A TF.js weights-manifest entry (tfjs-core io `WeightsManifestEntry`). */
+export interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: { min: number; scale: number; dtype: string } }
+
+/**
+ * Decodes one weights group as TF.js does (tfjs-core io/io_utils `decodeWeights`): uint8-quantised values as
+ * `q × scale + min`, float32 as stored. Adds each weight to `into` by name.
+ * @param what names the model in errors.
+ * @throws Error for any other storage, or when the group's bytes are not exactly its weights.
+ */
+export function decodeWeightGroup(specs: WeightSpec[], bytes: Buffer, into: Map<string, Weight>, what: string): void {
+  let offset = 0;
+  for (const w of specs) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(n);
+    const q = w.quantization;
+    if (q?.dtype === 'uint8') {
+      for (let i = 0; i < n; i++) values[i] = bytes[offset + i]! * q.scale + q.min;
+      offset += n;
+    } else if (!q && w.dtype === 'float32') {
+      values.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + n * 4)));
+      offset += n * 4;
+    } else {
+      throw new Error(`${what} weight ${w.name}: unsupported storage ${w.dtype}/${q?.dtype ?? 'none'}`);
+    }
+    into.set(w.name, { shape: w.shape, values });
+  }
+  if (offset !== bytes.length) throw new Error(`${what} weights: read ${offset} of ${bytes.length} bytes`);
+}
+
 /** An ONNX model's bytes and their SHA-256. */
 export interface BuiltModel { bytes: Uint8Array; sha256: string; nodes: number }
 

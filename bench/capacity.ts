@@ -25,10 +25,10 @@
  * CPU by process group (bench/cpu.ts), the serving process's event-loop delay, and time to flag for the broadcasts that
  * started in the step (capture → case, db/'s broadcast report). A failed step names what limited it.
  *
- * Before the first step the chat verdict probe runs 10 s with nothing published: the machine's floor. When even that
- * misses the 1 ms target (it did while the gate read Redis for every message: in this VM a round trip costs ~0.4 ms p50
- * and its p99 is several ms of scheduling jitter), the verdict cannot decide the stepping: the steps go on while the other targets hold, and the result gives
- * the streams held per target (`heldBy`) beside the strict figure (`streamsHeld`, every target).
+ * Before the first step the chat verdict probe runs 10 s with nothing published: the machine's floor. The chat verdict
+ * never ends the stepping (under load its p99 is this VM's scheduling noise as much as the load): the steps go on while
+ * the frames, panic and publish targets hold, and the result gives the streams held per target (`heldBy`) beside the
+ * strict figure (`streamsHeld`, every target).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -345,7 +345,7 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
     const chatVerdictIdleMs = percentiles(await probe.take());
     const idleInLoop = percentiles(inLoop.take());
     const idleMet = chatVerdictIdleMs.p99 < CAPACITY_TARGETS.chatVerdictP99Ms;
-    print(`capacity  chat verdict with nothing published (text + gate): p50 ${fmt(chatVerdictIdleMs.p50)} ms, p99 ${fmt(chatVerdictIdleMs.p99)} ms in a thread, p99 ${fmt(idleInLoop.p99)} ms on the server's loop${idleMet ? '' : ` — over the ${CAPACITY_TARGETS.chatVerdictP99Ms} ms target before any load: this machine's floor, so the steps go on while the other targets hold`}`);
+    print(`capacity  chat verdict with nothing published (text + gate): p50 ${fmt(chatVerdictIdleMs.p50)} ms, p99 ${fmt(chatVerdictIdleMs.p99)} ms in a thread, p99 ${fmt(idleInLoop.p99)} ms on the server's loop${idleMet ? '' : ` — over the ${CAPACITY_TARGETS.chatVerdictP99Ms} ms target before any load: this machine's floor`}`);
     cpu.start();
     const runStart = new Date();
     let chatStarted = false;
@@ -450,8 +450,9 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       for (const l of a.limitedBy) print(`capacity    limited by ${l}`);
       return a;
     };
-    // a step that misses a target the machine met before any load ends the stepping (the chat verdict's floor does not)
-    const limiting = (a: CapacityAttempt) => !a.meets.publishes || !a.meets.frames || !a.meets.panic || (!a.meets.chatVerdict && idleMet);
+    // a step that misses the frames, panic or publish target ends the stepping; the chat verdict does not: its p99 under
+    // load is scheduling noise on a busy machine as much as load, so the steps go on and it is reported per target
+    const limiting = (a: CapacityAttempt) => !a.meets.publishes || !a.meets.frames || !a.meets.panic;
     for (const n of steps) {
       const a = await measureStep(n);
       if (limiting(a) && !opts.continueAfterFailure) break;
@@ -474,8 +475,8 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       frames: most((a) => a.meets.frames), chatVerdict: most((a) => a.meets.chatVerdict), panic: most((a) => a.meets.panic),
       allButChatVerdict: most((a) => a.meets.frames && a.meets.panic),
     };
-    // time to flag over the held steps; when the chat verdict's floor failed every step, over those that met the rest
-    const heldForFlag = (a: CapacityAttempt) => a.ok || (!idleMet && a.meets.publishes && a.meets.frames && a.meets.panic);
+    // time to flag over the steps that met every target but (perhaps) the chat verdict
+    const heldForFlag = (a: CapacityAttempt) => a.meets.publishes && a.meets.frames && a.meets.panic;
     const ttfAtHeld = attempts.filter((a) => heldForFlag(a) && a.timeToFlagMs).flatMap((a) => (a.timeToFlagMs ? [a.timeToFlagMs.p95] : []));
     const result: CapacityResult = {
       streamsHeld, targetStreams: CAPACITY_TARGETS.streams, met: streamsHeld >= CAPACITY_TARGETS.streams, attempts,

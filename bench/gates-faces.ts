@@ -39,8 +39,8 @@ export interface FaceSuite {
 export interface FacesBench {
   /** TF.js backend of the landmark, descriptor and age models. */
   backend: string;
-  /** Backends of the detector and the recognition network (analyzer/faces: onnxruntime once verified equal, else tfjs). */
-  networks: { detector: string; recognition: string };
+  /** Backends of the detector, recognition and age networks (analyzer/faces: onnxruntime once verified equal, else tfjs). */
+  networks: { detector: string; recognition: string; age: string };
   /** The peer: the same suites with face-api's own TF.js networks throughout (null when they already are). */
   tfjs: { withFaces: FaceSuite; withoutFaces: FaceSuite } | null;
   width: number;
@@ -117,7 +117,7 @@ export async function benchFaces(opts: { seconds?: number; print?: (line: string
   const withoutFaces = await measure(analyzer, withoutF, seconds);
   const networks = { ...analyzer.backends };
   let tfjs: FacesBench['tfjs'] = null;
-  if (networks.detector !== 'tfjs' || networks.recognition !== 'tfjs') {
+  if (Object.values(networks).some((b) => b !== 'tfjs')) {
     // the peer: face-api's own networks (loading them makes them current for this process's face-api)
     const reference = await FaceAnalyzer.load({ networks: 'tfjs' });
     tfjs = { withFaces: await measure(reference, withF, seconds), withoutFaces: await measure(reference, withoutF, seconds) };
@@ -131,7 +131,7 @@ export async function benchFaces(opts: { seconds?: number; print?: (line: string
   const perFaceCpuMs = Math.round(((withFaces.cpuMsPerFrame - withoutFaces.cpuMsPerFrame) / Math.max(withFaces.facesPerFrame, 0.1)) * 10) / 10;
   const line = (label: string, s: FaceSuite) =>
     `faces   ${label}  ${s.fpsPerCore.toFixed(1).padStart(5)} fps/core (${s.cpuMsPerFrame.toFixed(0)} ms CPU/frame, models ${s.modelMs.toFixed(0)} ms), wall ${s.wallFps.toFixed(1)} fps, ${s.facesPerFrame} faces/frame`;
-  print(`faces   backend=${backend}, detector on ${networks.detector}, recognition on ${networks.recognition}  ${W}x${H} JPEG, ${seconds} s per suite, fps per core (CPU time)`);
+  print(`faces   backend=${backend}, detector on ${networks.detector}, recognition on ${networks.recognition}, age on ${networks.age}  ${W}x${H} JPEG, ${seconds} s per suite, fps per core (CPU time)`);
   print(line('with faces    (detector + landmarks + descriptor + age)', withFaces));
   print(line('without faces (detector only: the cascade stops)      ', withoutFaces));
   if (tfjs) {

@@ -199,12 +199,12 @@ export function summarise(f: BenchFigures): SummaryRow[] {
     add({
       id: 'faces.fpsPerCore', section: 'faces', figure: `face/age frames/s per core with faces, ${g.faces.size}`, value: num(g.faces.withFacesFpsPerCore), unit: 'fps', better: 'higher', label: 'with faces',
       peer: { label: 'without faces (detector only)', value: num(g.faces.withoutFacesFpsPerCore) },
-      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.networks?.detector ?? 'tfjs'}, recognition on ${g.faces.networks?.recognition ?? 'tfjs'}`,
+      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.networks?.detector ?? 'tfjs'}, recognition on ${g.faces.networks?.recognition ?? 'tfjs'}, age on ${g.faces.networks?.age ?? 'tfjs'}`,
     });
     if (g.faces.tfjs) { // figures from before the compiled face networks have none
       add({
         id: 'faces.compiledWithFaces', section: 'faces', figure: `face checks per core with faces, compiled networks against TF.js, ${g.faces.size}`, value: num(g.faces.withFacesFpsPerCore), unit: 'fps', better: 'higher',
-        label: 'detector + recognition on onnxruntime', peer: { label: 'face-api on TF.js only', value: num(g.faces.tfjs.withFacesFpsPerCore) },
+        label: 'compiled networks on onnxruntime', peer: { label: 'face-api on TF.js only', value: num(g.faces.tfjs.withFacesFpsPerCore) },
         note: `without faces (the detector alone): ${fmt(num(g.faces.withoutFacesFpsPerCore))} against ${fmt(num(g.faces.tfjs.withoutFacesFpsPerCore))} fps per core`,
       });
     }

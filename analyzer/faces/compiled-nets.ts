@@ -1,9 +1,9 @@
 /**
- * Puts face-api's two costliest networks on onnxruntime: the Tiny Face Detector (run on every face check) and the
- * recognition network (the 128-d descriptor, run per face found), each compiled from the package's weights
+ * Puts face-api's costliest networks on onnxruntime: the Tiny Face Detector (run on every face check), the recognition
+ * network (the 128-d descriptor) and the age and gender network (run per face found), each compiled from the package's weights
  * (analyzer/onnx/) and used only once shown equal to face-api's TF.js network on the equivalence images
  * (analyzer/faces/compiled-cache.ts). face-api keeps doing everything around them — preprocessing, box decoding,
- * non-maximum suppression, landmarks, face alignment and extraction, age — so results are face-api's.
+ * non-maximum suppression, landmarks, face alignment and extraction — so results are face-api's.
  *
  * face-api's networks are module-level singletons: installing replaces their forward step for the whole process
  * (the original TF.js step is kept on the net object, and every install starts from it).
@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { errorText } from '../../core/errors.ts';
 import { equivalenceImages } from '../onnx/cache.ts';
 import { FACE_RECOGNITION_INPUT } from '../onnx/face-recognition.ts';
+import { AGE_GENDER_INPUT } from '../onnx/age-gender.ts';
 import { OnnxNet } from '../onnx/net.ts';
 import { ensureCompiledFaceNet, type CompiledFaceNet } from './compiled-cache.ts';
 
@@ -33,12 +34,20 @@ interface RecognitionNet {
   wardenTfjs?: (input: unknown) => Promise<Float32Array | Float32Array[]>;
 }
 
-/** face-api FaceRecognitionNet's mean RGB (its `normalize` before ÷255). */
+/** face-api's AgeGenderNet: `forwardInput` is synchronous, `predictAgeAndGender` is not. */
+interface AgeGenderNet {
+  forwardInput(input: NetInput): { age: tf.Tensor1D; gender: tf.Tensor2D };
+  predictAgeAndGender(input: unknown): Promise<AgeGender | AgeGender[]>;
+  wardenTfjs?: (input: unknown) => Promise<AgeGender | AgeGender[]>;
+}
+interface AgeGender { age: number; gender: 'male' | 'female'; genderProbability: number }
+
+/** The mean RGB face-api's FaceRecognitionNet and TinyXception subtract before ÷255. */
 const RECOGNITION_MEAN_RGB: [number, number, number] = [122.782, 117.001, 104.298];
 const DESCRIPTOR_LENGTH = 128;
 
-/** Which backend runs each network (the landmark and age models always run on TF.js). */
-export interface FaceNetBackends { detector: 'onnxruntime' | 'tfjs'; recognition: 'onnxruntime' | 'tfjs' }
+/** Which backend runs each network (the landmark model always runs on TF.js). */
+export interface FaceNetBackends { detector: 'onnxruntime' | 'tfjs'; recognition: 'onnxruntime' | 'tfjs'; age: 'onnxruntime' | 'tfjs' }
 
 /**
  * Restores face-api's own networks, then (with `use`) installs each compiled one that is verified equal.
@@ -48,11 +57,14 @@ export interface FaceNetBackends { detector: 'onnxruntime' | 'tfjs'; recognition
 export async function installCompiledNets(api: FaceApi, o: { use: boolean; inputSize: number; cacheDir?: string | null }): Promise<{ backends: FaceNetBackends; notes: string[] }> {
   const detector = api.nets.tinyFaceDetector as unknown as TinyNet;
   const recognition = api.nets.faceRecognitionNet as unknown as RecognitionNet;
+  const ageGender = api.nets.ageGenderNet as unknown as AgeGenderNet;
   detector.wardenTfjs ??= detector.forwardInput.bind(detector) as (input: NetInput, size: number) => tf.Tensor4D;
   recognition.wardenTfjs ??= recognition.computeFaceDescriptor.bind(recognition);
+  ageGender.wardenTfjs ??= ageGender.predictAgeAndGender.bind(ageGender);
   detector.forwardInput = detector.wardenTfjs;
   recognition.computeFaceDescriptor = recognition.wardenTfjs;
-  const backends: FaceNetBackends = { detector: 'tfjs', recognition: 'tfjs' };
+  ageGender.predictAgeAndGender = ageGender.wardenTfjs;
+  const backends: FaceNetBackends = { detector: 'tfjs', recognition: 'tfjs', age: 'tfjs' };
   const notes: string[] = [];
   if (!o.use) return { backends, notes };
   const nets: [CompiledFaceNet, (bytes: Uint8Array) => Promise<{ images: number; maxAbsDiff: number }>, (net: OnnxNet) => void][] = [
@@ -60,9 +72,16 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
       detector.forwardInput = detectorStep(detector, net);
       backends.detector = 'onnxruntime';
     }],
-    ['face_recognition', (bytes) => compare(api, bytes, (x) => recognition.forwardInput(x), (net) => (x) => recognitionForward(net, x)), (net) => {
+    ['face_recognition', (bytes) => compare(api, bytes, (x) => recognition.forwardInput(x), (net) => (x) => centredForward(net, x, FACE_RECOGNITION_INPUT)), (net) => {
       recognition.computeFaceDescriptor = recognitionStep(api, net);
       backends.recognition = 'onnxruntime';
+    }],
+    ['age_gender', (bytes) => compare(api, bytes, (x) => tf.tidy(() => {
+      const r = ageGender.forwardInput(x);
+      return tf.concat([r.age.expandDims(1), r.gender], 1);
+    }), (net) => (x) => centredForward(net, x, AGE_GENDER_INPUT)), (net) => {
+      ageGender.predictAgeAndGender = ageGenderStep(api, net);
+      backends.age = 'onnxruntime';
     }],
   ];
   for (const [name, verify, install] of nets) {
@@ -90,11 +109,31 @@ function detectorStep(net: TinyNet, onnx: OnnxNet): (input: NetInput, size: numb
   };
 }
 
-/** The recognition network's forward pass on a compiled network, as face-api's `forwardInput` prepares it. */
-async function recognitionForward(onnx: OnnxNet, input: NetInput): Promise<tf.Tensor2D> {
-  const batch = tf.tidy(() => tf.sub(tf.cast(input.toBatchTensor(FACE_RECOGNITION_INPUT, true), 'float32'), tf.tensor1d(RECOGNITION_MEAN_RGB)).div(255) as tf.Tensor4D);
-  const out = await runOn(onnx, batch);
+/**
+ * A face network's forward pass on a compiled network, as face-api's FaceRecognitionNet and TinyXception prepare their
+ * input: centred pad to square, resize to `size`, the mean RGB subtracted, ÷255. @returns the raw `[N,k]` output.
+ */
+async function centredForward(onnx: OnnxNet, input: NetInput, size: number): Promise<tf.Tensor2D> {
+  const out = await runCentred(onnx, input, size);
   return tf.tensor2d(out.data, out.dims as [number, number]);
+}
+
+async function runCentred(onnx: OnnxNet, input: NetInput, size: number): Promise<{ data: Float32Array; dims: number[] }> {
+  const batch = tf.tidy(() => tf.sub(tf.cast(input.toBatchTensor(size, true), 'float32'), tf.tensor1d(RECOGNITION_MEAN_RGB)).div(255) as tf.Tensor4D);
+  return runOn(onnx, batch);
+}
+
+/** face-api's `predictAgeAndGender` on a compiled network: the same result objects, in the same order. */
+function ageGenderStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promise<AgeGender | AgeGender[]> {
+  return async (input) => {
+    const netInput = (await api.toNetInput(input as never)) as unknown as NetInput;
+    const out = await runCentred(onnx, netInput, AGE_GENDER_INPUT);
+    const results = Array.from({ length: out.dims[0]! }, (_, i): AgeGender => {
+      const male = out.data[i * 3 + 1]!;
+      return { age: out.data[i * 3]!, gender: male > 0.5 ? 'male' : 'female', genderProbability: male > 0.5 ? male : 1 - male };
+    });
+    return netInput.isBatchInput ? results : results[0]!;
+  };
 }
 
 /** face-api's `computeFaceDescriptor` on a compiled network: one descriptor per face, as face-api returns them. */
@@ -103,8 +142,7 @@ function recognitionStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promi
     // face-api answers an empty face (a zero-size box) with a zero descriptor
     if ((input as { shape?: number[] } | null)?.shape?.some((d) => d <= 0)) return new Float32Array(DESCRIPTOR_LENGTH);
     const netInput = (await api.toNetInput(input as never)) as unknown as NetInput;
-    const batch = tf.tidy(() => tf.sub(tf.cast(netInput.toBatchTensor(FACE_RECOGNITION_INPUT, true), 'float32'), tf.tensor1d(RECOGNITION_MEAN_RGB)).div(255) as tf.Tensor4D);
-    const out = await runOn(onnx, batch);
+    const out = await runCentred(onnx, netInput, FACE_RECOGNITION_INPUT);
     const n = out.dims[0]!;
     const descriptors = Array.from({ length: n }, (_, i) => out.data.slice(i * DESCRIPTOR_LENGTH, (i + 1) * DESCRIPTOR_LENGTH));
     return netInput.isBatchInput ? descriptors : descriptors[0]!;

@@ -1,7 +1,8 @@
 /**
  * `warden models build`: compiles nsfwjs's bundled model to ONNX (analyzer/onnx/compile.ts) and face-api's Tiny Face
- * Detector and recognition network (analyzer/onnx/face-detector.ts, face-recognition.ts), checks each against TF.js
- * on the face-api sample photos and generated images, and caches them with their verdicts (analyzer/onnx/cache.ts, analyzer/faces/compiled-cache.ts). Run at
+ * Detector, recognition and age networks (analyzer/onnx/face-detector.ts, face-recognition.ts, age-gender.ts), checks
+ * each against TF.js on the face-api sample photos and generated images, and caches them with their verdicts
+ * (analyzer/onnx/cache.ts, analyzer/faces/compiled-cache.ts). Run at
  * build time (`npm test`, `npm run demo`, the Dockerfile) so analyzer processes start with the models ready; cached,
  * verified models make it a no-op. Prints one JSON line per model; exit 1 when one is not verified equal (the
  * analyzers then use TF.js for it).

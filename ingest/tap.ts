@@ -117,6 +117,8 @@ export interface TapOptions {
 
 /** The in-process feed leaves tags out while ffmpeg's stdin holds more than this many unwritten bytes. */
 const FEED_MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** The in-process feed writes the tags gathered over this long at once (a keyframe reaches ffmpeg at most this late). */
+const FEED_FLUSH_MS = 50;
 /** A run counts as a quick failure when ffmpeg lived less than this. */
 const QUICK_FAILURE_MS = 30_000;
 /** Backoff ceiling between restarts. */
@@ -329,24 +331,47 @@ export class StreamTap {
 
   /**
    * Writes the broadcast's FLV tags to this ffmpeg run's stdin (only what the mode needs) and reads the video packets'
-   * timing from them. When ffmpeg falls more than {@link FEED_MAX_BACKLOG_BYTES} behind, tags are left out (counted)
-   * until it catches up; ffmpeg's FLV demuxer reads on from the next whole tag.
+   * timing from them. Tags are gathered for {@link FEED_FLUSH_MS} and written together (one writev): a tag at a time
+   * costs a system call and an ffmpeg wake-up per audio frame, about fifty a second per broadcast. When ffmpeg falls
+   * more than {@link FEED_MAX_BACKLOG_BYTES} behind, a batch is left out (counted) until it catches up; ffmpeg's FLV
+   * demuxer reads on from the next whole tag.
    */
   private feed(child: ChildProcess, source: TapSource): void {
     const stdin = child.stdin!;
     stdin.on('error', () => {}); // ffmpeg gone: its 'close' ends the run
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const tags = batch;
+      batch = [];
+      const bytes = batchBytes;
+      batchBytes = 0;
+      if (this.child !== child || stdin.destroyed || tags.length === 0) return;
+      if (stdin.writableLength > FEED_MAX_BACKLOG_BYTES) {
+        this._feedDropped += bytes;
+        return;
+      }
+      stdin.cork();
+      for (const t of tags) stdin.write(t);
+      stdin.uncork();
+    };
     try {
-      this.closeFeed = source.open((data) => {
+      const close = source.open((data) => {
         if (this.child !== child || stdin.destroyed) return;
         const v = classifyTag(data, this._mode);
         if (v.packet) this.onPacket(v.packet);
         if (!v.forward) return;
-        if (stdin.writableLength > FEED_MAX_BACKLOG_BYTES) {
-          this._feedDropped += data.length;
-          return;
-        }
-        stdin.write(data);
+        batch.push(data);
+        batchBytes += data.length;
+        timer ??= setTimeout(flush, FEED_FLUSH_MS);
       });
+      this.closeFeed = () => {
+        clearTimeout(timer);
+        batch = [];
+        close();
+      };
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tap feed could not open: the broadcast is not live here');
       stdin.end();

@@ -3,7 +3,7 @@
  * FLV tags at their own pace, as node-media-server hands a live broadcast to the tap in-process.
  * RTMP end to end is the e2e tests'; here the input is a file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -28,9 +28,11 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
 
 /** An MP4 remuxed to FLV (stream copy) and split into its header and tags, with each tag's timestamp (ms). */
 async function flvTags(mp4: string): Promise<{ data: Buffer; ts: number }[]> {
-  const file = `${mp4}.flv`;
+  // a file of its own: concurrent tests remux the same clip
+  const file = `${mp4}.${process.pid}.${Math.random().toString(36).slice(2)}.flv`;
   await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
   const buf = readFileSync(file);
+  rmSync(file, { force: true });
   const out = [{ data: buf.subarray(0, 13), ts: 0 }];
   for (let off = 13; off + 11 <= buf.length;) {
     const size = buf.readUIntBE(off + 1, 3);

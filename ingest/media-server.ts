@@ -272,7 +272,8 @@ export class MediaServer {
 
   /**
    * A local play URL with a signature the server accepts (node-media-server's scheme:
-   * `sign=<expiry>-md5(<path>-<expiry>-<secret>)`), for the tap. Never handed to viewers.
+   * `sign=<expiry>-md5(<path>-<expiry>-<secret>)`), for a local RTMP reader (the tap names its input by it in logs; it
+   * is fed through {@link tapSource}). Never handed to viewers.
    */
   signedPlayUrl(streamPath: string, ttlSeconds = 24 * 3600): string {
     const exp = Math.floor(Date.now() / 1000) + ttlSeconds;

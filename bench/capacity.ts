@@ -30,9 +30,7 @@
  * the frames, panic and publish targets hold, and the result gives the streams held per target (`heldBy`) beside the
  * strict figure (`streamsHeld`, every target).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
@@ -44,7 +42,8 @@ import { seedSession } from '../bin/seed.ts';
 import { createTestEnv, type TestEnv } from '../tests/harness.ts';
 import { CpuSampler, wardenClassifier, type CpuWindow } from './cpu.ts';
 import { isMain, root } from './gates-common.ts';
-import type { ClientCommand, ClientReply, RoundSamples } from './gates-panic-clients.ts';
+import type { RoundSamples } from './gates-panic-clients.ts';
+import { PanicClients } from './panic-clients.ts';
 import { LoadGenerator, chatFigures, percentiles, type ChatFigures, type Percentiles, type SampleFigures } from './loadgen.ts';
 import { benchMessages } from './text.ts';
 import { warmVerdictPath } from './chat-verdict.ts';
@@ -152,51 +151,6 @@ export interface CapacityOptions {
   /** After the first failed step, one more halfway back to the last held one when they are over 10 apart (default true). */
   refine?: boolean;
   print?: (line: string) => void;
-}
-
-/** The moderators' and performers' process (bench/gates-panic-clients.ts), driven over IPC. */
-class PanicClients {
-  private readonly child: ChildProcess;
-  private constructor() {
-    this.child = fork(fileURLToPath(new URL('./gates-panic-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  }
-
-  private ask(cmd: ClientCommand): Promise<ClientReply> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the panic clients' process exited (${code})`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (m: ClientReply) => {
-        this.child.off('exit', onExit);
-        if (m.type === 'error') reject(new Error(m.message)); else resolve(m);
-      });
-      this.child.send(cmd);
-    });
-  }
-
-  static async open(httpUrl: string, moderatorTokens: string[]): Promise<PanicClients> {
-    const c = new PanicClients();
-    await c.ask({ type: 'open', httpUrl, moderatorTokens });
-    return c;
-  }
-
-  async round(pressingTokens: string[], count: number, spacingMs: number, tag: string): Promise<RoundSamples> {
-    const r = await this.ask({ type: 'round', pressingTokens, count, spacingMs, tag });
-    if (r.type !== 'round') throw new Error('unexpected reply from the panic clients');
-    return r.samples;
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.send({ type: 'close' } satisfies ClientCommand);
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
 }
 
 /**

@@ -105,3 +105,13 @@ export async function openAlertStream(httpUrl: string, token: string, timeoutMs 
 export function isMain(metaUrl: string): boolean {
   return process.argv[1] !== undefined && metaUrl === pathToFileURL(path.resolve(process.argv[1])).href;
 }
+
+/** Deterministic pseudo-random numbers (mulberry32): a function returning [0, 1). */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -8,8 +8,6 @@
  * server's Redis publish, first with nothing published (the baseline) and then under the 20 streams.
  * Run alone with `npx tsx bench/gates-panic.ts`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../core/config.ts';
@@ -20,7 +18,7 @@ import { seedPerformer, seedSession } from '../bin/seed.ts';
 import { publishRtmp, type RtmpPublisher } from '../bin/demo-media.ts';
 import { createTestEnv, waitFor, type TestEnv } from '../tests/harness.ts';
 import { demoClip, formatLatency, isMain, latency, type Latency } from './gates-common.ts';
-import type { ClientCommand, ClientReply } from './gates-panic-clients.ts';
+import { PanicClients } from './panic-clients.ts';
 
 /** Samples of the live broadcasts by state (frames and audio chunks; a duplicate frame counts as its original). */
 export interface SampleCounts { frames: { analysed: number; queued: number; failed: number }; audio: { analysed: number; queued: number; failed: number; silent: number } }
@@ -91,30 +89,13 @@ interface RoundResult {
   serverLoad: { coreShare: number; loopDelayMs: { p50: number; p99: number; max: number } };
 }
 
-/** The moderators' and performers' process (bench/gates-panic-clients.ts), driven over IPC. */
+/** The moderators' and performers' process, with the server's own CPU and event-loop delay measured during a round. */
 class Clients {
-  private readonly child: ChildProcess;
-  private constructor() {
-    this.child = fork(fileURLToPath(new URL('./gates-panic-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  }
-
-  private ask(cmd: ClientCommand): Promise<ClientReply> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the client process exited (${code})`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (m: ClientReply) => {
-        this.child.off('exit', onExit);
-        if (m.type === 'error') reject(new Error(m.message)); else resolve(m);
-      });
-      this.child.send(cmd);
-    });
-  }
+  private constructor(private readonly clients: PanicClients) {}
 
   /** Starts the process and opens one alert stream per moderator token. */
   static async open(httpUrl: string, moderatorTokens: string[]): Promise<Clients> {
-    const c = new Clients();
-    await c.ask({ type: 'open', httpUrl, moderatorTokens });
-    return c;
+    return new Clients(await PanicClients.open(httpUrl, moderatorTokens));
   }
 
   /** One round of presses; meanwhile this process (the server) measures its own CPU and event-loop delay. */
@@ -122,11 +103,9 @@ class Clients {
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const cpu0 = process.cpuUsage();
-    const reply = await this.ask({ type: 'round', pressingTokens: r.pressing.map((p) => p.token), count: r.count, spacingMs: r.spacingMs, tag: r.tag });
+    const s = await this.clients.round(r.pressing.map((p) => p.token), r.count, r.spacingMs, r.tag);
     loop.disable();
     const cpu = process.cpuUsage(cpu0);
-    if (reply.type !== 'round') throw new Error('unexpected reply from the client process');
-    const s = reply.samples;
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
     return {
       deliveryMs: latency(s.delivery),
@@ -143,13 +122,8 @@ class Clients {
     };
   }
 
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.send({ type: 'close' } satisfies ClientCommand);
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
+  close(): Promise<void> {
+    return this.clients.close();
   }
 }
 

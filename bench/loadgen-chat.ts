@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { rng } from './gates-common.ts';
 
 /** Messages from the load generator. */
 export type ChatCommand =
@@ -51,15 +52,6 @@ const FLAGGED = ['you are a stupid bitch {w}', 'visit {w}views.example.com for f
  */
 const BLOCKED = ['add me on snapchat {w}_22', 'call me at 555 {n} 4567', 'send it to my cashapp ${w}22', 'dm me on telegram @{w}x'];
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Viewer { ws: WebSocket; pending: number[]; blockedAt: number[] }
 

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { RegExpMatcher, englishDataset, englishRecommendedTransformers } from 'obscenity';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
 import { TEXT_CORPUS } from '../tests/fixtures/text-corpus.ts';
+import { rng } from './gates-common.ts';
 
 /** Latency percentiles in microseconds and throughput in messages per CPU-second. */
 export interface TextBenchRow { p50Us: number; p99Us: number; msgsPerSec: number }
@@ -34,15 +35,6 @@ const WORDS = ('hello hi hey everyone chat stream tonight great song love this p
   'game level boss fight camera light music dance beautiful outfit thanks welcome back from brazil germany canada ' +
   'morning evening night how are you doing today what is your favourite the a and to of in it so much very').split(' ');
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The benchmark's message mix (corpus + generated clean chat, shuffled). */
 export function benchMessages(seed = 42): string[] {

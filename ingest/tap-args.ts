@@ -41,8 +41,9 @@ export function buildTapArgs(o: TapArgsOptions): string[] {
     '-threads', '1',
     ...(o.mode === 'keyframes' ? ['-skip_frame', 'nokey'] : []),
     // the in-process feed: ffmpeg would otherwise probe 20 frames for a frame rate before its first output, and with
-    // keyframes only that is 20 keyframes (40 s at a 2 s GOP); FLV's sequence headers already give the codec parameters
-    ...(o.inputFormat ? ['-fpsprobesize', '0', '-f', o.inputFormat] : []),
+    // keyframes only that is 20 keyframes (40 s at a 2 s GOP), and read 5 s of stream (its default analyzeduration)
+    // first; FLV's sequence headers, which come first, already give the codec parameters
+    ...(o.inputFormat ? ['-fpsprobesize', '0', '-analyzeduration', '500000', '-f', o.inputFormat] : []),
     '-i', o.input,
   ];
   const filters = [

@@ -19,9 +19,12 @@
  * Latency (ffmpeg 4.1's h264 decoder): with `-skip_frame nokey` a keyframe is output only after as many
  * further *decoded* pictures as the stream's reorder depth (VUI num_reorder_frames: 0 without B-frames,
  * 1 with B-frames, 2 with x264's default B-pyramid). The skipped frames do not count, so each keyframe
- * arrives that many keyframe intervals late: 4 s behind live for a 2 s GOP with B-pyramid, none without
- * B-frames. No ffmpeg 4.1 option (`-flags low_delay`, `-strict`) changes that; interval mode decodes
- * every frame and is only a couple of frames behind.
+ * arrives that many keyframe intervals late: 4 s behind live for a 2 s GOP with B-pyramid. No ffmpeg 4.1
+ * option (`-flags low_delay`, `-strict`) changes that. Fed in-process, an H.264 stream's configuration is
+ * rewritten to say nothing is reordered (ingest/h264-sps.ts: true of keyframes alone), so each keyframe comes
+ * out as soon as it is decoded, and the feed leaves out, before decoding, the keyframes that will not be
+ * sampled (ingest/tap-feed.ts). Read back over RTMP, and in interval mode (which decodes every frame and is
+ * only a couple of frames behind), ffmpeg samples after decoding as before.
  */
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -30,11 +33,11 @@ import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
 import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts';
 import { buildTapArgs, redactInput } from './tap-args.ts';
-import { classifyTag, type TapSource } from './tap-feed.ts';
+import { KeyframeFeed, type TapSource } from './tap-feed.ts';
 import { FrameThinner } from './thinner.ts';
 
 export { buildTapArgs, redactInput, type TapArgsOptions } from './tap-args.ts';
-export { classifyTag, type TapSource, type TagVerdict } from './tap-feed.ts';
+export { classifyTag, KeyframeFeed, type FeedDecision, type TapSource, type TagVerdict } from './tap-feed.ts';
 
 export { type AudioChunk, type TapAudioOptions } from './tap-audio.ts';
 export { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
@@ -138,8 +141,11 @@ export class StreamTap {
     Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed' | 'source'>;
   /** Stops the in-process feed of the current ffmpeg run (with a `source`). */
   private closeFeed: (() => void) | undefined;
+  /** The current run's feed filter (with a `source`): sampling before decoding, for H.264 in keyframes mode. */
+  private feedFilter: KeyframeFeed | undefined;
   /** Feed bytes not written because ffmpeg's stdin was too far behind (with a `source`). */
   private _feedDropped = 0;
+  private _keyframesFed = 0;
   private readonly audio: TapAudio | undefined;
   private _audioMissing = false;
   private readonly log: Logger;
@@ -228,6 +234,12 @@ export class StreamTap {
   setSampleInterval(ms: number): void {
     const previousMs = this.thinner.effectiveMs;
     if (this.thinner.setInterval(ms)) this.log.debug({ intervalMs: this.thinner.effectiveMs, previousMs }, 'tap sampling interval changed');
+    this.feedFilter?.setInterval(this.thinner.effectiveMs);
+  }
+
+  /** Whether the current run samples keyframes before decoding them (in-process feed, H.264, keyframes mode). */
+  get sampledBeforeDecoding(): boolean {
+    return this.feedFilter?.preThinning ?? false;
   }
   /** The current ffmpeg child's pid (undefined between runs); exposed for tests and diagnostics. */
   get pid(): number | undefined {
@@ -342,6 +354,9 @@ export class StreamTap {
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let timer: NodeJS.Timeout | undefined;
+    const filter = new KeyframeFeed(this._mode, this.opts.sampleIntervalMs, this.thinner.effectiveMs);
+    this.feedFilter = filter;
+    let noted = false;
     const flush = () => {
       timer = undefined;
       const tags = batch;
@@ -360,11 +375,20 @@ export class StreamTap {
     try {
       const close = source.open((data) => {
         if (this.child !== child || stdin.destroyed) return;
-        const v = classifyTag(data, this._mode);
+        const v = filter.push(data);
         if (v.packet) this.onPacket(v.packet);
-        if (!v.forward) return;
-        batch.push(data);
-        batchBytes += data.length;
+        if (v.thinned) {
+          this._framesThinned++;
+          this.callback('onShed', () => this.opts.onShed?.('interval'));
+        }
+        if (filter.note && !noted) {
+          noted = true;
+          this.log.warn({ note: filter.note }, 'tap samples after decoding');
+        }
+        if (!v.out) return;
+        if (v.packet?.key) this._keyframesFed++;
+        batch.push(v.out);
+        batchBytes += v.out.length;
         timer ??= setTimeout(flush, FEED_FLUSH_MS);
       });
       this.closeFeed = () => {
@@ -376,6 +400,11 @@ export class StreamTap {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'tap feed could not open: the broadcast is not live here');
       stdin.end();
     }
+  }
+
+  /** Video keyframes the in-process feed wrote to ffmpeg (each one decoded), over the tap's life. */
+  get keyframesFed(): number {
+    return this._keyframesFed;
   }
 
   /** Bytes of the in-process feed left out because ffmpeg was too far behind. */
@@ -397,7 +426,8 @@ export class StreamTap {
         ),
       );
     }
-    if (!this.thinner.keep(now)) {
+    // frames the feed sampled before decoding were thinned there, by stream time
+    if (!this.feedFilter?.preThinning && !this.thinner.keep(now)) {
       this._framesThinned++;
       this.callback('onShed', () => this.opts.onShed?.('interval'));
       return;
@@ -501,6 +531,7 @@ export class StreamTap {
     this.child = undefined;
     this.closeFeed?.();
     this.closeFeed = undefined;
+    this.feedFilter = undefined;
     this.lastExit = { code, signal };
     this.audio?.runEnded();
     if (this.stopped) return;

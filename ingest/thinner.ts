@@ -35,6 +35,11 @@ export class FrameThinner {
     return true;
   }
 
+  /** Forgets the schedule (timestamps jumped): the next frame is kept. */
+  reset(): void {
+    this.nextDueAt = undefined;
+  }
+
   /** Whether to keep a frame that arrived at `now` (ms); a kept frame schedules the next. */
   keep(now: number): boolean {
     const eff = this.intervalMs;

@@ -43,12 +43,13 @@ async function flvTags(mp4: string): Promise<{ data: Buffer; ts: number }[]> {
 }
 
 /** A source replaying FLV tags at their own pace, as node-media-server hands a live broadcast's tags to a tap. */
-function replaySource(tags: { data: Buffer; ts: number }[], counters = { opens: 0, bytes: 0 }): TapSource & { counters: typeof counters } {
+function replaySource(tags: { data: Buffer; ts: number }[], counters = { opens: 0, bytes: 0, openedAt: 0 }): TapSource & { counters: typeof counters } {
   return {
     counters,
     open(sink) {
       counters.opens++;
       const t0 = Date.now();
+      counters.openedAt = t0;
       let i = 0;
       const timer = setInterval(() => {
         while (i < tags.length && tags[i]!.ts <= Date.now() - t0) {
@@ -215,6 +216,31 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     expect(sparseSource.counters.opens).toBe(2);
     await slow.tap.stop();
     expect(slow.tap.restarts).toBe(0);
+  });
+
+  it.concurrent('fed in-process: each keyframe comes out as it is fed (B-pyramid stream), and a stretched interval decodes fewer', async ({ expect }) => {
+    // the clip is x264 veryfast with B-pyramid: its SPS says 2 pictures may be reordered, which held each keyframe
+    // back until two more had been decoded (4 s at this 2 s GOP); the feed rewrites that for its keyframes-only stream
+    const source = replaySource(await flvTags(video));
+    const fed = recordingTap(video, { maxHeight: 360, source });
+    fed.tap.start();
+    await waitFor(() => fed.frames.length >= 3, 10_000, 'three frames');
+    expect(fed.tap.sampledBeforeDecoding).toBe(true);
+    const lateMs = fed.frames.slice(0, 3).map((f, n) => f.capturedAt.getTime() - source.counters.openedAt - 2000 * n);
+    console.log(`in-process tap: keyframes out ${lateMs.map((ms) => ms.toFixed(0)).join(', ')} ms after they were fed`);
+    for (const ms of lateMs) expect(ms).toBeLessThan(1000);
+    // adaptive sampling stretches the interval to 6 s: two keyframes in three are left out before the decoder
+    const fedBefore = fed.tap.keyframesFed;
+    const framesBefore = fed.frames.length;
+    fed.tap.setSampleInterval(6000);
+    await sleep(12_500);
+    await fed.tap.stop();
+    const fedDuring = fed.tap.keyframesFed - fedBefore;
+    expect(fedDuring).toBeGreaterThanOrEqual(1);
+    expect(fedDuring).toBeLessThanOrEqual(3); // 6 keyframes arrived
+    expect(fed.frames.length - framesBefore).toBe(fedDuring); // every keyframe fed came out as a frame
+    expect(fed.tap.framesThinned).toBeGreaterThanOrEqual(3);
+    expect(fed.warnings.filter((w) => w.includes('"ffmpeg"') || w.includes('after decoding'))).toEqual([]);
   });
 
   it.concurrent('restarts ffmpeg after it is killed, and stop() ends it for good', async ({ expect }) => {

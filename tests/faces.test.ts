@@ -71,11 +71,11 @@ describe('face analyzer', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('runs the detector, recognition and age networks compiled to ONNX, finding, describing and ageing faces as face-api on TF.js does', async () => {
-    expect(faces.backends).toEqual({ detector: 'onnxruntime', recognition: 'onnxruntime', age: 'onnxruntime' });
+  it('runs the detector, landmark, recognition and age networks compiled to ONNX, finding, aligning, describing and ageing faces as face-api on TF.js does', async () => {
+    expect(faces.backends).toEqual({ detector: 'onnxruntime', landmarks: 'onnxruntime', recognition: 'onnxruntime', age: 'onnxruntime' });
     expect(faces.notes).toEqual([]);
     const reference = await FaceAnalyzer.load({ networks: 'tfjs' });
-    expect(reference.backends).toEqual({ detector: 'tfjs', recognition: 'tfjs', age: 'tfjs' });
+    expect(reference.backends).toEqual({ detector: 'tfjs', landmarks: 'tfjs', recognition: 'tfjs', age: 'tfjs' });
     try {
       for (const n of [1, 2, 3, 4, 5, 6]) {
         const image = await at(n, 360);
@@ -116,7 +116,7 @@ describe('face analyzer', () => {
     await writeFile(path.join(dir, file), onnxProto.onnx.ModelProto.encode(model).finish());
     try {
       const again = await FaceAnalyzer.load({ modelCacheDir: dir });
-      expect(again.backends).toEqual({ detector: 'tfjs', recognition: 'onnxruntime', age: 'onnxruntime' });
+      expect(again.backends).toEqual({ detector: 'tfjs', landmarks: 'onnxruntime', recognition: 'onnxruntime', age: 'onnxruntime' });
       expect(again.notes.join()).toMatch(/tiny_face_detector: the compiled network differs from face-api's/);
       expect((await again.analyze(await at(1, 720))).faces).toHaveLength(3);
     } finally {

@@ -99,9 +99,9 @@ describe('warden models build', () => {
     const lines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Line);
     const first = await run();
     expect(first.code).toBe(0);
-    // one line per compiled model: nsfwjs's, then face-api's detector, recognition and age networks
+    // one line per compiled model: nsfwjs's, then face-api's detector, recognition, landmark and age networks
     const built = lines(first.out);
-    expect(built.map((l) => l.source.replace(/@\d[^/]*/, ''))).toEqual(['nsfwjs/mobilenet_v2', '@vladmandic/face-api/tiny_face_detector', '@vladmandic/face-api/face_recognition', '@vladmandic/face-api/age_gender']);
+    expect(built.map((l) => l.source.replace(/@\d[^/]*/, ''))).toEqual(['nsfwjs/mobilenet_v2', '@vladmandic/face-api/tiny_face_detector', '@vladmandic/face-api/face_recognition', '@vladmandic/face-api/face_landmark_68', '@vladmandic/face-api/age_gender']);
     for (const line of built) {
       expect(line).toMatchObject({ verified: true, images: 10 });
       expect(line.file.startsWith(dir)).toBe(true);

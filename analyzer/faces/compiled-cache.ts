@@ -1,5 +1,5 @@
 /**
- * face-api networks compiled to ONNX (analyzer/onnx/face-detector.ts, face-recognition.ts, age-gender.ts) on disk, and the proof
+ * face-api networks compiled to ONNX (analyzer/onnx/face-detector.ts, face-landmarks.ts, face-recognition.ts, age-gender.ts) on disk, and the proof
  * that each computes what face-api's TF.js network computes. Each is compiled once per (face-api version, compiler
  * version) into the model cache (`MODEL_CACHE_DIR`, default node_modules/.cache/warden-models, as the frame model),
  * then checked: the caller's `verify` runs the equivalence images through both and reports the largest difference of
@@ -16,6 +16,7 @@ import { DEFAULT_MODEL_CACHE } from '../onnx/cache.ts';
 import { compileTinyFaceDetector, faceApiPackage, FACE_DETECTOR_COMPILER_VERSION } from '../onnx/face-detector.ts';
 import { compileFaceRecognitionNet, FACE_RECOGNITION_COMPILER_VERSION } from '../onnx/face-recognition.ts';
 import { AGE_GENDER_COMPILER_VERSION, compileAgeGenderNet } from '../onnx/age-gender.ts';
+import { compileFaceLandmark68Net, FACE_LANDMARKS_COMPILER_VERSION } from '../onnx/face-landmarks.ts';
 import type { BuiltModel } from '../onnx/graph.ts';
 
 /** The networks Warden compiles, with their compilers and how closely they must agree with TF.js. */
@@ -24,6 +25,8 @@ export const COMPILED_FACE_NETS = {
   tiny_face_detector: { compile: compileTinyFaceDetector, compiler: FACE_DETECTOR_COMPILER_VERSION, tolerance: 1e-3 },
   /** Descriptor values are under 0.5; 1e-4 per value moves a distance by at most about 0.001 (the match bound is 0.5). */
   face_recognition: { compile: compileFaceRecognitionNet, compiler: FACE_RECOGNITION_COMPILER_VERSION, tolerance: 1e-4 },
+  /** 68 points as fractions of the face's width and height: 1e-4 is a hundredth of a pixel on a 112-pixel face. */
+  face_landmark_68: { compile: compileFaceLandmark68Net, compiler: FACE_LANDMARKS_COMPILER_VERSION, tolerance: 1e-4 },
   /** Age in years and the two gender probabilities: a thousandth of a year is far inside the age margin. */
   age_gender: { compile: compileAgeGenderNet, compiler: AGE_GENDER_COMPILER_VERSION, tolerance: 1e-3 },
 } as const satisfies Record<string, { compile: () => BuiltModel; compiler: string; tolerance: number }>;

@@ -1,9 +1,10 @@
 /**
- * Puts face-api's costliest networks on onnxruntime: the Tiny Face Detector (run on every face check), the recognition
- * network (the 128-d descriptor) and the age and gender network (run per face found), each compiled from the package's weights
+ * Puts face-api's networks on onnxruntime: the Tiny Face Detector (run on every face check), and the 68-point landmark
+ * network, the recognition network (the 128-d descriptor) and the age and gender network (run per face found), each
+ * compiled from the package's weights
  * (analyzer/onnx/) and used only once shown equal to face-api's TF.js network on the equivalence images
  * (analyzer/faces/compiled-cache.ts). face-api keeps doing everything around them — preprocessing, box decoding,
- * non-maximum suppression, landmarks, face alignment and extraction — so results are face-api's.
+ * non-maximum suppression, face alignment and extraction — so results are face-api's.
  *
  * face-api's networks are module-level singletons: installing replaces their forward step for the whole process
  * (the original TF.js step is kept on the net object, and every install starts from it).
@@ -14,13 +15,27 @@ import { errorText } from '../../core/errors.ts';
 import { equivalenceImages } from '../onnx/cache.ts';
 import { FACE_RECOGNITION_INPUT } from '../onnx/face-recognition.ts';
 import { AGE_GENDER_INPUT } from '../onnx/age-gender.ts';
+import { FACE_LANDMARKS_INPUT } from '../onnx/face-landmarks.ts';
 import { OnnxNet } from '../onnx/net.ts';
 import { ensureCompiledFaceNet, type CompiledFaceNet } from './compiled-cache.ts';
 
 type FaceApi = typeof import('@vladmandic/face-api');
 
 /** face-api's NetInput, as far as the networks' forward steps use it. */
-interface NetInput { isBatchInput: boolean; toBatchTensor(size: number, isCenterInputs: boolean): tf.Tensor4D }
+interface NetInput {
+  isBatchInput: boolean;
+  /** [height, width] of each input, before padding and resizing. */
+  inputDimensions: number[][];
+  getInputHeight(batchIdx: number): number;
+  getInputWidth(batchIdx: number): number;
+  toBatchTensor(size: number, isCenterInputs: boolean): tf.Tensor4D;
+}
+/** face-api's FaceLandmark68Net: `forwardInput` is synchronous, `detectLandmarks` is not. */
+interface LandmarkNet {
+  forwardInput(input: NetInput): tf.Tensor2D;
+  detectLandmarks(input: unknown): Promise<unknown>;
+  wardenTfjs?: (input: unknown) => Promise<unknown>;
+}
 /** face-api's TinyFaceDetector: `detect` awaits `forwardInput`, so it may be asynchronous. */
 interface TinyNet {
   config: { meanRgb?: [number, number, number] };
@@ -46,8 +61,10 @@ interface AgeGender { age: number; gender: 'male' | 'female'; genderProbability:
 const RECOGNITION_MEAN_RGB: [number, number, number] = [122.782, 117.001, 104.298];
 const DESCRIPTOR_LENGTH = 128;
 
-/** Which backend runs each network (the landmark model always runs on TF.js). */
-export interface FaceNetBackends { detector: 'onnxruntime' | 'tfjs'; recognition: 'onnxruntime' | 'tfjs'; age: 'onnxruntime' | 'tfjs' }
+/** Which backend runs each network. */
+export interface FaceNetBackends {
+  detector: 'onnxruntime' | 'tfjs'; landmarks: 'onnxruntime' | 'tfjs'; recognition: 'onnxruntime' | 'tfjs'; age: 'onnxruntime' | 'tfjs';
+}
 
 /**
  * Restores face-api's own networks, then (with `use`) installs each compiled one that is verified equal.
@@ -58,19 +75,29 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
   const detector = api.nets.tinyFaceDetector as unknown as TinyNet;
   const recognition = api.nets.faceRecognitionNet as unknown as RecognitionNet;
   const ageGender = api.nets.ageGenderNet as unknown as AgeGenderNet;
+  const landmarks = api.nets.faceLandmark68Net as unknown as LandmarkNet;
+  landmarks.wardenTfjs ??= landmarks.detectLandmarks.bind(landmarks);
+  landmarks.detectLandmarks = landmarks.wardenTfjs;
   detector.wardenTfjs ??= detector.forwardInput.bind(detector) as (input: NetInput, size: number) => tf.Tensor4D;
   recognition.wardenTfjs ??= recognition.computeFaceDescriptor.bind(recognition);
   ageGender.wardenTfjs ??= ageGender.predictAgeAndGender.bind(ageGender);
   detector.forwardInput = detector.wardenTfjs;
   recognition.computeFaceDescriptor = recognition.wardenTfjs;
   ageGender.predictAgeAndGender = ageGender.wardenTfjs;
-  const backends: FaceNetBackends = { detector: 'tfjs', recognition: 'tfjs', age: 'tfjs' };
+  const backends: FaceNetBackends = { detector: 'tfjs', landmarks: 'tfjs', recognition: 'tfjs', age: 'tfjs' };
   const notes: string[] = [];
   if (!o.use) return { backends, notes };
   const nets: [CompiledFaceNet, (bytes: Uint8Array) => Promise<{ images: number; maxAbsDiff: number }>, (net: OnnxNet) => void][] = [
     ['tiny_face_detector', (bytes) => compare(api, bytes, (x) => detector.wardenTfjs!(x, o.inputSize), (net) => (x) => detectorStep(detector, net)(x, o.inputSize)), (net) => {
       detector.forwardInput = detectorStep(detector, net);
       backends.detector = 'onnxruntime';
+    }],
+    ['face_landmark_68', (bytes) => compare(api, bytes, (x) => landmarks.forwardInput(x), (net) => async (x) => {
+      const out = await runCentred(net, x, FACE_LANDMARKS_INPUT);
+      return tf.tensor2d(landmarksToFace(out.data, x), out.dims as [number, number]);
+    }), (net) => {
+      landmarks.detectLandmarks = landmarksStep(api, net);
+      backends.landmarks = 'onnxruntime';
     }],
     ['face_recognition', (bytes) => compare(api, bytes, (x) => recognition.forwardInput(x), (net) => (x) => centredForward(net, x, FACE_RECOGNITION_INPUT)), (net) => {
       recognition.computeFaceDescriptor = recognitionStep(api, net);
@@ -132,6 +159,40 @@ function ageGenderStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promise
       const male = out.data[i * 3 + 1]!;
       return { age: out.data[i * 3]!, gender: male > 0.5 ? 'male' : 'female', genderProbability: male > 0.5 ? male : 1 - male };
     });
+    return netInput.isBatchInput ? results : results[0]!;
+  };
+}
+
+/**
+ * The landmark network's output (x, y of 68 points as fractions of the centred, padded 112×112 input) as fractions of
+ * each face's own width and height: face-api's FaceLandmark68NetBase.postProcess, in place.
+ */
+function landmarksToFace(out: Float32Array, input: NetInput): Float32Array {
+  input.inputDimensions.forEach(([height, width], b) => {
+    const scale = FACE_LANDMARKS_INPUT / Math.max(height!, width!);
+    const w = width! * scale;
+    const h = height! * scale;
+    const padX = w < h ? Math.abs(w - h) / 2 : 0;
+    const padY = h < w ? Math.abs(w - h) / 2 : 0;
+    for (let i = 0; i < 136; i += 2) {
+      const k = b * 136 + i;
+      out[k] = (out[k]! * FACE_LANDMARKS_INPUT - padX) / w;
+      out[k + 1] = (out[k + 1]! * FACE_LANDMARKS_INPUT - padY) / h;
+    }
+  });
+  return out;
+}
+
+/** face-api's `detectLandmarks` on a compiled network: the same FaceLandmarks68 objects, in the same order. */
+function landmarksStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promise<unknown> {
+  return async (input) => {
+    const netInput = (await api.toNetInput(input as never)) as unknown as NetInput;
+    const out = await runCentred(onnx, netInput, FACE_LANDMARKS_INPUT);
+    const rel = landmarksToFace(out.data, netInput);
+    const results = Array.from({ length: out.dims[0]! }, (_, b) => new api.FaceLandmarks68(
+      Array.from({ length: 68 }, (_, i) => new api.Point(rel[b * 136 + 2 * i]!, rel[b * 136 + 2 * i + 1]!)),
+      { height: netInput.getInputHeight(b), width: netInput.getInputWidth(b) },
+    ));
     return netInput.isBatchInput ? results : results[0]!;
   };
 }

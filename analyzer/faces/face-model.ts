@@ -28,7 +28,7 @@ export interface FaceAnalyzerOptions {
   /** Detector score threshold (0–1). Default 0.5. */
   minScore?: number;
   /**
-   * 'onnx' (default): run the detector, recognition and age networks on onnxruntime, each once its compiled model has been
+   * 'onnx' (default): run the detector, landmark, recognition and age networks on onnxruntime, each once its compiled model has been
    * shown equal to face-api's (analyzer/faces/compiled-nets.ts), falling back to TF.js otherwise; 'tfjs': face-api's
    * own throughout.
    */
@@ -39,8 +39,8 @@ export interface FaceAnalyzerOptions {
 
 /** The face models, loaded once per process. */
 export class FaceAnalyzer {
-  /** Which backend runs the detector, the recognition and the age networks (the landmark model runs on TF.js). */
-  backends: FaceNetBackends = { detector: 'tfjs', recognition: 'tfjs', age: 'tfjs' };
+  /** Which backend runs the detector, the landmark, the recognition and the age networks. */
+  backends: FaceNetBackends = { detector: 'tfjs', landmarks: 'tfjs', recognition: 'tfjs', age: 'tfjs' };
   /** Why a network is not on onnxruntime although 'onnx' was asked for (empty: none). */
   notes: string[] = [];
 

@@ -41,6 +41,7 @@ import { startWarden, type WardenHandle } from '../bin/runtime.ts';
 import { seedSession } from '../bin/seed.ts';
 import { createTestEnv, type TestEnv } from '../tests/harness.ts';
 import { CpuSampler, wardenClassifier, type CpuWindow } from './cpu.ts';
+import { costModel, costModelLine, type CostModel } from './capacity-model.ts';
 import { isMain, root } from './gates-common.ts';
 import type { RoundSamples } from './gates-panic-clients.ts';
 import { PanicClients } from './panic-clients.ts';
@@ -123,6 +124,11 @@ export interface CapacityResult {
   heldBy: { frames: number; chatVerdict: number; panic: number; allButChatVerdict: number };
   /** The chat verdict probe with Warden running and nothing published (10 s before the first step): this machine's floor. */
   chatVerdictIdleMs: Percentiles;
+  /**
+   * CPU per stream and fixed, from the steps that held the base interval (bench/capacity-model.ts): the streams these
+   * cores hold by CPU and the cores the target needs. Null with fewer than two such steps.
+   */
+  costModel: CostModel | null;
   /** The machine and how the steps were held. */
   cores: number;
   workerProcesses: number;
@@ -436,11 +442,13 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       streamsHeld, targetStreams: CAPACITY_TARGETS.streams, met: streamsHeld >= CAPACITY_TARGETS.streams, attempts,
       limitedBy: firstFail ? `${firstFail.streams} streams: ${firstFail.limitedBy.join('; ')}` : null,
       timeToFlagP95Ms: ttfAtHeld.length ? Math.max(...ttfAtHeld) : null, heldBy, chatVerdictIdleMs,
+      costModel: costModel(attempts.map((a) => ({ streams: a.streams, cpu: a.cpu, atBaseInterval: a.meets.publishes && a.meets.frames })), CAPACITY_TARGETS.streams),
       cores: attempts[0]?.cpu.cores ?? 0, workerProcesses: base.analyzer.workerProcesses, audioConcurrency: base.analyzer.audioConcurrency,
       frameBackend: warden.frameBackend ?? null, warmupS, measureS, seconds: Math.round((performance.now() - started) / 1000), targets: CAPACITY_TARGETS,
     };
     print(`capacity  held ${streamsHeld} concurrent 720p30 streams at the default sampling interval (target ${CAPACITY_TARGETS.streams}: ${result.met ? 'met' : 'MISSED'})${result.limitedBy ? `; limited at ${result.limitedBy}` : ''}`);
     print(`capacity  by target: frames analysed within 5 s at the base interval up to ${heldBy.frames} streams, panic p99 < 200 ms up to ${heldBy.panic}, chat verdict p99 < 1 ms up to ${heldBy.chatVerdict}${idleMet ? '' : ` (over it even idle: p99 ${fmt(chatVerdictIdleMs.p99)} ms)`}; every target but the chat verdict up to ${heldBy.allButChatVerdict}`);
+    print(`capacity  ${result.costModel ? costModelLine(result.costModel) : 'cost per stream: needs two steps held at the base interval'}`);
     return result;
   } finally {
     cpu.stop();

@@ -60,6 +60,11 @@ export const capacitySchema = z.looseObject({
   timeToFlagP95Ms: latencyMs.optional(),
   /** The most streams of a step that met each target on its own, and all but the chat verdict's. */
   heldBy: z.looseObject({ frames: z.number(), chatVerdict: z.number(), panic: z.number(), allButChatVerdict: z.number() }).optional(),
+  /** CPU per stream and fixed (bench/capacity-model.ts); null when fewer than two steps held the base interval. */
+  costModel: z.looseObject({
+    from: z.tuple([z.number(), z.number()]), perStream: z.record(z.string(), z.number()), perStreamTotal: z.number(),
+    fixedCores: z.number(), cores: z.number(), projectedStreams: z.number(), targetStreams: z.number(), coresForTarget: z.number(),
+  }).nullable().optional(),
 });
 export type CapacityFigures = z.infer<typeof capacitySchema>;
 
@@ -91,7 +96,7 @@ export interface BenchFigures {
 }
 
 /** A target: the figure must be below (`<`) or at least (`≥`) `value`, in the row's unit. */
-export interface Target { op: '<' | '≥'; value: number }
+export interface Target { op: '<' | '≤' | '≥'; value: number }
 
 /** One headline figure of the summary. `value` null: measured, but no value came out (e.g. no samples). */
 export interface SummaryRow {
@@ -115,7 +120,7 @@ const num = (x: number | null | undefined): number | null => (typeof x === 'numb
 
 function judge(value: number | null, t: Target, alsoOk = true): boolean {
   if (value === null || !alsoOk) return false;
-  return t.op === '<' ? value < t.value : value >= t.value;
+  return t.op === '<' ? value < t.value : t.op === '≤' ? value <= t.value : value >= t.value;
 }
 
 /** The capacity attempt the held figure came from: the largest passing attempt (null when none passed). */
@@ -256,6 +261,19 @@ export function summarise(f: BenchFigures): SummaryRow[] {
     add({ id: 'capacity.sampleLatencyP95', section: 'capacity', figure: `sample capture → analysed p95, ${at}`, value: num(shown?.sampleLatencyP95Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 5000 } });
     add({ id: 'capacity.chatVerdictP99', section: 'capacity', figure: `chat verdict p99 under load, ${at}`, value: num(shown?.chatVerdictP99Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 1 } });
     add({ id: 'capacity.panicP99', section: 'capacity', figure: `panic p99 under load, ${at}`, value: num(shown?.panicP99Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 200 } });
+    if (c.costModel) {
+      const m = c.costModel;
+      const parts = Object.entries(m.perStream).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([g, v]) => `${g} ${(v * 100).toFixed(1)}%`).join(', ');
+      add({
+        id: 'capacity.cpuPerStream', section: 'capacity', figure: `CPU per stream at the base interval (${m.from[0]} → ${m.from[1]} streams)`,
+        value: Math.round(m.perStreamTotal * 1000) / 10, unit: '% of a core', better: 'lower',
+        note: `${parts}; fixed ${m.fixedCores} cores; about ${m.projectedStreams} streams on ${m.cores} cores by CPU`,
+      });
+      add({
+        id: 'capacity.coresForTarget', section: 'capacity', figure: `cores ${m.targetStreams} streams would need at that cost`,
+        value: m.coresForTarget, unit: 'cores', better: 'lower', target: { op: '≤', value: m.cores },
+      });
+    }
     if (c.timeToFlagP95Ms !== undefined) {
       add({ id: 'capacity.timeToFlagP95', section: 'capacity', figure: 'time to flag p95 under load, capture → case', value: num(c.timeToFlagP95Ms), unit: 'ms', better: 'lower', target: { op: '<', value: 5000 } });
     }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { costModel, costModelLine } from '../bench/capacity-model.ts';
 import { CHART_SCALE, capacitySchema, chartSize, fmt, renderChartPng, renderChartSvg, renderMarkdown, summarise, writeReport, type BenchFigures, type SummaryRow } from '../bench/report.ts';
 import { parseBenchArgs } from '../bench/options.ts';
 
@@ -173,6 +174,27 @@ describe('the benchmark report on recorded figures', () => {
     expect(row(rows, 'capacity.streamsHeld').note).toContain('limited by sample p95 over 5 s; frame workers 2.0 cores');
     expect(summaryTable(md).find((c) => c[1] === 'concurrent 720p30 streams held on one node')?.[4]).toBe('**MISSED**');
     expect(row(rows, 'capacity.sampleLatencyP95').figure).toBe('sample capture → analysed p95, at 80 streams');
+    expect(rows.some((r) => r.id === 'capacity.cpuPerStream')).toBe(false); // no cost model given
+
+    // the cost model from two steps held at the base interval: per stream and fixed, the cores the target needs
+    const cpu = (groups: Record<string, number>) => ({ seconds: 20, cores: 2, machineBusy: Object.values(groups).reduce((a, b) => a + b, 0), groups });
+    const model = costModel([
+      { streams: 10, atBaseInterval: true, cpu: cpu({ taps: 0.2, frameWorkers: 0.3, warden: 0.45, other: 0.1, publishers: 0.04, transcription: 0.5 }) },
+      { streams: 20, atBaseInterval: true, cpu: cpu({ taps: 0.4, frameWorkers: 0.6, warden: 0.5, other: 0.12, publishers: 0.08, transcription: 0.2 }) },
+      { streams: 40, atBaseInterval: false, cpu: cpu({ taps: 0.7, frameWorkers: 0.5, warden: 0.6, other: 0.15, publishers: 0.16 }) },
+    ], 100)!;
+    expect(model.from).toEqual([10, 20]);
+    expect(model.perStream).toEqual({ taps: 0.02, frameWorkers: 0.03, warden: 0.005, other: 0.002 }); // transcription is elastic: not counted
+    expect(model.publishersPerStream).toBe(0.004);
+    expect(model.perStreamTotal).toBe(0.057);
+    expect(model.fixedCores).toBe(0.48); // warden 0.4 + other 0.08
+    expect(model.projectedStreams).toBe(26); // (2 − 0.48) ÷ 0.057
+    expect(model.coresForTarget).toBe(6.2);
+    expect(costModelLine(model)).toContain('100 streams would need about 6.2 cores');
+    expect(costModel([{ streams: 10, atBaseInterval: true, cpu: cpu({ taps: 0.2 }) }], 100)).toBeNull();
+    const modelled = summarise({ ...f, capacity: capacitySchema.parse({ ...capacity, costModel: model }) });
+    expect(row(modelled, 'capacity.cpuPerStream')).toMatchObject({ value: 5.7, unit: '% of a core' });
+    expect(row(modelled, 'capacity.coresForTarget')).toMatchObject({ value: 6.2, met: false, target: { op: '≤', value: 2 } });
 
     // no step held: the first step's figures say what stopped it; a missing value is "not measured", not met
     const none = summarise({ ...f, capacity: { ...capacity, streamsHeld: 0, timeToFlagP95Ms: null, attempts: [capacity.attempts[2]!] } });

@@ -19,7 +19,7 @@ export interface ModelStep {
 
 /** Result of {@link costModel}. CPU in cores (1 = one core busy). */
 export interface CostModel {
-  /** The two steps the model comes from (streams). */
+  /** The fewest and most streams of the steps the model comes from. */
   from: [number, number];
   /** CPU per stream by process group (transcription left out), and their sum without the publishers. */
   perStream: Record<string, number>;
@@ -40,30 +40,31 @@ const ELASTIC = new Set(['transcription']);
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
- * Fits the per-stream and fixed CPU between the fewest- and most-stream steps that held the base interval.
+ * Fits each group's CPU as fixed + per stream × streams (least squares) over the steps that held the base interval.
  * @returns null with fewer than two such steps of different sizes.
  */
 export function costModel(steps: ModelStep[], targetStreams: number): CostModel | null {
   const base = steps.filter((s) => s.atBaseInterval).sort((a, b) => a.streams - b.streams);
-  const lo = base[0];
-  const hi = base.at(-1);
-  if (!lo || !hi || hi.streams === lo.streams) return null;
-  const groups = new Set([...Object.keys(lo.cpu.groups), ...Object.keys(hi.cpu.groups)].filter((g) => !ELASTIC.has(g)));
+  if (base.length < 2 || base[0]!.streams === base.at(-1)!.streams) return null;
+  const meanN = base.reduce((s, x) => s + x.streams, 0) / base.length;
+  const varN = base.reduce((s, x) => s + (x.streams - meanN) ** 2, 0);
+  const groups = new Set(base.flatMap((s) => Object.keys(s.cpu.groups)).filter((g) => !ELASTIC.has(g)));
   const perStream: Record<string, number> = {};
   let fixedCores = 0;
   for (const g of groups) {
-    const a = lo.cpu.groups[g] ?? 0;
-    const b = hi.cpu.groups[g] ?? 0;
-    const slope = Math.max(0, (b - a) / (hi.streams - lo.streams));
+    const ys = base.map((s) => s.cpu.groups[g] ?? 0);
+    const meanY = ys.reduce((s, y) => s + y, 0) / ys.length;
+    const cov = base.reduce((s, x, i) => s + (x.streams - meanN) * (ys[i]! - meanY), 0);
+    const slope = Math.max(0, cov / varN);
     perStream[g] = round(slope);
-    if (g !== 'publishers') fixedCores += Math.max(0, a - slope * lo.streams);
+    if (g !== 'publishers') fixedCores += Math.max(0, meanY - slope * meanN);
   }
   const publishersPerStream = perStream.publishers ?? 0;
   delete perStream.publishers;
   const perStreamTotal = round(Object.values(perStream).reduce((s, x) => s + x, 0));
-  const cores = hi.cpu.cores;
+  const cores = base.at(-1)!.cpu.cores;
   return {
-    from: [lo.streams, hi.streams], perStream, perStreamTotal, publishersPerStream, fixedCores: round(fixedCores, 2), cores,
+    from: [base[0]!.streams, base.at(-1)!.streams], perStream, perStreamTotal, publishersPerStream, fixedCores: round(fixedCores, 2), cores,
     projectedStreams: perStreamTotal > 0 ? Math.max(0, Math.floor((cores - fixedCores) / perStreamTotal)) : 0,
     targetStreams, coresForTarget: round(fixedCores + targetStreams * perStreamTotal, 1),
   };

@@ -9,7 +9,7 @@
  * (stream copy, looped, at nice 19: they stand in for remote encoders but still take some CPU here; every fifth sends a
  * clip opening on a photo the policy flags, so cases open), chat viewers in their own process posting 20 messages/s
  * in all, and the panic clients of bench/gates-panic-clients.ts (two moderators' alert streams, performers pressing)
- * in theirs. Steps up the streams (default 10, 20, 40, 60, 80, 100, 120), each held for a warm-up (10 s: new taps start
+ * in theirs. Steps up the streams (default 5, 10, 20, 40, 60, 80, 100, 120), each held for a warm-up (10 s: new taps start
  * and their first keyframes come ~4 s late; up to 30 s more while adaptive sampling, stretched by the burst of new taps,
  * settles back) and a measurement (12 s), then 5 s more so the window's last frames can be analysed; stops after the
  * first step that fails (default) and measures once more halfway back to the last held step when they are over 10
@@ -142,7 +142,7 @@ export interface CapacityResult {
 
 /** Options of {@link benchCapacity}. */
 export interface CapacityOptions {
-  /** Stream counts to step through, ascending (default 10, 20, 40, 60, 80, 100, 120). */
+  /** Stream counts to step through, ascending (default 5, 10, 20, 40, 60, 80, 100, 120: the first two fit the cost per stream). */
   steps?: number[];
   /** Seconds each step runs before measuring (default 10) and measures (default 12). */
   warmupS?: number;
@@ -259,7 +259,7 @@ const fmt = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100) / 100}` 
  */
 export async function benchCapacity(opts: CapacityOptions = {}): Promise<CapacityResult> {
   const print = opts.print ?? ((l: string) => console.log(l));
-  const steps = (opts.steps ?? [10, 20, 40, 60, 80, 100, 120]).filter((n) => n > 0).sort((a, b) => a - b);
+  const steps = (opts.steps ?? [5, 10, 20, 40, 60, 80, 100, 120]).filter((n) => n > 0).sort((a, b) => a - b);
   const warmupS = opts.warmupS ?? 10;
   const measureS = opts.measureS ?? 12;
   const viewers = opts.viewers ?? 300;

@@ -421,7 +421,9 @@ export class StreamTap {
         this.opts.onModeChange?.(
         this._mode,
         this._mode === 'keyframes'
-          ? 'decoding keyframes only, keeping at most one per sampling interval'
+          ? this.feedFilter?.preThinning
+            ? 'decoding only the keyframes sampled, at most one per sampling interval, each as it arrives'
+            : 'decoding keyframes only, keeping at most one per sampling interval'
           : 'decoding all frames, keeping one per interval',
         ),
       );

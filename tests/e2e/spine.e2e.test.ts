@@ -85,6 +85,8 @@ describe('the spine, end to end over RTMP', () => {
 
     const [b] = await env.ctx.db.select().from(schema.broadcasts).where(sql`id = ${broadcastId}`);
     expect(b).toMatchObject({ status: 'ended', userId: performer.userId, tapMode: 'keyframes' });
+    // fed in-process by node-media-server: H.264 keyframes sampled before decoding, without the B-frames' delay
+    expect(b!.tapNote).toMatch(/^decoding only the keyframes sampled/);
     expect(b!.endReason).toContain('drawn.terminate');
     const [endAction] = await env.ctx.db.select().from(schema.actions).where(sql`broadcast_id = ${broadcastId} and action = 'end_stream' and not shadow`);
     expect(endAction).toBeDefined();

@@ -1,6 +1,6 @@
 /**
- * Face/age analysis throughput (analyzer/faces `FaceAnalyzer`: @vladmandic/face-api on TensorFlow.js, its detector and
- * recognition networks compiled to ONNX on onnxruntime, with face-api on TF.js only measured beside it as the peer) at the tap's
+ * Face/age analysis throughput (analyzer/faces `FaceAnalyzer`: @vladmandic/face-api on TensorFlow.js, its detector,
+ * landmark, recognition and age networks compiled to ONNX on onnxruntime, with face-api on TF.js only measured beside it as the peer) at the tap's
  * frame size, 640×360 JPEG: frames with faces (face-api's demo photos, scaled and padded to 640×360 as the demo
  * stream shows them) and frames without (ffmpeg's `testsrc2` pattern) measured separately, which shows the cascade
  * (the landmark, descriptor and age models run only where the detector found a face), and the sampled-frame rate
@@ -39,8 +39,8 @@ export interface FaceSuite {
 export interface FacesBench {
   /** TF.js backend of the landmark, descriptor and age models. */
   backend: string;
-  /** Backends of the detector, recognition and age networks (analyzer/faces: onnxruntime once verified equal, else tfjs). */
-  networks: { detector: string; recognition: string; age: string };
+  /** Backends of the detector, landmark, recognition and age networks (analyzer/faces: onnxruntime once verified equal, else tfjs). */
+  networks: { detector: string; landmarks: string; recognition: string; age: string };
   /** The peer: the same suites with face-api's own TF.js networks throughout (null when they already are). */
   tfjs: { withFaces: FaceSuite; withoutFaces: FaceSuite } | null;
   width: number;
@@ -131,7 +131,7 @@ export async function benchFaces(opts: { seconds?: number; print?: (line: string
   const perFaceCpuMs = Math.round(((withFaces.cpuMsPerFrame - withoutFaces.cpuMsPerFrame) / Math.max(withFaces.facesPerFrame, 0.1)) * 10) / 10;
   const line = (label: string, s: FaceSuite) =>
     `faces   ${label}  ${s.fpsPerCore.toFixed(1).padStart(5)} fps/core (${s.cpuMsPerFrame.toFixed(0)} ms CPU/frame, models ${s.modelMs.toFixed(0)} ms), wall ${s.wallFps.toFixed(1)} fps, ${s.facesPerFrame} faces/frame`;
-  print(`faces   backend=${backend}, detector on ${networks.detector}, recognition on ${networks.recognition}, age on ${networks.age}  ${W}x${H} JPEG, ${seconds} s per suite, fps per core (CPU time)`);
+  print(`faces   backend=${backend}, detector on ${networks.detector}, landmarks on ${networks.landmarks}, recognition on ${networks.recognition}, age on ${networks.age}  ${W}x${H} JPEG, ${seconds} s per suite, fps per core (CPU time)`);
   print(line('with faces    (detector + landmarks + descriptor + age)', withFaces));
   print(line('without faces (detector only: the cascade stops)      ', withoutFaces));
   if (tfjs) {

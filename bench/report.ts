@@ -204,7 +204,7 @@ export function summarise(f: BenchFigures): SummaryRow[] {
     add({
       id: 'faces.fpsPerCore', section: 'faces', figure: `face/age frames/s per core with faces, ${g.faces.size}`, value: num(g.faces.withFacesFpsPerCore), unit: 'fps', better: 'higher', label: 'with faces',
       peer: { label: 'without faces (detector only)', value: num(g.faces.withoutFacesFpsPerCore) },
-      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.networks?.detector ?? 'tfjs'}, recognition on ${g.faces.networks?.recognition ?? 'tfjs'}, age on ${g.faces.networks?.age ?? 'tfjs'}`,
+      note: `at FACE_EVERY_N=${g.faces.faceEveryN}: ≈ ${g.faces.effective.withFaces.streamsPerCore} streams per core with faces on every frame; detector on ${g.faces.networks?.detector ?? 'tfjs'}, landmarks on ${g.faces.networks?.landmarks ?? 'tfjs'}, recognition on ${g.faces.networks?.recognition ?? 'tfjs'}, age on ${g.faces.networks?.age ?? 'tfjs'}`,
     });
     if (g.faces.tfjs) { // figures from before the compiled face networks have none
       add({

@@ -18,6 +18,7 @@ import { AGE_GENDER_INPUT } from '../onnx/age-gender.ts';
 import { FACE_LANDMARKS_INPUT } from '../onnx/face-landmarks.ts';
 import { OnnxNet } from '../onnx/net.ts';
 import { ensureCompiledFaceNet, type CompiledFaceNet } from './compiled-cache.ts';
+import { FACE_NET_MEAN_RGB, type FaceNets } from './face-crops.ts';
 
 type FaceApi = typeof import('@vladmandic/face-api');
 
@@ -58,7 +59,7 @@ interface AgeGenderNet {
 interface AgeGender { age: number; gender: 'male' | 'female'; genderProbability: number }
 
 /** The mean RGB face-api's FaceRecognitionNet and TinyXception subtract before ÷255. */
-const RECOGNITION_MEAN_RGB: [number, number, number] = [122.782, 117.001, 104.298];
+const RECOGNITION_MEAN_RGB: [number, number, number] = [...FACE_NET_MEAN_RGB];
 const DESCRIPTOR_LENGTH = 128;
 
 /** Which backend runs each network. */
@@ -69,9 +70,10 @@ export interface FaceNetBackends {
 /**
  * Restores face-api's own networks, then (with `use`) installs each compiled one that is verified equal.
  * @param o.inputSize the detector input size comparisons run at.
- * @returns the backend of each network and, for any left on TF.js although asked for, why.
+ * @returns the backend of each network; for any left on TF.js although asked for, why; and, when the landmark,
+ *          recognition and age networks are all compiled, their sessions (analyzer/faces/face-crops.ts runs them).
  */
-export async function installCompiledNets(api: FaceApi, o: { use: boolean; inputSize: number; cacheDir?: string | null }): Promise<{ backends: FaceNetBackends; notes: string[] }> {
+export async function installCompiledNets(api: FaceApi, o: { use: boolean; inputSize: number; cacheDir?: string | null }): Promise<{ backends: FaceNetBackends; notes: string[]; perFace: FaceNets | null }> {
   const detector = api.nets.tinyFaceDetector as unknown as TinyNet;
   const recognition = api.nets.faceRecognitionNet as unknown as RecognitionNet;
   const ageGender = api.nets.ageGenderNet as unknown as AgeGenderNet;
@@ -86,7 +88,8 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
   ageGender.predictAgeAndGender = ageGender.wardenTfjs;
   const backends: FaceNetBackends = { detector: 'tfjs', landmarks: 'tfjs', recognition: 'tfjs', age: 'tfjs' };
   const notes: string[] = [];
-  if (!o.use) return { backends, notes };
+  if (!o.use) return { backends, notes, perFace: null };
+  const perFace: Partial<FaceNets> = {};
   const nets: [CompiledFaceNet, (bytes: Uint8Array) => Promise<{ images: number; maxAbsDiff: number }>, (net: OnnxNet) => void][] = [
     ['tiny_face_detector', (bytes) => compare(api, bytes, (x) => detector.wardenTfjs!(x, o.inputSize), (net) => (x) => detectorStep(detector, net)(x, o.inputSize)), (net) => {
       detector.forwardInput = detectorStep(detector, net);
@@ -98,10 +101,12 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
     }), (net) => {
       landmarks.detectLandmarks = landmarksStep(api, net);
       backends.landmarks = 'onnxruntime';
+      perFace.landmarks = net;
     }],
     ['face_recognition', (bytes) => compare(api, bytes, (x) => recognition.forwardInput(x), (net) => (x) => centredForward(net, x, FACE_RECOGNITION_INPUT)), (net) => {
       recognition.computeFaceDescriptor = recognitionStep(api, net);
       backends.recognition = 'onnxruntime';
+      perFace.recognition = net;
     }],
     ['age_gender', (bytes) => compare(api, bytes, (x) => tf.tidy(() => {
       const r = ageGender.forwardInput(x);
@@ -109,6 +114,7 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
     }), (net) => (x) => centredForward(net, x, AGE_GENDER_INPUT)), (net) => {
       ageGender.predictAgeAndGender = ageGenderStep(api, net);
       backends.age = 'onnxruntime';
+      perFace.age = net;
     }],
   ];
   for (const [name, verify, install] of nets) {
@@ -120,7 +126,8 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
       notes.push(`${name}: onnxruntime unavailable: ${errorText(err)}`);
     }
   }
-  return { backends, notes };
+  const { landmarks: l, recognition: r, age: a } = perFace;
+  return { backends, notes, perFace: l && r && a ? { landmarks: l, recognition: r, age: a } : null };
 }
 
 /** The detector's forward step on a compiled network: face-api's preprocessing, then onnxruntime. */

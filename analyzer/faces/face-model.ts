@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installCompiledNets, type FaceNetBackends } from './compiled-nets.ts';
+import { analyzeCroppedFaces, type FaceNets } from './face-crops.ts';
 
 const require = createRequire(import.meta.url);
 type FaceApi = typeof import('@vladmandic/face-api');
@@ -44,6 +45,9 @@ export class FaceAnalyzer {
   /** Why a network is not on onnxruntime although 'onnx' was asked for (empty: none). */
   notes: string[] = [];
 
+  /** The landmark, recognition and age sessions when all three are compiled: faces are then cut out without TF.js. */
+  private perFace: FaceNets | null = null;
+
   private constructor(private readonly api: FaceApi, private readonly opts: { inputSize: number; minScore: number }) {}
 
   /** Model name and version recorded with every face signal. */
@@ -74,6 +78,7 @@ export class FaceAnalyzer {
     const installed = await installCompiledNets(api, { use: (opts.networks ?? 'onnx') === 'onnx', inputSize: analyzer.opts.inputSize, cacheDir: opts.modelCacheDir });
     analyzer.backends = installed.backends;
     analyzer.notes = installed.notes;
+    analyzer.perFace = installed.perFace;
     return analyzer;
   }
 
@@ -94,7 +99,12 @@ export class FaceAnalyzer {
         x: Math.round(f.detection.box.x), y: Math.round(f.detection.box.y), width: Math.round(f.detection.box.width), height: Math.round(f.detection.box.height),
       });
       let faces: Face[];
-      if (opts.descriptors === false) {
+      if (this.perFace) {
+        // the per-face networks in one batch each, the faces cut from the decoded bytes (analyzer/faces/face-crops.ts)
+        const detections = await this.api.detectAllFaces(input as never, detector);
+        const found = await analyzeCroppedFaces(this.api, this.perFace, data, info.width, info.height, detections, opts.descriptors !== false);
+        faces = found.map((f) => ({ box: box(f), score: f.detection.score, age: f.age, descriptor: f.descriptor ?? new Float32Array(0) }));
+      } else if (opts.descriptors === false) {
         const found = await this.api.detectAllFaces(input as never, detector).withFaceLandmarks().withAgeAndGender();
         faces = found.map((f) => ({ box: box(f), score: f.detection.score, age: f.age, descriptor: new Float32Array(0) }));
       } else {

@@ -119,6 +119,8 @@ describe('deliberate degradation', () => {
   }, 90_000);
 
   it('gives the reported broadcast\'s frames priority in the queue: they are taken before the waiting ones of the other', async () => {
+    // the reported broadcast's next frame that is not a duplicate of its last (the clip holds each photo for a while)
+    await waitFor(async () => (await frameJobs()).some((j) => j.broadcastId === reported.broadcastId && j.timestamp > tickedAt), 'a frame job of the reported broadcast after the tick', 20_000, 250);
     const jobs = await frameJobs();
     const urgentAfterTick = jobs.filter((j) => j.broadcastId === reported.broadcastId && j.timestamp > tickedAt);
     expect(urgentAfterTick.length).toBeGreaterThan(0);

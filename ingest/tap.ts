@@ -78,7 +78,8 @@ export interface TapOptions {
   input: string;
   /**
    * The broadcast's FLV tags from this process (ingest/tap-feed.ts): written to ffmpeg's stdin, in keyframes mode
-   * only the keyframes, audio and headers; packet timing read from the tags. Without it ffmpeg reads `input`.
+   * only the audio, the headers and the keyframes (for H.264, only those that will be sampled, with the SPS saying
+   * nothing is reordered: {@link KeyframeFeed}); packet timing read from the tags. Without it ffmpeg reads `input`.
    */
   source?: TapSource;
   /** At most one frame per this many milliseconds (default 2000). */

@@ -228,7 +228,9 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     expect(fed.tap.sampledBeforeDecoding).toBe(true);
     const lateMs = fed.frames.slice(0, 3).map((f, n) => f.capturedAt.getTime() - source.counters.openedAt - 2000 * n);
     console.log(`in-process tap: keyframes out ${lateMs.map((ms) => ms.toFixed(0)).join(', ')} ms after they were fed`);
-    for (const ms of lateMs) expect(ms).toBeLessThan(1000);
+    // without the rewrite each is about 4,000 ms late; the first also waits for ffmpeg to start and probe 0.5 s
+    expect(lateMs[0]).toBeLessThan(2500);
+    for (const ms of lateMs.slice(1)) expect(ms).toBeLessThan(1000);
     // adaptive sampling stretches the interval to 6 s: two keyframes in three are left out before the decoder
     const fedBefore = fed.tap.keyframesFed;
     const framesBefore = fed.frames.length;

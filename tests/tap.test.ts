@@ -240,7 +240,9 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     const fedDuring = fed.tap.keyframesFed - fedBefore;
     expect(fedDuring).toBeGreaterThanOrEqual(1);
     expect(fedDuring).toBeLessThanOrEqual(3); // 6 keyframes arrived
-    expect(fed.frames.length - framesBefore).toBe(fedDuring); // every keyframe fed came out as a frame
+    // every keyframe fed came out as a frame (but one fed just before stop() may still have been in ffmpeg)
+    expect(fed.frames.length - framesBefore).toBeGreaterThanOrEqual(fedDuring - 1);
+    expect(fed.frames.length - framesBefore).toBeLessThanOrEqual(fedDuring);
     expect(fed.tap.framesThinned).toBeGreaterThanOrEqual(3);
     expect(fed.warnings.filter((w) => w.includes('"ffmpeg"') || w.includes('after decoding'))).toEqual([]);
   });

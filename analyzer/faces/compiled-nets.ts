@@ -18,7 +18,7 @@ import { AGE_GENDER_INPUT } from '../onnx/age-gender.ts';
 import { FACE_LANDMARKS_INPUT } from '../onnx/face-landmarks.ts';
 import { OnnxNet } from '../onnx/net.ts';
 import { ensureCompiledFaceNet, type CompiledFaceNet } from './compiled-cache.ts';
-import { FACE_NET_MEAN_RGB, type FaceNets } from './face-crops.ts';
+import { FACE_NET_MEAN_RGB, landmarksToFace, type FaceNets } from './face-crops.ts';
 
 type FaceApi = typeof import('@vladmandic/face-api');
 
@@ -97,7 +97,7 @@ export async function installCompiledNets(api: FaceApi, o: { use: boolean; input
     }],
     ['face_landmark_68', (bytes) => compare(api, bytes, (x) => landmarks.forwardInput(x), (net) => async (x) => {
       const out = await runCentred(net, x, FACE_LANDMARKS_INPUT);
-      return tf.tensor2d(landmarksToFace(out.data, x), out.dims as [number, number]);
+      return tf.tensor2d(landmarksToFace(out.data, x.inputDimensions), out.dims as [number, number]);
     }), (net) => {
       landmarks.detectLandmarks = landmarksStep(api, net);
       backends.landmarks = 'onnxruntime';
@@ -170,32 +170,12 @@ function ageGenderStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promise
   };
 }
 
-/**
- * The landmark network's output (x, y of 68 points as fractions of the centred, padded 112×112 input) as fractions of
- * each face's own width and height: face-api's FaceLandmark68NetBase.postProcess, in place.
- */
-function landmarksToFace(out: Float32Array, input: NetInput): Float32Array {
-  input.inputDimensions.forEach(([height, width], b) => {
-    const scale = FACE_LANDMARKS_INPUT / Math.max(height!, width!);
-    const w = width! * scale;
-    const h = height! * scale;
-    const padX = w < h ? Math.abs(w - h) / 2 : 0;
-    const padY = h < w ? Math.abs(w - h) / 2 : 0;
-    for (let i = 0; i < 136; i += 2) {
-      const k = b * 136 + i;
-      out[k] = (out[k]! * FACE_LANDMARKS_INPUT - padX) / w;
-      out[k + 1] = (out[k + 1]! * FACE_LANDMARKS_INPUT - padY) / h;
-    }
-  });
-  return out;
-}
-
 /** face-api's `detectLandmarks` on a compiled network: the same FaceLandmarks68 objects, in the same order. */
 function landmarksStep(api: FaceApi, onnx: OnnxNet): (input: unknown) => Promise<unknown> {
   return async (input) => {
     const netInput = (await api.toNetInput(input as never)) as unknown as NetInput;
     const out = await runCentred(onnx, netInput, FACE_LANDMARKS_INPUT);
-    const rel = landmarksToFace(out.data, netInput);
+    const rel = landmarksToFace(out.data, netInput.inputDimensions);
     const results = Array.from({ length: out.dims[0]! }, (_, b) => new api.FaceLandmarks68(
       Array.from({ length: 68 }, (_, i) => new api.Point(rel[b * 136 + 2 * i]!, rel[b * 136 + 2 * i + 1]!)),
       { height: netInput.getInputHeight(b), width: netInput.getInputWidth(b) },

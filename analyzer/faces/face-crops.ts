@@ -74,6 +74,27 @@ export function writeFaceInput(rgb: Uint8Array, width: number, height: number, b
   }
 }
 
+/**
+ * The landmark network's output (x, y of 68 points as fractions of the centred, padded 112×112 input) as fractions of
+ * each face's own width and height, in place: face-api's FaceLandmark68NetBase.postProcess.
+ * @param dims [height, width] of each face in the batch, in order.
+ */
+export function landmarksToFace(out: Float32Array, dims: readonly (readonly number[])[]): Float32Array {
+  dims.forEach(([height, width], b) => {
+    const scale = FACE_LANDMARKS_INPUT / Math.max(height!, width!);
+    const w = width! * scale;
+    const h = height! * scale;
+    const padX = w < h ? Math.abs(w - h) / 2 : 0;
+    const padY = h < w ? Math.abs(w - h) / 2 : 0;
+    for (let i = 0; i < 136; i += 2) {
+      const k = b * 136 + i;
+      out[k] = (out[k]! * FACE_LANDMARKS_INPUT - padX) / w;
+      out[k + 1] = (out[k + 1]! * FACE_LANDMARKS_INPUT - padY) / h;
+    }
+  });
+  return out;
+}
+
 /** The compiled per-face networks. */
 export interface FaceNets { landmarks: OnnxNet; recognition: OnnxNet; age: OnnxNet }
 
@@ -104,17 +125,10 @@ export async function analyzeCroppedFaces(api: FaceApi, nets: FaceNets, rgb: Uin
   const found = detections.map((d) => ({ d, box: faceBox(d, width, height) })).filter((f) => f.box.width > 0 && f.box.height > 0);
   if (found.length === 0) return [];
   const marks = await runBatch(nets.landmarks, rgb, width, height, found.map((f) => f.box), FACE_LANDMARKS_INPUT);
+  landmarksToFace(marks, found.map((f) => [f.box.height, f.box.width]));
   const aligned = found.map((f, i) => {
-    // FaceLandmark68NetBase.postProcess: fractions of the padded square back to fractions of the face
     const { width: w, height: h } = f.box;
-    const s = FACE_LANDMARKS_INPUT / Math.max(w, h);
-    const [sw, sh] = [w * s, h * s];
-    const padX = sw < sh ? Math.abs(sw - sh) / 2 : 0;
-    const padY = sh < sw ? Math.abs(sw - sh) / 2 : 0;
-    const points = Array.from({ length: 68 }, (_, p) => new api.Point(
-      (marks[i * 136 + 2 * p]! * FACE_LANDMARKS_INPUT - padX) / sw,
-      (marks[i * 136 + 2 * p + 1]! * FACE_LANDMARKS_INPUT - padY) / sh,
-    ));
+    const points = Array.from({ length: 68 }, (_, p) => new api.Point(marks[i * 136 + 2 * p]!, marks[i * 136 + 2 * p + 1]!));
     const withLandmarks = api.extendWithFaceLandmarks({ detection: f.d }, new api.FaceLandmarks68(points, { width: w, height: h }));
     return {
       detection: f.d,

@@ -17,7 +17,7 @@
  * probabilities (face-api's order: the first is "male").
  */
 import { faceApiPackage, loadFaceApiWeights } from './face-detector.ts';
-import { GraphBuilder, toOihw, type BuiltModel } from './graph.ts';
+import { GraphBuilder, separableConv, toOihw, type BuiltModel } from './graph.ts';
 
 /** Bumped when the compiler changes what it writes (part of the cache key). */
 export const AGE_GENDER_COMPILER_VERSION = '1';
@@ -38,17 +38,7 @@ export function compileAgeGenderNet(): CompiledAgeGender {
   const g = new GraphBuilder();
   const weight = weights.get;
   const relu = (x: string, name: string) => g.node('Relu', [x], `${name}/relu`);
-  /** Depthwise 3×3 + pointwise 1×1 + bias, 'same', stride 1. */
-  const separable = (x: string, layer: string) => {
-    const d = toOihw(weight(`${layer}/depthwise_filter`, 4), true);
-    const dw = g.node('Conv', [x, g.init(`${layer}/DW`, d.dims, d.W)], `${layer}/depthwise`, [
-      g.ints('kernel_shape', [3, 3]), g.ints('pads', [1, 1, 1, 1]), g.ints('strides', [1, 1]), g.int('group', d.outC),
-    ]);
-    const p = toOihw(weight(`${layer}/pointwise_filter`, 4));
-    return g.node('Conv', [dw, g.init(`${layer}/PW`, p.dims, p.W), g.init(`${layer}/B`, [p.outC], weight(`${layer}/bias`, 1).values)], `${layer}/pointwise`, [
-      g.ints('kernel_shape', [1, 1]), g.ints('strides', [1, 1]),
-    ]);
-  };
+  const separable = (x: string, layer: string) => separableConv(g, weight, x, layer);
   /** A convolution + bias with TensorFlow's 'same' padding at stride 2 (the extra pixel at the end: SAME_UPPER). */
   const convSame2 = (x: string, layer: string) => {
     const k = toOihw(weight(`${layer}/filters`, 4));

@@ -16,10 +16,10 @@
  * ONNX (opset 13): input NHWC `[N,112,112,3]` float32, output `[N,136]`.
  */
 import { faceApiPackage, loadFaceApiWeights } from './face-detector.ts';
-import { GraphBuilder, toOihw, type BuiltModel } from './graph.ts';
+import { GraphBuilder, separableConv, toOihw, type BuiltModel } from './graph.ts';
 
 /** Bumped when the compiler changes what it writes (part of the cache key). */
-export const FACE_LANDMARKS_COMPILER_VERSION = '1';
+export const FACE_LANDMARKS_COMPILER_VERSION = '2';
 
 /** The network's input side (face-api resizes faces to it). */
 export const FACE_LANDMARKS_INPUT = 112;
@@ -38,17 +38,7 @@ export function compileFaceLandmark68Net(): CompiledFaceLandmarks {
   const weight = weights.get;
   const relu = (x: string, name: string) => g.node('Relu', [x], `${name}/relu`);
   const add = (a: string, b: string, name: string) => g.node('Add', [a, b], name);
-  /** Depthwise 3×3 + pointwise 1×1 + bias, TensorFlow 'same' at `stride`. */
-  const separable = (x: string, layer: string, stride: number) => {
-    const d = toOihw(weight(`${layer}/depthwise_filter`, 4), true);
-    const dw = g.node('Conv', [x, g.init(`${layer}/DW`, d.dims, d.W)], `${layer}/depthwise`, [
-      g.ints('kernel_shape', [3, 3]), g.ints('strides', [stride, stride]), g.int('group', d.outC), g.str('auto_pad', 'SAME_UPPER'),
-    ]);
-    const p = toOihw(weight(`${layer}/pointwise_filter`, 4));
-    return g.node('Conv', [dw, g.init(`${layer}/PW`, p.dims, p.W), g.init(`${layer}/B`, [p.outC], weight(`${layer}/bias`, 1).values)], `${layer}/pointwise`, [
-      g.ints('kernel_shape', [1, 1]), g.ints('strides', [1, 1]),
-    ]);
-  };
+  const separable = (x: string, layer: string, stride: 1 | 2) => separableConv(g, weight, x, layer, stride);
   const denseBlock = (x: string, block: string, first: boolean) => {
     let c0: string;
     if (first) {

@@ -120,3 +120,20 @@ export function toOihw(k: Weight, depthwise = false): { W: Float32Array; dims: [
   }
   return { W, dims: [outC, depthwise ? 1 : ci, kh, kw], outC };
 }
+
+/**
+ * Appends a separable convolution as face-api's `depthwiseSeparableConv` computes it (src/common/
+ * depthwiseSeparableConv.ts): depthwise 3×3 + pointwise 1×1 + bias, TensorFlow 'same' padding — written as explicit
+ * pads of 1 at stride 1, and as SAME_UPPER at stride 2 (the extra row and column at the end on an even side).
+ * Weights `${layer}/depthwise_filter`, `pointwise_filter`, `bias`. @returns the output's name.
+ */
+export function separableConv(g: GraphBuilder, weight: (name: string, rank: number) => Weight, x: string, layer: string, stride: 1 | 2 = 1): string {
+  const d = toOihw(weight(`${layer}/depthwise_filter`, 4), true);
+  const dw = g.node('Conv', [x, g.init(`${layer}/DW`, d.dims, d.W)], `${layer}/depthwise`, [
+    g.ints('kernel_shape', [3, 3]), stride === 1 ? g.ints('pads', [1, 1, 1, 1]) : g.str('auto_pad', 'SAME_UPPER'), g.ints('strides', [stride, stride]), g.int('group', d.outC),
+  ]);
+  const p = toOihw(weight(`${layer}/pointwise_filter`, 4));
+  return g.node('Conv', [dw, g.init(`${layer}/PW`, p.dims, p.W), g.init(`${layer}/B`, [p.outC], weight(`${layer}/bias`, 1).values)], `${layer}/pointwise`, [
+    g.ints('kernel_shape', [1, 1]), g.ints('strides', [1, 1]),
+  ]);
+}

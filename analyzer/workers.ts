@@ -21,9 +21,7 @@ import { errorText, isDatabaseUnavailable } from '../core/errors.ts';
 import type { Config } from '../core/config.ts';
 import type { Db } from '../db/index.ts';
 import { MicroBatcher } from './batcher.ts';
-import { FaceAnalyzer, LiveFaceCheck } from './faces/index.ts';
 import type { FrameClassifier, FrameResult } from './frame-model.ts';
-import { createClassifier } from './classifiers.ts';
 import type { Queues } from './jobs.ts';
 import { createFrameProcessor, type FrameOutcome } from './processors/analyze-frame.ts';
 
@@ -302,6 +300,10 @@ export async function startFrameWorker(deps: {
   config: Config; db: Db; queues: Queues; connection: ConnectionOptions; logger: Logger; onOutcome?: (o: FrameOutcome) => void;
 }): Promise<Closable & { classifier: FrameClassifier; consumer: QueueWorker }> {
   const { config, logger } = deps;
+  // the models (TensorFlow.js, nsfwjs, face-api, onnxruntime) are loaded only where frames are analysed: a serving
+  // process whose frame workers are child processes never holds their code, nor the source maps Node keeps for it
+  // (about half of its heap, scanned by every full collection)
+  const [{ createClassifier }, { FaceAnalyzer, LiveFaceCheck }] = await Promise.all([import('./classifiers.ts'), import('./faces/index.ts')]);
   const classifier = await createClassifier({ backend: config.analyzer.frameBackend, onnxThreads: config.analyzer.onnxThreads, modelCacheDir: config.analyzer.modelCacheDir, logger });
   const batchSize = config.analyzer.frameBatchSize;
   const batcher = new MicroBatcher<Buffer, FrameResult>({ maxBatch: batchSize, maxWaitMs: 15, run: (images) => classifier.classify(images) });

@@ -18,7 +18,9 @@ import { z } from 'zod';
 import type { AppContext } from '../core/context.ts';
 import { WardenError } from '../core/errors.ts';
 import { getVerification, type Db } from '../db/index.ts';
-import { FaceThread } from '../analyzer/faces/index.ts';
+// thread.ts, not the folder's index: the index loads the face models (TensorFlow.js, onnxruntime), which the thread
+// loads in its own isolate on first use; the serving process never needs them
+import { FaceThread } from '../analyzer/faces/thread.ts';
 import {
   VERIFICATION_IMAGES, VerificationService, type FaceFinder, type VerificationChecks, type VerificationImage,
 } from '../moderation/index.ts';

@@ -6,6 +6,7 @@ import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { connectRedis } from '../core/redis.ts';
 import { errorText } from '../core/errors.ts';
+import { applyHeapGrowing } from '../core/heap.ts';
 import { connectDatabase } from '../db/index.ts';
 import { Queues } from './jobs.ts';
 import type { ChildMessage } from './pool.ts';
@@ -16,6 +17,7 @@ const send = (m: ChildMessage) => process.send?.(m);
 process.once('message', async (msg: { type: 'start'; config: Config }) => {
   if (msg.type !== 'start') return;
   const config = msg.config;
+  applyHeapGrowing(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel, 'warden-frame-worker');
   try {
     const database = await connectDatabase(config.databaseUrl, { max: 4 });

@@ -91,6 +91,14 @@ export const envSchema = z.object({
   FACE_AGE_MARGIN: z.coerce.number().min(18).max(40).default(21),
   /** Frame model backend: auto picks the compiled ONNX model when it is verified equal to TF.js, else tfjs-node when it loads, else wasm. */
   FRAME_BACKEND: z.enum(['auto', 'onnx', 'tfjs-node', 'wasm']).default('auto'),
+  /**
+   * V8's old-generation growth (percent above the live heap) before the next full collection, in `warden serve`,
+   * `ingest`, `worker` and each frame worker; 0 leaves V8's own choice. V8 counts ArrayBuffer bytes (every media
+   * packet, every tensor) towards that limit and, left to itself, grows it by as little as 10%: at twenty streams the
+   * serving process ran a mark-compact about twice a second. 100 (the heap may double before collecting) cut those
+   * to one every four seconds and the process's CPU by a third (README "Capacity").
+   */
+  HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(100),
   /** Intra-op threads of the ONNX Runtime session in each analyzer process (one process per core: 1). */
   ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** Where the compiled ONNX model and its equivalence verdict are cached (default node_modules/.cache/warden-models). */
@@ -196,6 +204,8 @@ export interface Config {
   };
   nodeId: string;
   logLevel: string;
+  /** HEAP_GROWING_PERCENT: applied by `applyHeapGrowing` (core/heap.ts) at a long-running process's start. */
+  heapGrowingPercent: number;
   /** Sign-in sessions and login throttling. */
   auth: { sessionIdleMs: number; sessionMaxMs: number; maxFailuresPerAccount: number; maxFailuresPerIp: number; loginWindowMs: number; trustProxy: boolean };
   /** The review queue: SLA per priority (minutes), claim idle time, undo window, appeals, report escalation. */
@@ -322,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     nodeId: e.NODE_ID,
     logLevel: e.LOG_LEVEL,
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     auth: {
       sessionIdleMs: Math.round(e.SESSION_IDLE_MIN * 60_000), sessionMaxMs: Math.round(e.SESSION_MAX_H * 3_600_000),
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_ACCOUNT, maxFailuresPerIp: e.LOGIN_MAX_FAILURES_IP,

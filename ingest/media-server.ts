@@ -28,6 +28,7 @@ import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.ts';
 import type { TapSource } from './tap-feed.ts';
+import { installLeanRelay, type RelayedBroadcast } from './relay.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -128,6 +129,13 @@ export class MediaServer {
     });
     // runs after node-media-server's own connection handler, which has just created and registered the session
     this.nms.rtmpServer.tcpServer?.on('connection', (socket: Socket) => this.holdPlays(socket));
+    // before the publisher's first packet: its broadcast relays without node-media-server's unread copies (relay.ts)
+    const lean = (s: NmsSession) => {
+      const b = this.context.broadcasts.get(s.streamPath);
+      if (b) installLeanRelay(b as unknown as RelayedBroadcast);
+    };
+    this.listeners.push(['prePublish', lean]);
+    this.context.eventEmitter.on('prePublish', lean);
   }
 
   /** Sets the check every RTMP play waits for (by default every play is refused). */

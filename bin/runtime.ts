@@ -19,6 +19,7 @@ import type { FrameOutcome } from '../analyzer/processors/analyze-frame.ts';
 import { createVerificationService } from '../api/verification.ts';
 import { VerificationSweeper } from '../moderation/index.ts';
 import { Mailer } from '../moderation/index.ts';
+import { applyHeapGrowing } from '../core/heap.ts';
 
 export interface WardenRoles { api?: boolean; ingest?: boolean; workers?: boolean }
 
@@ -41,6 +42,7 @@ export interface WardenHandle {
 /** Starts the requested roles on a context. On failure, whatever started is stopped again. */
 export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<WardenHandle> {
   const { config, logger, metrics } = ctx;
+  applyHeapGrowing(config.heapGrowingPercent); // this process now moves media and tensors (core/heap.ts)
   const stops: (() => Promise<void>)[] = []; // in start order; stopped in reverse
   const handle: WardenHandle = {
     ctx,

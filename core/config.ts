@@ -204,7 +204,7 @@ export interface Config {
   };
   nodeId: string;
   logLevel: string;
-  /** HEAP_GROWING_PERCENT: applied by `applyHeapGrowing` (core/heap.ts) at a long-running process's start. */
+  /** HEAP_GROWING_PERCENT: applied by `applyHeapGrowing` (core/heap.ts) when a process starts Warden (bin/runtime.ts) or a frame worker. */
   heapGrowingPercent: number;
   /** Sign-in sessions and login throttling. */
   auth: { sessionIdleMs: number; sessionMaxMs: number; maxFailuresPerAccount: number; maxFailuresPerIp: number; loginWindowMs: number; trustProxy: boolean };

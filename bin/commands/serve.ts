@@ -2,11 +2,9 @@
 import type { Config } from '../../core/config.ts';
 import { createContext } from '../../core/context.ts';
 import { startWarden, type WardenRoles } from '../runtime.ts';
-import { applyHeapGrowing } from '../../core/heap.ts';
 
 /** Runs the given roles until a termination signal; returns the exit code. */
 export async function runServe(config: Config, roles: WardenRoles): Promise<number> {
-  applyHeapGrowing(config.heapGrowingPercent);
   const ctx = await createContext(config, { migrate: true });
   const warden = await startWarden(ctx, roles).catch(async (err) => { await ctx.close(); throw err; });
   ctx.logger.info({ roles, http: warden.httpUrl, rtmp: roles.ingest ? `rtmp://${config.rtmp.host}:${config.rtmp.port}/live` : undefined }, 'warden running');

@@ -95,8 +95,8 @@ export const envSchema = z.object({
    * V8's old-generation growth (percent above the live heap) before the next full collection, in `warden serve`,
    * `ingest`, `worker` and each frame worker; 0 leaves V8's own choice. V8 counts ArrayBuffer bytes (every media
    * packet, every tensor) towards that limit and, left to itself, grows it by as little as 10%: at twenty streams the
-   * serving process ran a mark-compact about twice a second. 100 (the heap may double before collecting) cut those
-   * to one every four seconds and the process's CPU by a third (README "Capacity").
+   * ingest process ran a mark-compact about twice a second. 100 (the heap may double before collecting) cut those
+   * to one every four seconds and that process's CPU from 0.36 to about 0.25 cores (README "Capacity").
    */
   HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(100),
   /** Intra-op threads of the ONNX Runtime session in each analyzer process (one process per core: 1). */

@@ -4,31 +4,17 @@
  * both; the lean one keeps no RTMP copies. Packets are handed over in one reused buffer, as node-media-server's RTMP
  * parser does, so a relay that kept a packet's data instead of a copy would send corrupted tags.
  */
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegPath } from './ffmpeg.ts';
+import { x264FlvTags } from './test-flv.ts';
 import { installLeanRelay, packetOfFlvTag, type AvPacket, type RelayedBroadcast } from './relay.ts';
 
 const require = createRequire(import.meta.url);
 const BroadcastServer = require('node-media-server/src/server/broadcast_server.js') as new (path: string) => RelayedBroadcast;
 const Flv = require('node-media-server/src/protocol/flv.js') as { parserTag(type: number, time: number, size: number, data: Buffer): AvPacket };
 
-/** 6 s of test card (x264, B-frames, a keyframe every second) with AAC audio, as FLV tags after the 13-byte header. */
-function flvTags(): Buffer[] {
-  const flv = execFileSync(ffmpegPath(), [
-    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30:duration=6', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=6',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', 'keyint=30:min-keyint=30:scenecut=0:bframes=2',
-    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', 'pipe:1',
-  ], { maxBuffer: 1 << 26 });
-  const tags: Buffer[] = [];
-  for (let off = 13; off + 11 <= flv.length;) {
-    const size = flv.readUIntBE(off + 1, 3);
-    tags.push(flv.subarray(off, off + 11 + size + 4));
-    off += 11 + size + 4;
-  }
-  return tags;
-}
+/** 6 s of test card (x264, B-frames, a keyframe every second) with AAC audio, as FLV tags (the file header left out). */
+const flvTags = () => x264FlvTags(6, 'keyint=30:min-keyint=30:scenecut=0:bframes=2').slice(1);
 
 /** A player: what it was sent, in order. */
 function player(protocol: 'flv' | 'rtmp') {

@@ -3,27 +3,13 @@
  * it over: which keyframes reach ffmpeg at the base and a stretched interval, the SPS rewrite, a timestamp
  * discontinuity, and the fallback when the configuration record cannot be read.
  */
-import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegPath } from './ffmpeg.ts';
 import { findReorderField, toRbsp } from './h264-sps.ts';
 import { KeyframeFeed } from './tap-feed.ts';
+import { x264FlvTags } from './test-flv.ts';
 
 /** 20 s of test card, x264 with B-pyramid, a keyframe every second, AAC audio, as FLV tags (header first). */
-function flvTags(): Buffer[] {
-  const flv = execFileSync(ffmpegPath(), [
-    '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30:duration=20', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=20',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', 'keyint=30:min-keyint=30:scenecut=0:bframes=3:b-pyramid=normal',
-    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', 'pipe:1',
-  ], { maxBuffer: 1 << 26 });
-  const tags = [flv.subarray(0, 13)];
-  for (let off = 13; off + 11 <= flv.length;) {
-    const size = flv.readUIntBE(off + 1, 3);
-    tags.push(flv.subarray(off, off + 11 + size + 4));
-    off += 11 + size + 4;
-  }
-  return tags;
-}
+const flvTags = () => x264FlvTags(20, 'keyint=30:min-keyint=30:scenecut=0:bframes=3:b-pyramid=normal');
 
 const isConfig = (t: Buffer) => t[0] === 9 && t.length > 16 && t[12] === 0;
 /** The keyframes' presentation times (s) among what the feed wrote. */

@@ -1,0 +1,26 @@
+/**
+ * Test fixture for the ingest tests: a real x264 + AAC stream (ffmpeg's test card and a sine tone) muxed as FLV by
+ * ffmpeg, split into what node-media-server hands its FLV subscribers — the 13-byte file header, then one buffer per
+ * tag (11-byte header, body, 4-byte previous tag size; Adobe FLV spec v10.1, E.3–E.4).
+ */
+import { execFileSync } from 'node:child_process';
+import { ffmpegPath } from './ffmpeg.ts';
+
+/**
+ * `seconds` of 320×180 at 30 fps with `x264Params` (say, a keyframe every second and B-frames), AAC audio.
+ * @returns the FLV file header, then each tag, as subarrays of one buffer.
+ */
+export function x264FlvTags(seconds: number, x264Params: string): Buffer[] {
+  const flv = execFileSync(ffmpegPath(), [
+    '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=30:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', x264Params,
+    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', 'pipe:1',
+  ], { maxBuffer: 1 << 26 });
+  const tags = [flv.subarray(0, 13)];
+  for (let off = 13; off + 11 <= flv.length;) {
+    const size = flv.readUIntBE(off + 1, 3);
+    tags.push(flv.subarray(off, off + 11 + size + 4));
+    off += 11 + size + 4;
+  }
+  return tags;
+}

@@ -19,6 +19,8 @@ import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRo
 
 const broadcastSchema = z.object({
   id: z.string(), user: userRef, status: z.enum(['live', 'ended']), startedAt: isoTime, endedAt: isoTime.nullable(), endReason: z.string().nullable(),
+  /** A publisher that reconnected to another ingest node: the broadcast this one continues, and the one that continued it. */
+  continuesId: z.string().nullable(), continuedById: z.string().nullable(),
   latestFrame: z.object({ sampleId: z.string(), capturedAt: isoTime, imageUrl: z.string() }).nullable(), openCases: z.int(),
 });
 
@@ -37,6 +39,7 @@ export function broadcastRoutes(router: ApiRouter, deps: { db: Db; dataDir: stri
       total,
       data: rows.map((b) => ({
         id: b.id, user: { id: b.userId, handle: b.handle }, status: b.status, startedAt: b.startedAt.toISOString(), endedAt: iso(b.endedAt), endReason: b.endReason,
+        continuesId: b.continuesId, continuedById: b.continuedById,
         latestFrame: b.latestFrame ? { sampleId: b.latestFrame.sampleId, capturedAt: new Date(b.latestFrame.capturedAt).toISOString(), imageUrl: `/api/samples/${b.latestFrame.sampleId}/image` } : null,
         openCases: b.openCases,
       })),

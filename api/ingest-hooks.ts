@@ -19,12 +19,13 @@
  * non-2xx as a refusal and drop the publisher); 401 `hook_unauthorized` for a missing or wrong secret; 400 for a
  * body neither style can read; 415 for another content type; 503 `unavailable` while no secret is configured.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../core/context.ts';
 import { Enforcer } from '../moderation/index.ts';
 import { PublishGate } from '../ingest/gate.ts';
 import { keyPrefix } from '../ingest/stream-keys.ts';
+import { RetryWriter } from '../ingest/retry-writer.ts';
 
 /** The hook's path under the API. */
 export const ON_PUBLISH_PATH = '/api/ingest/on-publish';
@@ -77,6 +78,8 @@ export function ingestHookRoutes(ctx: Pick<AppContext, 'database' | 'redis' | 'l
   const gate = new PublishGate(ctx.database.db);
   const enforcer = new Enforcer({ db: ctx.database.db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger.child({ subsystem: 'ingest-hook' }) });
   const log = ctx.logger.child({ subsystem: 'ingest-hook' });
+  // refusals are audited through a retry writer: one while Postgres is away (the gate fails closed) lands once it is back
+  const writer = new RetryWriter({ logger: log });
   const secret = ctx.config.ingestHookSecret;
 
   app.post(ON_PUBLISH_PATH, async (c) => {
@@ -94,10 +97,10 @@ export function ingestHookRoutes(ctx: Pick<AppContext, 'database' | 'redis' | 'l
     }
     if (call.action !== 'publish') return refusal(c, 403, 'forbidden', `${call.style} action "${call.action}" is not allowed through Warden's hook`);
     const prefix = keyPrefix(call.key);
-    const refuse = async (reason: string, detail: string, userId?: string) => {
+    const refuse = (reason: string, detail: string, userId?: string) => {
       log.warn({ keyPrefix: prefix, reason, userId, ip: call.ip, style: call.style }, 'publish refused (hook)');
-      await enforcer.recordPublishRefusal({ userId, keyPrefix: prefix, reason, detail, ip: call.ip, streamPath: `/${call.app}/${prefix}…` })
-        .catch((err) => log.error({ err: String(err) }, 'could not record a publish refusal'));
+      const entry = { id: randomUUID(), refusedAt: new Date(), userId, keyPrefix: prefix, reason, detail, ip: call.ip, streamPath: `/${call.app}/${prefix}…` };
+      void writer.submit('publish-refusals', `publish refusal (${reason})`, () => enforcer.recordPublishRefusal(entry));
       return refusal(c, 403, reason, detail);
     };
     if (call.app !== 'live') return refuse('unknown_app', `publish to /${call.app} (only /live is served)`);

@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, date, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex, uuid,
+  type AnyPgColumn, bigint, bigserial, boolean, date, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const id = () => uuid('id').primaryKey().defaultRandom();
@@ -135,8 +135,15 @@ export const broadcasts = pgTable('broadcasts', {
   tapNote: text('tap_note'),
   /** Frames the tap found duplicate of the last analysed one (not analysed again). */
   duplicateFrames: integer('duplicate_frames').notNull().default(0),
+  /**
+   * The broadcast this one continues: the same stream key's live broadcast it superseded (an encoder that lost its
+   * connection and reconnected to another ingest node, or published again while the first was still up). Null for a
+   * fresh start. A reconnect to the same node within the grace continues the broadcast itself instead.
+   */
+  continuesId: uuid('continues_broadcast_id').references((): AnyPgColumn => broadcasts.id),
 }, (t) => [
   index('broadcasts_user_idx').on(t.userId),
+  index('broadcasts_continues_idx').on(t.continuesId),
   uniqueIndex('broadcasts_one_live_per_key').on(t.streamKeyId).where(sql`status = 'live'`),
 ]);
 

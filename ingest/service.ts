@@ -9,6 +9,7 @@
  * them: a banned viewer's plays, a hidden broadcast's viewers, every viewer of a broadcast that ended. Browsers play
  * the same way over HTTP-FLV (ingest/flv.ts) on the node's HTTP server, once {@link IngestService.serveFlv} mounted it.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -84,9 +85,13 @@ interface LiveBroadcast {
 /** A broadcast's tap note is written at most this often (adaptive sampling can change it every few seconds). */
 const NOTE_EVERY_MS = 10_000;
 
+/** The retry writer's lane of publish refusals' audit entries (one lane: they are independent of every broadcast's). */
+const REFUSALS_LANE = 'publish-refusals';
+
 /** What happened to a publish attempt (tests and the demo wait on these). */
 export type PublishEvent =
-  | { type: 'accepted'; broadcastId: string; userId: string }
+  /** `continuesId`: the broadcast of the same key this one superseded (a reconnect to another node), else null. */
+  | { type: 'accepted'; broadcastId: string; userId: string; continuesId: string | null }
   | { type: 'interrupted'; broadcastId: string; graceMs: number }
   | { type: 'resumed'; broadcastId: string; userId: string; gapMs: number }
   | { type: 'refused'; reason: string; userId?: string }
@@ -270,13 +275,14 @@ export class IngestService {
   private async onPublish(session: NmsSession): Promise<void> {
     const key = session.streamName;
     const prefix = keyPrefix(key);
-    const refuse = async (reason: string, detail: string, userId?: string) => {
+    const refuse = (reason: string, detail: string, userId?: string): void => {
       this.server.disconnect(session);
       this.deps.metrics.publishes.inc({ result: 'refused' });
       this.log.warn({ keyPrefix: prefix, reason, userId, ip: session.ip }, 'publish refused');
       this.events.emit('publish', { type: 'refused', reason, userId } satisfies PublishEvent);
-      await this.deps.enforcer.recordPublishRefusal({ userId, keyPrefix: prefix, reason, detail, ip: session.ip, streamPath: `/${session.streamApp}/${prefix}…` })
-        .catch((err) => this.log.error({ err: errorText(err) }, 'could not record a publish refusal'));
+      // audited through the retry writer: a refusal while Postgres is away (the gate fails closed) lands once it is back
+      const refusal = { id: randomUUID(), refusedAt: new Date(), userId, keyPrefix: prefix, reason, detail, ip: session.ip, streamPath: `/${session.streamApp}/${prefix}…` };
+      void this.writer.submit(REFUSALS_LANE, `publish refusal (${reason})`, () => this.deps.enforcer.recordPublishRefusal(refusal));
     };
     if (this.stopping) return refuse('shutting_down', 'ingest node is shutting down');
     if (session.streamApp !== 'live') return refuse('unknown_app', `publish to /${session.streamApp} (only /live is served)`);
@@ -290,9 +296,11 @@ export class IngestService {
     const interrupted = [...this.live.values()].find((x) => x.streamKeyId === verdict.streamKeyId && x.reconnecting && !x.closed);
     if (interrupted) return this.resume(interrupted, session);
     let broadcastId: string;
+    let continuesId: string | null;
     try {
       const opened = await openBroadcast(this.deps.db, { userId: verdict.userId, streamKeyId: verdict.streamKeyId, ingestNode: this.deps.config.nodeId });
       broadcastId = opened.id;
+      continuesId = opened.continuesId;
       // the same key still live elsewhere (an encoder that reconnected to this node first): the newer publish wins,
       // and whichever node holds the older one disconnects it (its row is already ended as superseded)
       for (const old of opened.superseded) {
@@ -317,8 +325,8 @@ export class IngestService {
     void this.redis.set(liveBroadcastKey(this.deps.config.redisPrefix, verdict.userId), broadcastId, 'EX', LIVE_KEY_TTL_S)
       .catch((err) => this.log.error({ broadcastId, err: errorText(err) }, 'live broadcast not recorded in Redis'));
     this.deps.metrics.publishes.inc({ result: 'accepted' });
-    this.log.info({ broadcastId, userId: verdict.userId, keyPrefix: prefix }, 'publish accepted');
-    this.events.emit('publish', { type: 'accepted', broadcastId, userId: verdict.userId } satisfies PublishEvent);
+    this.log.info({ broadcastId, userId: verdict.userId, keyPrefix: prefix, continuesId }, 'publish accepted');
+    this.events.emit('publish', { type: 'accepted', broadcastId, userId: verdict.userId, continuesId } satisfies PublishEvent);
     this.sampling.register({
       broadcastId, userId: verdict.userId,
       setIntervalMs: (ms) => b.tap.setSampleInterval(ms),

@@ -139,12 +139,19 @@ export class Enforcer {
     return result;
   }
 
-  /** Records a refused publish in the audit log: who (if the key is known), why, from where. */
-  async recordPublishRefusal(r: { userId?: string | null; keyPrefix: string; reason: string; detail: string; ip: string; streamPath: string }): Promise<void> {
+  /**
+   * Records a refused publish in the audit log: who (if the key is known), why, from where, and when it was refused
+   * (`refusedAt`; the entry itself may land later, after a Postgres outage). `id` (a UUID the caller makes once per
+   * refusal) is the entry's idempotency key, so a retried write lands once.
+   */
+  async recordPublishRefusal(r: {
+    id: string; refusedAt: Date; userId?: string | null; keyPrefix: string; reason: string; detail: string; ip: string; streamPath: string;
+  }): Promise<void> {
     await appendAction(this.deps.db, {
       action: 'refuse_publish', actorType: 'system', actorId: 'publish-gate',
       subjectType: r.userId ? 'user' : 'stream_key', subjectId: r.userId ?? r.keyPrefix, userId: r.userId ?? null,
-      details: { reason: r.reason, detail: r.detail, keyPrefix: r.keyPrefix, ip: r.ip, streamPath: r.streamPath },
+      idempotencyKey: `publish-refused/${r.id}`,
+      details: { reason: r.reason, detail: r.detail, keyPrefix: r.keyPrefix, ip: r.ip, streamPath: r.streamPath, refusedAt: r.refusedAt.toISOString() },
     });
   }
 

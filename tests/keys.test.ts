@@ -6,7 +6,7 @@ import { connectRedis } from '../core/redis.ts';
 import { insertVerification, keyStanding, openBroadcast, upsertUser } from '../db/index.ts';
 import { PublishGate, hashStreamKey } from '../ingest/index.ts';
 import { enforcementChannel } from '../moderation/index.ts';
-import { seedSession } from '../bin/seed.ts';
+import { seedPerformer, seedSession } from '../bin/seed.ts';
 import { createTestEnv, waitFor, type TestEnv } from './harness.ts';
 import { client } from './review-fixtures.ts';
 
@@ -68,5 +68,26 @@ describe('stream keys', () => {
     } finally {
       sub.disconnect();
     }
+  });
+
+  it('a publish of a key still live elsewhere supersedes that broadcast and is linked to it (a reconnect to another node)', async () => {
+    const p = await seedPerformer(env.ctx.db, 'key-reconnector', { verified: true });
+    const standing = (await keyStanding(env.ctx.db, hashStreamKey(p.streamKey)))!;
+    const first = await openBroadcast(env.ctx.db, { userId: p.userId, streamKeyId: standing.streamKeyId, ingestNode: 'ingest-a' });
+    expect(first).toMatchObject({ continuesId: null, superseded: [] });
+    const second = await openBroadcast(env.ctx.db, { userId: p.userId, streamKeyId: standing.streamKeyId, ingestNode: 'ingest-b' });
+    expect(second).toMatchObject({ continuesId: first.id, superseded: [{ id: first.id, ingestNode: 'ingest-a' }] });
+    const rows = await env.ctx.database.sql`select id, status, end_reason, continues_broadcast_id from broadcasts where user_id = ${p.userId} order by started_at`;
+    expect(rows.map((r) => [r.id, r.status, r.continues_broadcast_id])).toEqual([[first.id, 'ended', null], [second.id, 'live', first.id]]);
+    expect(rows[0]!.end_reason).toMatch(/superseded/);
+    // a third publish continues the second, not the first: the chain is one link per reconnect
+    const third = await openBroadcast(env.ctx.db, { userId: p.userId, streamKeyId: standing.streamKeyId, ingestNode: 'ingest-a' });
+    expect(third.continuesId).toBe(second.id);
+
+    const moderator = client(app, (await seedSession(env.ctx.db, 'key-reconnect-mod', 'moderator')).token);
+    const listed = (await moderator.get(`/api/broadcasts?userId=${p.userId}`)).body as { data: { id: string; continuesId: string | null; continuedById: string | null }[] };
+    expect(listed.data.map((b) => [b.id, b.continuesId, b.continuedById])).toEqual([
+      [third.id, second.id, null], [second.id, first.id, third.id], [first.id, null, second.id],
+    ]);
   });
 });

@@ -6,17 +6,23 @@ import { broadcasts, cases, samples, users, verifications } from '../schema.ts';
 /**
  * Opens a broadcast for an accepted publish, in one transaction. A broadcast still marked live for the same key
  * (its node died without closing it, or the performer's encoder reconnected to another ingest node before the
- * first noticed) is closed first as 'superseded by a new publish', so one key has at most one live broadcast.
- * @returns the new broadcast, and the superseded ones with the node that held each (its publisher is to be cut).
+ * first noticed) is closed first as 'superseded by a new publish', so one key has at most one live broadcast, and
+ * the new one records it as the broadcast it continues (`continuesId`): a reconnect that lands on another node is a
+ * second broadcast, linked to the first.
+ * @returns the new broadcast, the one it continues (null: a fresh start) and the superseded ones with the node that
+ *   held each (its publisher is to be cut; at most one, as the partial unique index allows one live per key).
  */
-export async function openBroadcast(db: Tx, b: { userId: string; streamKeyId: string; ingestNode: string }): Promise<{ id: string; startedAt: Date; superseded: { id: string; ingestNode: string }[] }> {
+export async function openBroadcast(db: Tx, b: { userId: string; streamKeyId: string; ingestNode: string }): Promise<{
+  id: string; startedAt: Date; continuesId: string | null; superseded: { id: string; ingestNode: string }[];
+}> {
   return db.transaction(async (tx) => {
     const superseded = await tx.update(broadcasts).set({ status: 'ended', endedAt: sql`now()`, endReason: 'superseded by a new publish' })
       .where(and(eq(broadcasts.streamKeyId, b.streamKeyId), eq(broadcasts.status, 'live')))
-      .returning({ id: broadcasts.id, ingestNode: broadcasts.ingestNode });
-    const [row] = await tx.insert(broadcasts).values({ userId: b.userId, streamKeyId: b.streamKeyId, ingestNode: b.ingestNode })
+      .returning({ id: broadcasts.id, ingestNode: broadcasts.ingestNode, startedAt: broadcasts.startedAt });
+    const continuesId = superseded.sort((x, y) => y.startedAt.getTime() - x.startedAt.getTime())[0]?.id ?? null;
+    const [row] = await tx.insert(broadcasts).values({ userId: b.userId, streamKeyId: b.streamKeyId, ingestNode: b.ingestNode, continuesId })
       .returning({ id: broadcasts.id, startedAt: broadcasts.startedAt });
-    return { ...row!, superseded };
+    return { ...row!, continuesId, superseded: superseded.map(({ id, ingestNode }) => ({ id, ingestNode })) };
   });
 }
 
@@ -50,8 +56,9 @@ export async function endOrphanedBroadcasts(db: Tx, ingestNode: string, reason: 
 }
 
 /**
- * Broadcasts for the console, newest first: the performer's handle, the latest analysed frame (thumbnail) and
- * the count of unresolved cases.
+ * Broadcasts for the console, newest first: the performer's handle, the latest analysed frame (thumbnail), the
+ * count of unresolved cases, and the links of a reconnect on another node (the broadcast this one continues, and the
+ * one that continued it).
  */
 export async function listBroadcasts(db: Tx, f: { status?: 'live' | 'ended'; userId?: string; page: number; perPage: number }) {
   const conds = [f.status ? eq(broadcasts.status, f.status) : undefined, f.userId ? eq(broadcasts.userId, f.userId) : undefined].filter(Boolean);
@@ -59,7 +66,8 @@ export async function listBroadcasts(db: Tx, f: { status?: 'live' | 'ended'; use
   const [rows, [total]] = await Promise.all([
     db.select({
       id: broadcasts.id, userId: broadcasts.userId, handle: users.handle, status: broadcasts.status, startedAt: broadcasts.startedAt,
-      endedAt: broadcasts.endedAt, endReason: broadcasts.endReason,
+      endedAt: broadcasts.endedAt, endReason: broadcasts.endReason, continuesId: broadcasts.continuesId,
+      continuedById: sql<string | null>`(select n.id from ${broadcasts} n where n.continues_broadcast_id = ${broadcasts.id} order by n.started_at desc limit 1)`,
       latestFrame: sql<{ sampleId: string; capturedAt: string } | null>`(select json_build_object('sampleId', s.id, 'capturedAt', s.captured_at) from ${samples} s
         where s.broadcast_id = ${broadcasts.id} and s.kind = 'frame' and s.status = 'analysed' order by s.seq desc limit 1)`,
       openCases: sql<number>`(select count(*)::int from ${cases} c where c.broadcast_id = ${broadcasts.id} and c.status <> 'resolved')`,

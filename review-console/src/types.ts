@@ -116,6 +116,9 @@ export interface Broadcast {
   startedAt: string;
   endedAt: string | null;
   endReason: string | null;
+  /** A publisher that reconnected to another ingest node: the broadcast this one continues, and the one that continued it. */
+  continuesId: string | null;
+  continuedById: string | null;
   latestFrame: { sampleId: string; capturedAt: string; imageUrl: string } | null;
   openCases: number;
 }

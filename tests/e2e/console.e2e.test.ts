@@ -3,14 +3,15 @@
 // broadcast and the case arrives in the queue without a reload (SSE), the moderator opens it with `n` (claimed),
 // sees the evidence blurred until `r`, bans with `b` `Enter`, and the stream is cut within a second; the
 // statement of reasons and the audit entry show in the console, the audit chain verifies and the performer
-// cannot publish again. Screenshots go to tests/artifacts/console/. Slow: run alone with `npm run test:e2e`.
+// cannot publish again; a panic press shows above everything; a publisher who reconnected to another ingest node shows
+// as a broadcast resumed from another. Screenshots go to tests/artifacts/console/. Slow: run alone with `npm run test:e2e`.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { verifyAuditChain } from '../../db/index.ts';
+import { endBroadcast, openBroadcast, verifyAuditChain } from '../../db/index.ts';
 import type { PublishEvent } from '../../ingest/index.ts';
 import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedAccount, seedPerformer, seedSession } from '../../bin/seed.ts';
@@ -48,6 +49,20 @@ afterAll(async () => {
 });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+
+/** A new browser page signed in to the console (password, then the TOTP code), with its live connection up. */
+async function signIn(email: string, totpSecret: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  await page.goto(`${warden.httpUrl}/console/`);
+  await page.getByTestId('login-email').fill(email);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('login-totp').fill(totpCode(totpSecret));
+  await page.getByTestId('login-submit').click();
+  await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('live');
+  return page;
+}
 
 describe('review console, end to end', () => {
   it('a moderator bans a live performer from the queue with the keyboard; the stream is cut within a second', async () => {
@@ -148,15 +163,7 @@ describe('review console, end to end', () => {
   it('a panic press shows above everything in the console within a fraction of a second; acknowledge and resolve', async () => {
     const { totpSecret } = await seedAccount(env.ctx.db, { email: 'e2e-mod2@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod2', totp: true, dataKey: env.config.dataKey });
     const performer = await seedSession(env.ctx.db, 'e2e-panicking', 'performer');
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    const page = await context.newPage();
-    await page.goto(`${warden.httpUrl}/console/`);
-    await page.getByTestId('login-email').fill('e2e-mod2@example.org');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('login-totp').fill(totpCode(totpSecret!));
-    await page.getByTestId('login-submit').click();
-    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('live');
+    const page = await signIn('e2e-mod2@example.org', totpSecret!);
     await page.waitForTimeout(500); // the alert stream opens with the layout
     const pressed = Date.now();
     const res = await fetch(`${warden.httpUrl}/api/alerts/panic`, {
@@ -180,6 +187,31 @@ describe('review console, end to end', () => {
     // every console hears the resolution over Redis first; the audit entry is written right after
     const audit = async () => (await env.ctx.database.sql`select action from actions where subject_id = ${alert.id} order by chain_seq`).map((r) => r.action);
     await expect.poll(audit, { timeout: 5000 }).toEqual(['panic', 'acknowledge_alert', 'resolve_alert']);
-    await context.close();
+    await page.context().close();
+  }, 60_000);
+  it('a publisher who reconnected to another ingest node shows as one broadcast continuing another', async () => {
+    const { totpSecret } = await seedAccount(env.ctx.db, { email: 'e2e-mod3@example.org', password: PASSWORD, role: 'moderator', handle: 'e2e-mod3', totp: true, dataKey: env.config.dataKey });
+    const performer = await seedPerformer(env.ctx.db, 'e2e-reconnector', { verified: true });
+    const [key] = await env.ctx.database.sql`select id from stream_keys where user_id = ${performer.userId}`;
+    // two ingest nodes' publishes of the same key, as the scale-out test makes them for real: the second supersedes the first
+    const first = await openBroadcast(env.ctx.db, { userId: performer.userId, streamKeyId: key!.id, ingestNode: 'ingest-a' });
+    const second = await openBroadcast(env.ctx.db, { userId: performer.userId, streamKeyId: key!.id, ingestNode: 'ingest-b' });
+    const page = await signIn('e2e-mod3@example.org', totpSecret!);
+    try {
+      await page.goto(`${warden.httpUrl}/console/broadcasts`);
+      const live = page.locator(`[data-testid="broadcast-card"][data-broadcast-id="${second.id}"]`);
+      await live.waitFor({ timeout: 10_000 });
+      expect(await live.getByTestId('broadcast-link').textContent()).toMatch(/resumed after a reconnect/);
+      expect(await live.getByTestId('broadcast-link').getAttribute('title')).toContain(first.id);
+      await shot(page, '10-broadcast-reconnected');
+      await page.getByTestId('broadcasts-ended').click();
+      const ended = page.locator(`[data-testid="broadcast-card"][data-broadcast-id="${first.id}"]`);
+      await ended.waitFor({ timeout: 10_000 });
+      expect(await ended.getByTestId('broadcast-link').textContent()).toMatch(/resumed on another node/);
+      expect(await ended.textContent()).toMatch(/superseded by a new publish/i);
+    } finally {
+      await endBroadcast(env.ctx.db, second.id, 'test over');
+      await page.context().close();
+    }
   }, 60_000);
 });

@@ -3,7 +3,8 @@
 // data directory as they would share a volume. Shows: publishes spread over both ingest nodes and each broadcast
 // owned by exactly the node that holds it; frame jobs taken by all three workers (each logs the samples it
 // analysed, with its pid); the same key published to the other node while live supersedes the first cleanly
-// (one live broadcast, the older publisher cut within a second); a ban decided through node A's API cuts a
+// (one live broadcast, the older publisher cut within a second), and a publisher whose connection drops on one node and
+// who reconnects to the other gets a second broadcast linked to the first; a ban decided through node A's API cuts a
 // publish held by node B and a viewer playing from B; and the HTTP publish-gate hook answers nginx-rtmp's and
 // MediaMTX's calls from the same gate. Slow: run alone with `npm run test:e2e`.
 import path from 'node:path';
@@ -88,7 +89,32 @@ describe('two ingest nodes, three analyzer workers', () => {
       expect(now!.ingest_node).toBe('ingest-b');
       const [ended] = await env.ctx.database.sql`select end_reason from broadcasts where id = ${old!.id}`;
       expect(ended!.end_reason).toMatch(/superseded/);
+      const [linked] = await env.ctx.database.sql`select continues_broadcast_id from broadcasts where id = ${now!.id}`;
+      expect(linked!.continues_broadcast_id, 'the broadcast on B is linked to the one it superseded on A').toBe(old!.id);
       expect(second.child.exitCode).toBeNull(); // the newer publish goes on
+    } finally {
+      await first.stop();
+      await second?.stop();
+    }
+  }, 90_000);
+
+  it('a publisher whose connection drops on node A and who reconnects to node B gets a second broadcast linked to the first', async () => {
+    const p = await seedPerformer(env.ctx.db, 'scale-dropped', { verified: true });
+    const first = publishRtmp(video, `rtmp://127.0.0.1:${a.rtmpPort}/live/${p.streamKey}`, { loop: true, nice: 10 });
+    let second: ReturnType<typeof publishRtmp> | undefined;
+    try {
+      const [old] = await waitFor(async () => { const r = await liveOf(p.userId); return r.length ? r : null; }, 'live on A', 30_000);
+      first.child.kill('SIGKILL'); // the encoder dies: the TCP connection closes without an RTMP deleteStream
+      await waitFor(() => a.errors.some((l) => l.includes(old!.id) && l.includes('waiting for a reconnect')), 'node A waiting for the publisher to reconnect', 10_000, 100);
+      second = publishRtmp(video, `rtmp://127.0.0.1:${b.rtmpPort}/live/${p.streamKey}`, { loop: true, nice: 10 });
+      const [now] = await waitFor(async () => { const r = await liveOf(p.userId); return r.length === 1 && r[0]!.id !== old!.id ? r : null; }, 'live on B', 20_000);
+      expect(now!.ingest_node).toBe('ingest-b');
+      const rows = await env.ctx.database.sql`select id, status, end_reason, continues_broadcast_id from broadcasts where user_id = ${p.userId} order by started_at`;
+      expect(rows.map((r) => [r.id, r.status, r.continues_broadcast_id])).toEqual([[old!.id, 'ended', null], [now!.id, 'live', old!.id]]);
+      expect(rows[0]!.end_reason).toMatch(/superseded/);
+      // node A drops its wait for the lost publisher on B's word, without ending anything else
+      await waitFor(() => a.errors.some((l) => l.includes(old!.id) && l.includes('broadcast ended')), 'node A closing the superseded broadcast', 10_000, 100);
+      expect(second.child.exitCode).toBeNull();
     } finally {
       await first.stop();
       await second?.stop();
@@ -169,8 +195,11 @@ describe('two ingest nodes, three analyzer workers', () => {
       const r = await res;
       expect([label, r.status, await code(r)]).toEqual([label, status, expected]);
     }
-    // refusals are in the audit log like the embedded server's, with the client's address
-    const refused = await env.ctx.database.sql`select details->>'reason' as reason, details->>'ip' as ip from actions where action = 'refuse_publish' and details->>'ip' like '203.0.113.%' order by id`;
+    // refusals are in the audit log like the embedded server's, with the client's address (written just after the answer)
+    const refused = await waitFor(async () => {
+      const rows = await env.ctx.database.sql`select details->>'reason' as reason, details->>'ip' as ip from actions where action = 'refuse_publish' and details->>'ip' like '203.0.113.%' order by id`;
+      return rows.length >= 4 ? rows : null;
+    }, 'the hook\'s refusals audited', 5000, 100);
     expect(refused.map((r) => r.reason).sort()).toEqual(['not_verified', 'not_verified', 'unknown_app', 'unknown_key']);
   }, 60_000);
 });

@@ -3,7 +3,8 @@
 // machine's shared Postgres is never touched). While it is away the API answers 503 with a clear body, /readyz is
 // 503, a panic press still reaches a moderator's alert stream, chat still gives verdicts, and the publish gate
 // refuses new publishes (fails closed). Once it is back every write lands: the samples the tap took meanwhile and
-// their analysis, the panic alert, the chat messages with the ids their senders were given.
+// their analysis, the panic alert, the chat messages with the ids their senders were given, the refused publish's audit
+// entry.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +155,14 @@ describe('Postgres away for 20 s', () => {
     const stored = await q()`select id, verdict from chat_messages where id in ${q()([ack.id, blocked.id, held.id])}`;
     expect(Object.fromEntries(stored.map((r) => [r.id, r.verdict]))).toEqual({ [ack.id]: 'allow', [blocked.id]: 'block', [held.id]: 'hold' });
     expect((await q()`select count(*)::int as n from actions where action = 'block_message' and subject_id = ${blocked.id}`)[0]!.n).toBe(1);
+    // the publish refused while Postgres was away is in the audit log, once, with the time it was refused
+    const refusals = await waitFor(async () => {
+      const rows = await q()`select details->>'refusedAt' as at, created_at from actions where action = 'refuse_publish' and details->>'reason' = 'gate_unavailable'`;
+      return rows.length ? rows : null;
+    }, 'the outage\'s publish refusal audited', 10_000, 200);
+    expect(refusals).toHaveLength(1);
+    expect(Date.parse(refusals[0]!.at)).toBeLessThan(restoredAt);
+    expect(Date.parse(refusals[0]!.at)).toBeGreaterThanOrEqual(cutAt);
     const [minorCase] = await q()`select priority, reason from cases where subject_id = ${dana!.userId}`;
     expect(minorCase).toMatchObject({ priority: 'critical', reason: 'chat.minor_disclosure' });
     // the gate accepts again

@@ -46,7 +46,7 @@ export function BroadcastList() {
       <Box sx={{ display: 'flex', alignItems: 'center', gap: 1, mb: 1 }}>
         <ToggleButtonGroup size="small" exclusive value={status} onChange={(_, v) => { if (v) { setStatus(v); setPage(1); } }}>
           <ToggleButton value="live" data-testid="broadcasts-live">Live</ToggleButton>
-          <ToggleButton value="ended">Ended</ToggleButton>
+          <ToggleButton value="ended" data-testid="broadcasts-ended">Ended</ToggleButton>
         </ToggleButtonGroup>
         <Typography variant="body2" color="text.secondary">{total} {status}{status === 'live' ? ' now · frames stay blurred until you click them' : ''}</Typography>
         <Box sx={{ flex: 1 }} />
@@ -88,6 +88,12 @@ function BroadcastCard({ b, onEnd }: { b: Broadcast; onEnd: () => void }) {
           {live ? `started ${ago(b.startedAt, now)}` : `ended ${when(b.endedAt)}${b.endReason ? ` · ${humanize(b.endReason)}` : ''}`}
           {b.latestFrame ? ` · frame ${ago(b.latestFrame.capturedAt, now)}` : ''}
         </Typography>
+        {(b.continuesId || b.continuedById) && (
+          <Typography variant="caption" color="text.secondary" noWrap data-testid="broadcast-link"
+            title={b.continuesId ? `continues broadcast ${b.continuesId}, which this publisher left on another ingest node` : `continued as broadcast ${b.continuedById} after the publisher reconnected`}>
+            {b.continuesId ? '↩ resumed after a reconnect' : '↪ resumed on another node'}
+          </Typography>
+        )}
         <Box sx={{ display: 'flex', alignItems: 'center', gap: 0.5 }}>
           <Chip size="small" label={`${b.openCases} open case${b.openCases === 1 ? '' : 's'}`} color={b.openCases ? 'warning' : 'default'} variant={b.openCases ? 'filled' : 'outlined'} data-testid="open-cases" />
           <Box sx={{ flex: 1 }} />

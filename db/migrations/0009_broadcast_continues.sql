@@ -1,0 +1,3 @@
+ALTER TABLE "broadcasts" ADD COLUMN "continues_broadcast_id" uuid;--> statement-breakpoint
+ALTER TABLE "broadcasts" ADD CONSTRAINT "broadcasts_continues_broadcast_id_broadcasts_id_fk" FOREIGN KEY ("continues_broadcast_id") REFERENCES "public"."broadcasts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "broadcasts_continues_idx" ON "broadcasts" USING btree ("continues_broadcast_id");

@@ -65,6 +65,8 @@ export const mailOutbox = pgTable('mail_outbox', {
   sentAt: timestamp('sent_at', { withTimezone: true }),
   attempts: integer('attempts').notNull().default(0),
   lastError: text('last_error'),
+  /** Not sent before this time: the backoff after a failed attempt (null: as soon as possible). Shared by every node. */
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
 }, (t) => [index('mail_outbox_unsent_idx').on(t.createdAt).where(sql`sent_at is null`)]);
 
 export const verificationStatuses = ['pending', 'approved', 'rejected', 'revoked'] as const;

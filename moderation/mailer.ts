@@ -5,8 +5,9 @@
  * (`for update skip locked`), so several nodes never send the same row at once.
  *
  * With `SMTP_URL` set, rows are sent with nodemailer over SMTP, oldest first. A failed attempt is counted on the
- * row with its error (`attempts`, `last_error`) and retried after an exponential backoff (this process's memory:
- * another node may retry sooner) until `maxAttempts`, after which the row stays unsent for an operator to see.
+ * row with its error (`attempts`, `last_error`) and retried after an exponential backoff (`next_attempt_at` on the
+ * row: every node honours it, and a restart keeps it) until `maxAttempts`, after which the row stays unsent for an
+ * operator to see.
  * Without `SMTP_URL` nothing is sent: the rows stay in the outbox (logged once at start), for the operator and
  * the tests to read. Logs carry row ids and kinds, never addresses or bodies.
  */
@@ -38,7 +39,6 @@ export class Mailer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = true;
-  private readonly retryAt = new Map<string, number>();
   private transport: Transporter | null = null;
 
   constructor(private readonly deps: MailerDeps) {}
@@ -84,10 +84,8 @@ export class Mailer {
   async sendNext(): Promise<'sent' | 'failed' | 'idle'> {
     const { deps } = this;
     if (!this.transport) return 'idle';
-    const now = Date.now();
-    for (const [id, at] of this.retryAt) if (at <= now) this.retryAt.delete(id);
     return deps.db.transaction(async (tx) => {
-      const mail = await claimMail(tx, { maxAttempts: this.maxAttempts, exclude: [...this.retryAt.keys()] });
+      const mail = await claimMail(tx, { maxAttempts: this.maxAttempts });
       if (!mail) return 'idle' as const;
       try {
         await this.transport!.sendMail({ from: deps.from, to: mail.toAddress, subject: mail.subject, text: mail.body, headers: { 'x-warden-mail': mail.kind } });
@@ -96,9 +94,8 @@ export class Mailer {
         return 'sent' as const;
       } catch (err) {
         const attempts = mail.attempts + 1;
-        await markMailFailed(tx, mail.id, errorText(err));
         const delay = Math.min(deps.maxBackoffMs ?? 30 * 60_000, (deps.minBackoffMs ?? 5000) * 2 ** (attempts - 1));
-        this.retryAt.set(mail.id, Date.now() + delay);
+        await markMailFailed(tx, mail.id, errorText(err), delay);
         deps.logger.warn({ mailId: mail.id, kind: mail.kind, attempts, retryInMs: attempts < this.maxAttempts ? delay : null, err: errorText(err) }, attempts < this.maxAttempts ? 'mail not sent; will retry' : 'mail not sent; giving up');
         return 'failed' as const;
       }

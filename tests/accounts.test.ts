@@ -498,6 +498,42 @@ describe('mailer', () => {
     expect(await env.ctx.db.execute(sql`select 1 from mail_outbox where sent_at is null`)).toHaveLength(0);
   });
 
+  it('keeps a failed row\'s backoff in the row: a restarted (or another) mailer waits it out too', async () => {
+    const smtp = smtpListener();
+    const port = await smtp.listen();
+    await signup({ email: 'backoff@example.org', handle: 'backoff' });
+    await call('POST', '/api/auth/password-reset', { email: 'backoff@example.org' });
+    const [row] = await outbox('backoff@example.org');
+    smtp.state.failNext = 1000; // every attempt fails for now
+    const opts = { db: env.ctx.db, smtpUrl: `smtp://127.0.0.1:${port}`, from: 'Warden <no-reply@warden.test>', logger: env.ctx.logger, pollMs: 50, minBackoffMs: 60_000, timeoutMs: 5000 };
+    const first = new Mailer(opts);
+    try {
+      first.start();
+      await waitFor(async () => (await env.ctx.db.execute(sql`select 1 from mail_outbox where sent_at is null and attempts = 0`)).length === 0, 'every unsent row tried once', 10_000);
+      await first.stop();
+      const [failed] = await env.ctx.db.execute<{ attempts: number; wait_s: number }>(sql`select attempts, extract(epoch from next_attempt_at - now())::float as wait_s from mail_outbox where id = ${row!.id}`);
+      expect(failed!.attempts).toBe(1);
+      expect(failed!.wait_s).toBeGreaterThan(50);
+      expect(failed!.wait_s).toBeLessThanOrEqual(60);
+      // a new mailer (a restart, or another API node) with SMTP working again: the row waits out its backoff
+      smtp.state.failNext = 0;
+      const second = new Mailer(opts);
+      try {
+        second.start();
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(smtp.received.filter((m) => m.to.includes('backoff@example.org'))).toHaveLength(0);
+        await env.ctx.db.execute(sql`update mail_outbox set next_attempt_at = now() where id = ${row!.id}`); // the backoff ends
+        await waitFor(async () => (await env.ctx.db.execute(sql`select 1 from mail_outbox where id = ${row!.id} and sent_at is not null`)).length === 1, 'sent after the backoff', 10_000);
+      } finally {
+        await second.stop();
+      }
+      expect(smtp.received.filter((m) => m.to.includes('backoff@example.org'))).toHaveLength(1);
+    } finally {
+      await first.stop();
+      await smtp.close();
+    }
+  });
+
   it('without SMTP_URL leaves the outbox alone', async () => {
     await call('POST', '/api/auth/password-reset', { email: 'mailme@example.org' });
     const mailer = new Mailer({ db: env.ctx.db, smtpUrl: null, from: 'x@y.z', logger: env.ctx.logger });

@@ -3,7 +3,7 @@
  * accepted step), the session list, one-use password-reset tokens and the mail outbox they write to.
  * Secrets and tokens arrive here already sealed or hashed; nothing in this file sees a plaintext secret.
  */
-import { and, asc, desc, eq, gt, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
 import { mailOutbox, passwordResets, sessions, users, type Role } from '../schema.ts';
 
@@ -153,13 +153,13 @@ export interface OutboxMail { id: string; toAddress: string; subject: string; bo
 
 /**
  * Locks the oldest unsent e-mail no other sender holds (`for update skip locked`), with fewer than `maxAttempts`
- * attempts, skipping `exclude` (rows this sender is backing off from). Call inside a transaction and record the
+ * attempts and not backing off (`next_attempt_at` passed). Call inside a transaction and record the
  * outcome with {@link markMailSent} or {@link markMailFailed} in the same one.
  */
-export async function claimMail(db: Tx, opts: { maxAttempts: number; exclude?: string[] }): Promise<OutboxMail | undefined> {
+export async function claimMail(db: Tx, opts: { maxAttempts: number }): Promise<OutboxMail | undefined> {
   const [row] = await db.select({ id: mailOutbox.id, toAddress: mailOutbox.toAddress, subject: mailOutbox.subject, body: mailOutbox.body, kind: mailOutbox.kind, attempts: mailOutbox.attempts, createdAt: mailOutbox.createdAt })
     .from(mailOutbox)
-    .where(and(isNull(mailOutbox.sentAt), lt(mailOutbox.attempts, opts.maxAttempts), opts.exclude?.length ? notInArray(mailOutbox.id, opts.exclude) : sql`true`))
+    .where(and(isNull(mailOutbox.sentAt), lt(mailOutbox.attempts, opts.maxAttempts), or(isNull(mailOutbox.nextAttemptAt), lte(mailOutbox.nextAttemptAt, sql`now()`))))
     .orderBy(asc(mailOutbox.createdAt)).limit(1).for('update', { skipLocked: true });
   return row;
 }
@@ -169,9 +169,15 @@ export async function markMailSent(db: Tx, id: string): Promise<void> {
   await db.update(mailOutbox).set({ sentAt: sql`now()`, attempts: sql`${mailOutbox.attempts} + 1`, lastError: null }).where(eq(mailOutbox.id, id));
 }
 
-/** Records a failed attempt and its error (a short text, no message body). */
-export async function markMailFailed(db: Tx, id: string, error: string): Promise<void> {
-  await db.update(mailOutbox).set({ attempts: sql`${mailOutbox.attempts} + 1`, lastError: error.slice(0, 500) }).where(eq(mailOutbox.id, id));
+/**
+ * Records a failed attempt, its error (a short text, no message body) and when to try again (`retryInMs` from now,
+ * on the database's clock): no node claims the row before then, and a restart keeps the backoff.
+ */
+export async function markMailFailed(db: Tx, id: string, error: string, retryInMs: number): Promise<void> {
+  await db.update(mailOutbox).set({
+    attempts: sql`${mailOutbox.attempts} + 1`, lastError: error.slice(0, 500),
+    nextAttemptAt: sql`now() + make_interval(secs => ${retryInMs / 1000})`,
+  }).where(eq(mailOutbox.id, id));
 }
 
 /** How many e-mails wait unsent (and have attempts left). */

@@ -30,6 +30,8 @@ export interface FaceFinder {
 /** What the checks found about one image. `face`: the largest face (pixels of the analysed, upright image). */
 export interface ImageCheck {
   format: string; width: number; height: number; bytes: number; faces: number;
+  /** Bytes after the end of the image in the upload (a phone's trailer, a polyglot's payload): not stored. */
+  trailingBytes?: number;
   face?: { box: { x: number; y: number; width: number; height: number }; score: number; estimatedAge: number };
 }
 
@@ -53,7 +55,8 @@ export interface VerificationChecks {
 /**
  * Checks one uploaded image by its content: JPEG, PNG or WebP (what sharp reads in the bytes), at most
  * `maxBytes`, at most `maxPixels` (width × height; sharp's `limitInputPixels` refuses a decompression bomb
- * before decoding it), one frame, and decodable to the end (a truncated file is refused).
+ * before decoding it), one frame, and decodable to the end (a truncated file is refused). Bytes after the end of
+ * the image ({@link imageLength}) are counted in `trailingBytes`; the caller stores the image without them.
  * @param field the form field, named in every error.
  * @throws WardenError 413 too large (bytes or pixels), 415 not an accepted image format, 400 empty, truncated or corrupt.
  */
@@ -82,7 +85,60 @@ export async function inspectImage(field: string, bytes: Uint8Array, limits: { m
   } catch (err) {
     throw new WardenError('bad_request', `${field}: the image is truncated or corrupt (${errorText(err).split('\n')[0]})`);
   }
-  return { format: meta.format!, width, height, bytes: bytes.byteLength };
+  const trailing = bytes.byteLength - imageLength(meta.format!, buf);
+  return { format: meta.format!, width, height, bytes: bytes.byteLength, ...(trailing > 0 ? { trailingBytes: trailing } : {}) };
+}
+
+/**
+ * The length, in bytes, of the image proper at the start of `buf`; whatever follows it (a phone's maker trailer, a
+ * motion photo's video, the HTML or ZIP of a polyglot file) is not part of the picture. JPEG: its segments are walked
+ * and each scan's entropy-coded data read past stuffed bytes (FF 00), fill bytes and restart markers, up to the EOI
+ * marker (ITU-T T.81, B.1.1: so an EXIF thumbnail's own EOI, inside its APP1 segment, is skipped with it). PNG: its
+ * chunks up to IEND's CRC (PNG specification, 5.3). WebP: the RIFF header's size (RIFF container, padded to even).
+ * @param format sharp's name of the format ('jpeg', 'png', 'webp'; anything else: `buf.length`).
+ * @returns between 1 and `buf.length`; `buf.length` when the structure cannot be walked to its end (then nothing is cut:
+ *   the decoder has already accepted the file).
+ */
+export function imageLength(format: string, buf: Uint8Array): number {
+  const n = buf.length;
+  if (format === 'png') {
+    for (let i = 8; i + 12 <= n;) {
+      const len = ((buf[i]! << 24) >>> 0) + (buf[i + 1]! << 16) + (buf[i + 2]! << 8) + buf[i + 3]!;
+      const next = i + 12 + len;
+      if (next > n) return n;
+      if (buf[i + 4] === 0x49 && buf[i + 5] === 0x45 && buf[i + 6] === 0x4e && buf[i + 7] === 0x44) return next; // IEND
+      i = next;
+    }
+    return n;
+  }
+  if (format === 'webp') {
+    if (n < 12) return n;
+    const size = buf[4]! + (buf[5]! << 8) + (buf[6]! << 16) + ((buf[7]! << 24) >>> 0);
+    return Math.min(n, 8 + size + (size & 1));
+  }
+  if (format !== 'jpeg' || buf[0] !== 0xff || buf[1] !== 0xd8) return n;
+  let i = 2;
+  while (i + 1 < n) {
+    if (buf[i] !== 0xff) return n;
+    const m = buf[i + 1]!;
+    if (m === 0xff) { i++; continue; } // fill byte before a marker
+    if (m === 0xd9) return i + 2; // EOI
+    if ((m >= 0xd0 && m <= 0xd7) || m === 0x01) { i += 2; continue; } // markers without a length
+    if (i + 3 >= n) return n;
+    const len = (buf[i + 2]! << 8) + buf[i + 3]!;
+    if (len < 2) return n;
+    i += 2 + len;
+    if (m !== 0xda) continue;
+    // SOS: entropy-coded data up to the next marker that is not FF 00, a restart or fill
+    while (i + 1 < n) {
+      if (buf[i] !== 0xff) { i++; continue; }
+      const x = buf[i + 1]!;
+      if (x === 0x00 || (x >= 0xd0 && x <= 0xd7)) i += 2;
+      else if (x === 0xff) i++;
+      else break;
+    }
+  }
+  return n;
 }
 
 /** Why a provider webhook's signature was refused: 400 malformed or missing, 401 wrong or stale. */

@@ -180,6 +180,11 @@ export class VerificationService {
     const limits = { maxBytes: config.maxBytes, maxPixels: config.maxPixels };
     const document = await inspectImage('document', s.document, limits);
     const selfie = await inspectImage('selfie', s.selfie, limits);
+    // only the image itself is kept: bytes appended after it (a phone's trailer, a polyglot's payload) are dropped
+    const images = {
+      document: s.document.subarray(0, s.document.byteLength - (document.trailingBytes ?? 0)),
+      selfie: s.selfie.subarray(0, s.selfie.byteLength - (selfie.trailingBytes ?? 0)),
+    };
     const checkedOn = utcDay(this.now());
     const ageYears = ageOn(s.dateOfBirth, checkedOn);
     const checks: VerificationChecks = { checkedOn, ageYears, adult: ageYears >= ADULT_AGE };
@@ -193,7 +198,7 @@ export class VerificationService {
 
     let found: Awaited<ReturnType<FaceFinder['analyze']>>[];
     try {
-      found = [await this.deps.faces.analyze(Buffer.from(s.document)), await this.deps.faces.analyze(Buffer.from(s.selfie))];
+      found = [await this.deps.faces.analyze(Buffer.from(images.document)), await this.deps.faces.analyze(Buffer.from(images.selfie))];
     } catch (err) {
       logger.error({ userId, err: errorText(err) }, 'verification face check failed');
       throw new WardenError('unavailable', 'the face check failed; nothing was stored, try again later');
@@ -225,7 +230,7 @@ export class VerificationService {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       for (const which of VERIFICATION_IMAGES) {
         const file = this.fileOf(files[which]);
-        await writeFile(file, seal(key, which === 'document' ? s.document : s.selfie, sealContext(id, which)), { flag: 'wx', mode: 0o600 });
+        await writeFile(file, seal(key, images[which], sealContext(id, which)), { flag: 'wx', mode: 0o600 });
         written.push(file);
       }
       const caseId = await db.transaction(async (tx) => {

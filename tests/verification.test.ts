@@ -285,13 +285,17 @@ describe('verification submission', () => {
 });
 
 describe('moderator review', () => {
-  it('images are decrypted for moderators only, never cached, every look audited; approve lets the performer publish', async () => {
+  it('images are stored without bytes appended after them, decrypted for moderators only, never cached, every look audited; approve lets the performer publish', async () => {
     const p = await performer('ver-approve');
     const key = await streamKeyFor(p.userId);
     const gate = new PublishGate(env.ctx.db);
     expect(await gate.check(key.key)).toMatchObject({ accepted: false, reason: 'not_verified' });
-    const sub = await submit(p.token, { dateOfBirth: bornYearsAgo(30), document: img(documentJpeg), selfie: img(selfieWebp, 'image/webp') });
+    // the document carries an HTML payload after the JPEG (a polyglot file): only the image is stored and served
+    const tail = Buffer.from('<html><script>alert(document.cookie)</script></html>');
+    const sub = await submit(p.token, { dateOfBirth: bornYearsAgo(30), document: img(Buffer.concat([documentJpeg, tail])), selfie: img(selfieWebp, 'image/webp') });
     expect(sub.status).toBe(201);
+    expect(sub.body.checks.document).toMatchObject({ bytes: documentJpeg.length + tail.length, trailingBytes: tail.length });
+    expect(sub.body.checks.selfie.trailingBytes).toBeUndefined();
     const vid = sub.body.id as string;
 
     const res = await app.request(`http://localhost/api/verification/${vid}/document`, { headers: { authorization: `Bearer ${staff.moderator.token}` } });

@@ -31,6 +31,8 @@ export interface CaseVerification {
   expiresAt: string | null;
   decisionReason: string | null;
   createdAt: string;
+  /** What the automatic checks found (the parts the panel shows). */
+  checks?: { document?: { trailingBytes?: number }; selfie?: { trailingBytes?: number } };
 }
 
 /** The verification of a case detail, when it is a verification case. */
@@ -89,6 +91,14 @@ export function VerificationPanel({ v }: { v: CaseVerification }) {
           <span>Submitted <b>{when(v.createdAt)}</b></span>
           {v.expiresAt && <span>Valid until <b>{when(v.expiresAt)}</b></span>}
           {v.decisionReason && <span>Reason <b>{v.decisionReason}</b></span>}
+          {(v.checks?.document?.trailingBytes || v.checks?.selfie?.trailingBytes) && (
+            <Tooltip title="Bytes appended after the end of the image in the uploaded file: a phone's own trailer, or something hidden behind the picture. Only the image was kept.">
+              <Typography component="span" variant="body2" sx={{ color: 'warning.main' }} data-testid="verification-trailing">
+                Extra data after the image (not stored):{' '}
+                {(['document', 'selfie'] as const).filter((w) => v.checks?.[w]?.trailingBytes).map((w) => `${w} ${v.checks![w]!.trailingBytes} bytes`).join(', ')}
+              </Typography>
+            </Tooltip>
+          )}
         </Box>
         {v.imagesDeletedAt
           ? <Typography variant="body2" color="text.secondary">The images were deleted after the retention period ({when(v.imagesDeletedAt)}).</Typography>

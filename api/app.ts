@@ -110,7 +110,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
   const alertService = alerts ?? createAlertService(ctx);
   alertRoutes(router, { db, alerts: alertService, hub: alertHub ?? new AlertHub(ctx.redis, alertService.channel, ctx.logger), logger: ctx.logger, redis: ctx.redis, prefix: ctx.config.redisPrefix });
   roomRoutes(router, { db, rooms: new RoomModeration({ db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger.child({ subsystem: 'rooms' }) }), onChange: onRoomChange });
-  studioRoutes(router, { db, config: ctx.config });
+  studioRoutes(router, { db, redis: ctx.redis, config: ctx.config });
   api.onError(onError);
   app.route('/api', api);
 

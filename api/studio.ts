@@ -4,10 +4,11 @@
  * stands). The studio's other pages use the routes beside them: stream keys, verification, rooms, alerts,
  * statements and appeals.
  */
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import { broadcastHealth, performerLiveBroadcast, userAppeals, type Db } from '../db/index.ts';
-import { playAuthority, publicAuthority } from '../ingest/index.ts';
+import { playAuthority, publicAuthority, readViewerCount } from '../ingest/index.ts';
 import { iso, isoTime, type ApiRouter } from './route.ts';
 
 /** The window the health figures count over. */
@@ -25,7 +26,7 @@ const healthSchema = z.object({
   audioChunks: z.int().describe('audio chunks in the last minute'),
   lastSampleAt: isoTime.nullable(),
   secondsSinceLastSample: z.number().nullable(),
-  viewers: z.int().nullable().describe('viewers playing now (null: not counted)'),
+  viewers: z.int().nullable().describe('viewers playing now, the performer\'s own preview and staff not counted (null: not counted, or Redis did not answer)'),
   casesOpened: z.int().describe('review cases opened on this broadcast'),
   casesOpen: z.int().describe('of those, not yet resolved'),
 });
@@ -47,7 +48,7 @@ export function ingestUrl(rtmp: Config['rtmp'], requestHost: string): string {
 }
 
 /** Declares the studio routes. */
-export function studioRoutes(router: ApiRouter, deps: { db: Db; config: Pick<Config, 'rtmp' | 'tap'> }): void {
+export function studioRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; config: Pick<Config, 'rtmp' | 'tap' | 'redisPrefix'> }): void {
   const { db, config } = deps;
 
   router.add({
@@ -58,7 +59,10 @@ export function studioRoutes(router: ApiRouter, deps: { db: Db; config: Pick<Con
     let broadcast: z.infer<typeof liveSchema>['broadcast'] = null;
     if (b) {
       const now = Date.now();
-      const h = await broadcastHealth(db, b.id, new Date(now - HEALTH_WINDOW_MS));
+      const [h, viewers] = await Promise.all([
+        broadcastHealth(db, b.id, new Date(now - HEALTH_WINDOW_MS)),
+        readViewerCount(deps.redis, config.redisPrefix, b.id).catch(() => null),
+      ]);
       const since = h.lastSampleAt ? Math.max(0, (now - h.lastSampleAt.getTime()) / 1000) : null;
       const interval = config.tap.sampleIntervalMs;
       const stalledAfterS = Math.max(15, (3 * interval) / 1000);
@@ -68,7 +72,7 @@ export function studioRoutes(router: ApiRouter, deps: { db: Db; config: Pick<Con
         health: {
           state, tapMode: b.tapMode, tapNote: b.tapNote, sampleIntervalMs: interval, framesSampled: h.framesSampled, framesAnalysed: h.framesAnalysed,
           framesFailed: h.framesFailed, duplicateFrames: b.duplicateFrames, audioChunks: h.audioChunks, lastSampleAt: iso(h.lastSampleAt),
-          secondsSinceLastSample: since === null ? null : Math.round(since * 10) / 10, viewers: null, casesOpened: h.casesOpened, casesOpen: h.casesOpen,
+          secondsSinceLastSample: since === null ? null : Math.round(since * 10) / 10, viewers, casesOpened: h.casesOpened, casesOpen: h.casesOpen,
         },
       };
     }

@@ -127,6 +127,8 @@ export interface ViewerSessionsDeps {
   prefix: string;
   server: MediaServer;
   logger: Logger;
+  /** Told of each counted play (not exempt) that joins (+1) or leaves (-1) a broadcast: ingest/viewer-counts.ts. */
+  audience?: { add(broadcastId: string, delta: number): void };
 }
 
 /** The viewers playing on this ingest node, by node-media-server session: admitted with a token, dropped on enforcement. */
@@ -174,7 +176,10 @@ export class ViewerSessions {
    * node-media-server's own check. Call synchronously before the session joins the stream.
    */
   attach(session: NmsSession, grant: PlayGrant): void {
+    const known = this.plays.get(session.id);
+    if (known) this.forget(session.id, known);
     this.plays.set(session.id, { session, viewerId: grant.viewerId, broadcastId: grant.broadcastId, ownerId: grant.ownerId, exempt: grant.exempt, startedAt: Date.now() });
+    if (!grant.exempt) this.deps.audience?.add(grant.broadcastId, 1);
     this.deps.server.signPlay(session);
     this.log.info({ sessionId: session.id, protocol: session.protocol, broadcastId: grant.broadcastId, viewerId: grant.viewerId, exempt: grant.exempt }, 'play admitted');
   }
@@ -204,7 +209,7 @@ export class ViewerSessions {
   left(session: NmsSession): void {
     const p = this.plays.get(session.id);
     if (p?.session !== session) return;
-    this.plays.delete(session.id);
+    this.forget(session.id, p);
     this.log.debug({ sessionId: session.id, broadcastId: p.broadcastId, seconds: Math.round((Date.now() - p.startedAt) / 1000) }, 'play ended');
   }
 
@@ -225,11 +230,16 @@ export class ViewerSessions {
     let n = 0;
     for (const [id, p] of this.plays) {
       if (!which(p)) continue;
-      this.plays.delete(id);
+      this.forget(id, p);
       this.deps.server.disconnect(p.session);
       n++;
       this.log.info({ sessionId: id, broadcastId: p.broadcastId, viewerId: p.viewerId, reason }, 'play disconnected');
     }
     return n;
+  }
+
+  private forget(id: string, p: ViewerPlay): void {
+    this.plays.delete(id);
+    if (!p.exempt) this.deps.audience?.add(p.broadcastId, -1);
   }
 }

@@ -34,6 +34,7 @@ import { StreamTap, type AudioChunk, type TapFrame, type TapMode } from './tap.t
 import { SamplingController } from './sampling.ts';
 import type { Policy } from '../rules/index.ts';
 import { RetryWriter } from './retry-writer.ts';
+import { ViewerCounts } from './viewer-counts.ts';
 import { encodeWav } from '../analyzer/audio/index.ts';
 
 export interface IngestDeps {
@@ -112,6 +113,7 @@ export class IngestService {
   private readonly redis: Redis;
   private readonly ownsRedis: boolean;
   private readonly viewers: ViewerSessions;
+  private readonly audience: ViewerCounts;
   /** Adaptive sampling: stretches intervals, prioritises and sheds audio when the analyzer is behind. */
   readonly sampling: SamplingController;
   /** Sample rows, their jobs and broadcast ends: retried in order per broadcast while Postgres or Redis is away. */
@@ -134,7 +136,8 @@ export class IngestService {
     this.ownsRedis = !deps.redis;
     this.redis = deps.redis ?? deps.subscriber.duplicate({ connectionName: 'warden-ingest-play' });
     if (this.ownsRedis) this.redis.on('error', () => {}); // reconnects by itself; a failed command refuses the play
-    this.viewers = new ViewerSessions({ redis: this.redis, prefix: deps.config.redisPrefix, server: this.server, logger: deps.logger });
+    this.audience = new ViewerCounts({ redis: this.redis, prefix: deps.config.redisPrefix, logger: this.log });
+    this.viewers = new ViewerSessions({ redis: this.redis, prefix: deps.config.redisPrefix, server: this.server, logger: deps.logger, audience: this.audience });
     this.server.setPlayGate((s) => this.admitPlay(s));
     this.server.on('donePlay', (s) => this.viewers.left(s));
   }
@@ -212,6 +215,7 @@ export class IngestService {
     await this.deps.subscriber.unsubscribe(this.channel).catch(() => {});
     await unregisterIngestNode(this.redis, this.deps.config.redisPrefix, this.deps.config.nodeId).catch(() => {});
     await Promise.all([...this.live.values()].map((b) => this.close(b, 'ingest node shut down')));
+    await this.audience.stop();
     await this.server.stop();
     await this.sampling.stop();
     const lost = await this.writer.flush(5000);
@@ -317,6 +321,7 @@ export class IngestService {
     };
     b.tap = this.createTap(b);
     this.live.set(broadcastId, b);
+    this.audience.track(broadcastId);
     this.acceptedPaths.add(session.streamPath);
     this.server.exposeForPlay(session.streamPath, playPath(broadcastId));
     session.socket?.once('close', () => this.onPublisherGone(b, session));
@@ -523,6 +528,7 @@ export class IngestService {
     this.acceptedPaths.delete(b.session.streamPath);
     this.server.withdrawPlay(playPath(b.broadcastId));
     this.viewers.dropBroadcast(b.broadcastId, 'broadcast ended', { keepExempt: false });
+    this.audience.untrack(b.broadcastId);
     void this.redis.eval(DEL_IF_EQUAL, 1, liveBroadcastKey(this.deps.config.redisPrefix, b.userId), b.broadcastId).catch(() => {});
     // the publisher is gone: record that first, then stop the tap (which may take a moment to exit)
     const tapStopped = b.tap.stop().catch((err) => this.log.warn({ err: errorText(err) }, 'tap stop failed'));

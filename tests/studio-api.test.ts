@@ -120,12 +120,13 @@ describe('studio: live status', () => {
     pub = publishRtmp(video, `${before.body.ingestUrl}${performer.streamKey}`, { loop: true });
     const live = await waitFor(async () => (await call('GET', '/api/studio/live', performer.token)).body.broadcast, 'the broadcast in the live status', 20_000, 250);
     broadcastId = live.id;
-    expect(live).toMatchObject({ ingestNode: env.config.nodeId, health: { sampleIntervalMs: 2000, viewers: null } });
+    expect(live).toMatchObject({ ingestNode: env.config.nodeId, health: { sampleIntervalMs: 2000 } });
     expect(['starting', 'ok']).toContain(live.health.state);
     const healthy = await waitFor(async () => {
       const h = (await call('GET', '/api/studio/live', performer.token)).body.broadcast?.health;
       return h?.framesSampled >= 2 && h.state === 'ok' ? h : null;
     }, 'sampled frames in the health figures', 20_000, 500);
+    expect(healthy.viewers).toBe(0); // counted by the ingest node, nobody watching yet
     expect(healthy.tapMode).toMatch(/keyframes|interval/);
     expect(healthy.secondsSinceLastSample).toBeLessThan(10);
     expect(healthy.lastSampleAt).toBeTruthy();
@@ -227,6 +228,8 @@ describe('studio: blocking a viewer', () => {
     const player = watch(playUrl);
     const other = watch((await call('POST', `/api/broadcasts/${broadcastId}/play`, bystander.token, {})).body.rtmpUrl);
     await waitFor(() => player.frames > 0 && other.frames > 0, 'frames at both viewers', 15_000, 50);
+    const viewersNow = async () => (await call('GET', '/api/studio/live', performer.token)).body.broadcast?.health.viewers as number | null;
+    await waitFor(async () => (await viewersNow()) === 2, 'two viewers in the studio\'s live status', 5000, 100);
 
     const t0 = Date.now();
     const blocked = await call('POST', '/api/rooms/me/blocks', performer.token, { handle: '@Studio-Pest' });
@@ -243,6 +246,7 @@ describe('studio: blocking a viewer', () => {
     expect(await call('POST', `/api/broadcasts/${broadcastId}/play`, v.token, {})).toMatchObject({ status: 403, body: { error: { code: 'banned' } } });
     const framesBefore = other.frames;
     await waitFor(() => other.frames > framesBefore, 'the bystander still playing', 5000, 50);
+    await waitFor(async () => (await viewersNow()) === 1, 'one viewer left in the studio\'s live status', 5000, 100);
     await other.stop();
 
     // recorded as a room ban by the performer, audited, and listed

@@ -44,34 +44,61 @@ export function writeFaceInput(rgb: Uint8Array, width: number, height: number, b
   const padLeft = w < h ? before : 0;
   const [mr, mg, mb] = FACE_NET_MEAN_RGB;
   const scale = side / size;
-  const sample = (r: number, c: number, ch: number): number => {
-    const cr = r - padTop;
-    const cc = c - padLeft;
-    if (cr < 0 || cr >= h || cc < 0 || cc >= w) return 0;
-    return rgb[((y + cr) * width + (x + cc)) * 3 + ch]!;
-  };
+  // the two source rows of each output row and the two source columns of each output column, as byte offsets into
+  // `rgb` (-1: in the zero padding), with the fractions: the same values face-api's resize computes per sample, found
+  // once per row and column instead of once per sample and channel (this loop was a fifth of a face check's CPU)
+  const { rows0, rows1, fys, cols0, cols1, fxs } = taps(size);
+  for (let i = 0; i < size; i++) {
+    const s = i * scale;
+    const a = Math.floor(s);
+    const b = Math.min(side - 1, Math.ceil(s));
+    const ra = a - padTop;
+    const rb = b - padTop;
+    rows0[i] = ra < 0 || ra >= h ? -1 : (y + ra) * width * 3;
+    rows1[i] = rb < 0 || rb >= h ? -1 : (y + rb) * width * 3;
+    fys[i] = s - a;
+    const ca = a - padLeft;
+    const cb = b - padLeft;
+    cols0[i] = ca < 0 || ca >= w ? -1 : (x + ca) * 3;
+    cols1[i] = cb < 0 || cb >= w ? -1 : (x + cb) * 3;
+    fxs[i] = s - a;
+  }
   let o = offset;
   for (let r = 0; r < size; r++) {
-    const sy = r * scale;
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(side - 1, Math.ceil(sy));
-    const fy = sy - y0;
+    const r0 = rows0[r]!;
+    const r1 = rows1[r]!;
+    const fy = fys[r]!;
     for (let c = 0; c < size; c++) {
-      const sx = c * scale;
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(side - 1, Math.ceil(sx));
-      const fx = sx - x0;
+      const c0 = cols0[c]!;
+      const c1 = cols1[c]!;
+      const fx = fxs[c]!;
+      // each corner's first byte, or -1 in the zero padding
+      const tl = r0 < 0 || c0 < 0 ? -1 : r0 + c0;
+      const tr = r0 < 0 || c1 < 0 ? -1 : r0 + c1;
+      const bl = r1 < 0 || c0 < 0 ? -1 : r1 + c0;
+      const br = r1 < 0 || c1 < 0 ? -1 : r1 + c1;
       for (let ch = 0; ch < 3; ch++) {
-        const tl = sample(y0, x0, ch);
-        const tr = sample(y0, x1, ch);
-        const bl = sample(y1, x0, ch);
-        const br = sample(y1, x1, ch);
-        const top = tl + (tr - tl) * fx;
-        const bottom = bl + (br - bl) * fx;
+        const vtl = tl < 0 ? 0 : rgb[tl + ch]!;
+        const vtr = tr < 0 ? 0 : rgb[tr + ch]!;
+        const vbl = bl < 0 ? 0 : rgb[bl + ch]!;
+        const vbr = br < 0 ? 0 : rgb[br + ch]!;
+        const top = vtl + (vtr - vtl) * fx;
+        const bottom = vbl + (vbr - vbl) * fx;
         out[o++] = (top + (bottom - top) * fy - (ch === 0 ? mr : ch === 1 ? mg : mb)) / 255;
       }
     }
   }
+}
+
+/** Scratch arrays of {@link writeFaceInput} per output size (the networks' inputs: 112, 150), reused across calls. */
+const tapsBySize = new Map<number, { rows0: Int32Array; rows1: Int32Array; fys: Float64Array; cols0: Int32Array; cols1: Int32Array; fxs: Float64Array }>();
+function taps(size: number) {
+  let t = tapsBySize.get(size);
+  if (!t) {
+    t = { rows0: new Int32Array(size), rows1: new Int32Array(size), fys: new Float64Array(size), cols0: new Int32Array(size), cols1: new Int32Array(size), fxs: new Float64Array(size) };
+    tapsBySize.set(size, t);
+  }
+  return t;
 }
 
 /**

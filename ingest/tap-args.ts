@@ -1,7 +1,7 @@
 /**
  * The tap's ffmpeg command line (see ingest/tap.ts for what each output is for) and log redaction of inputs.
  */
-import type { TapMode } from './tap.ts';
+import type { TapMode } from './tap-types.ts';
 import { audioOutputArgs } from './tap-audio.ts';
 
 /** Inputs of {@link buildTapArgs}. */

@@ -15,7 +15,7 @@
 import { avcConfigWithoutReorder, nalUnitsWithoutReorder } from './h264-sps.ts';
 import type { PacketTime } from './tap-parsers.ts';
 import { FrameThinner } from './thinner.ts';
-import type { TapMode } from './tap.ts';
+import type { TapMode } from './tap-types.ts';
 
 /**
  * Where a tap's feed comes from: `open` starts delivering the broadcast's FLV data (the FLV header first, then its

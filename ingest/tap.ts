@@ -35,89 +35,16 @@ import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts'
 import { buildTapArgs, redactInput } from './tap-args.ts';
 import { KeyframeFeed, type TapSource } from './tap-feed.ts';
 import { FrameThinner } from './thinner.ts';
+import type { TapExitInfo, TapMode, TapOptions } from './tap-types.ts';
+import { KeyframeSpacing } from './keyframe-spacing.ts';
+import { FrameQueue } from './frame-queue.ts';
 
 export { buildTapArgs, redactInput, type TapArgsOptions } from './tap-args.ts';
 export { classifyTag, KeyframeFeed, type FeedDecision, type TapSource, type TagVerdict } from './tap-feed.ts';
 
 export { type AudioChunk, type TapAudioOptions } from './tap-audio.ts';
 export { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
-
-/** One sampled frame. */
-export interface TapFrame {
-  /** 0, 1, 2, … for the life of the tap (continues across ffmpeg restarts); no gaps. */
-  seq: number;
-  /** When the frame's bytes arrived from ffmpeg (wall clock), not the stream timestamp. */
-  capturedAt: Date;
-  /** A complete baseline JPEG (SOI … EOI). */
-  jpeg: Buffer;
-  /** Pixel size of the JPEG. */
-  width: number;
-  height: number;
-}
-
-/** 'keyframes': decode keyframes only; 'interval': decode every frame, keep one per interval. */
-export type TapMode = 'keyframes' | 'interval';
-
-/** How a tap ended for good (see {@link TapOptions.onExit}). */
-export interface TapExitInfo {
-  /** The last ffmpeg child's exit code and signal. */
-  code: number | null;
-  signal: string | null;
-  /** Unplanned restarts over the tap's life (same as {@link StreamTap.restarts}). */
-  restarts: number;
-  /** 'stopped' after {@link StreamTap.stop}; 'gave-up' after too many quick failures in a row. */
-  reason: 'stopped' | 'gave-up';
-}
-
-/** Options of {@link StreamTap}. */
-export interface TapOptions {
-  /**
-   * URL or file path ffmpeg reads, e.g. `rtmp://127.0.0.1:1935/live/KEY?sign=…` (never logged verbatim). With a
-   * `source`, only a name for logs.
-   */
-  input: string;
-  /**
-   * The broadcast's FLV tags from this process (ingest/tap-feed.ts): written to ffmpeg's stdin, in keyframes mode
-   * only the audio, the headers and the keyframes (for H.264, only those that will be sampled, with the SPS saying
-   * nothing is reordered: {@link KeyframeFeed}); packet timing read from the tags. Without it ffmpeg reads `input`.
-   */
-  source?: TapSource;
-  /** At most one frame per this many milliseconds (default 2000). */
-  sampleIntervalMs: number;
-  /** Frames taller than this are scaled down to it, keeping aspect (default 480); smaller ones are kept. */
-  maxHeight?: number;
-  /** Read the input at its native rate (`-re`); for file inputs in tests and demos. Live inputs need not. */
-  realtime?: boolean;
-  /** Niceness of the ffmpeg process (0–19; default 0): sampling yields the CPU to the ingest and API process. */
-  nice?: number;
-  /**
-   * Receives each frame, one at a time (awaited). While it runs, ffmpeg's output keeps being read: at most
-   * {@link TapOptions.maxQueuedFrames} frames wait, older ones are dropped (counted in `framesDropped`), so a
-   * slow consumer sees the newest frames and never stalls ffmpeg. A throw or rejection is logged at error.
-   */
-  onFrame: (f: TapFrame) => Promise<void> | void;
-  /** Called with 'keyframes' when the first frame arrives, and with 'interval' on the fallback (note says why). */
-  onModeChange?: (mode: TapMode, note: string) => void;
-  /** Called once when the tap has ended for good: after stop(), or when it gave up restarting ffmpeg. */
-  onExit?: (info: TapExitInfo) => void;
-  /** Receives ffmpeg's error lines at warn, and the tap's own events. */
-  logger: Logger;
-  /** Delay before restarting a dead ffmpeg, doubled after each quick failure up to 10 s (default 1000). */
-  restartDelayMs?: number;
-  /** Give up when this many ffmpeg runs in a row fail quickly (each lived < 30 s) (default 10). */
-  maxQuickFailures?: number;
-  /** Mode to start in (default 'keyframes'); 'interval' skips keyframe sampling altogether. */
-  mode?: TapMode;
-  /** Frames that may wait while onFrame runs (default 2). */
-  maxQueuedFrames?: number;
-  /** Also tap the audio as overlapping 16 kHz mono chunks (see {@link TapAudioOptions}); off when absent. */
-  audio?: TapAudioOptions;
-  /**
-   * Called for each frame not handed to onFrame: 'interval' when the effective interval was stretched past the base
-   * one ({@link StreamTap.setSampleInterval}), 'behind' when onFrame was too slow and the oldest waiting frame was dropped.
-   */
-  onShed?: (reason: 'interval' | 'behind') => void;
-}
+export type { TapExitInfo, TapFrame, TapMode, TapOptions } from './tap-types.ts';
 
 /** The in-process feed leaves tags out while ffmpeg's stdin holds more than this many unwritten bytes. */
 const FEED_MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
@@ -152,8 +79,6 @@ export class StreamTap {
   private readonly log: Logger;
   private _mode: TapMode;
   private _restarts = 0;
-  private _framesEmitted = 0;
-  private _framesDropped = 0;
   private started = false;
   private stopped = false;
   private stopPromise: Promise<void> | undefined;
@@ -165,13 +90,10 @@ export class StreamTap {
   private switching = false;
   private announcedFirst = false;
   private exitReported = false;
-  // Per run: spawn time; stream time of the first packet and of the last keyframe; consecutive long gaps.
+  // Per run: spawn time; the keyframe-spacing watch (keyframes mode)
   private runStartedAt = 0;
-  private firstPacketS: number | undefined;
-  private lastKeyS: number | undefined;
-  private longGaps = 0;
-  private readonly queue: { jpeg: Buffer; width: number; height: number; capturedAt: Date }[] = [];
-  private delivering = false;
+  private spacing: KeyframeSpacing | undefined;
+  private readonly frames: FrameQueue;
   // Adaptive sampling: the interval in force (≥ the base one ffmpeg samples at), frames left out for it
   private readonly thinner: FrameThinner;
   private _framesThinned = 0;
@@ -194,6 +116,15 @@ export class StreamTap {
     this.thinner = new FrameThinner(sampleIntervalMs);
     this._mode = opts.mode ?? 'keyframes';
     this.audio = opts.audio ? new TapAudio(opts.audio, opts.logger) : undefined;
+    this.frames = new FrameQueue({
+      max: this.opts.maxQueuedFrames,
+      deliver: (f) => this.opts.onFrame(f),
+      onDrop: (dropped) => {
+        this.callback('onShed', () => this.opts.onShed?.('behind'));
+        if (dropped === 1 || dropped % 100 === 0) this.log.warn({ dropped }, 'onFrame slower than the stream: dropping oldest frames');
+      },
+      onError: (err, seq) => this.log.error({ err, seq }, 'onFrame failed'),
+    });
   }
 
   /** True once ffmpeg reported that the stream has no audio track (the tap then runs without audio). */
@@ -211,11 +142,11 @@ export class StreamTap {
   }
   /** Frames handed to onFrame so far. */
   get framesEmitted(): number {
-    return this._framesEmitted;
+    return this.frames.emitted;
   }
   /** Frames dropped because onFrame was too slow. */
   get framesDropped(): number {
-    return this._framesDropped;
+    return this.frames.dropped;
   }
   /** Frames left out because the effective interval was stretched (see {@link StreamTap.setSampleInterval}). */
   get framesThinned(): number {
@@ -265,12 +196,12 @@ export class StreamTap {
   stop(): Promise<void> {
     if (this.stopPromise) return this.stopPromise;
     this.stopped = true;
-    this.queue.length = 0;
+    this.frames.close();
     clearTimeout(this.restartTimer);
     this.stopPromise = (async () => {
       if (this.child) await this.killChild(this.child);
       await this.audio?.close();
-      this.log.info({ frames: this._framesEmitted, restarts: this._restarts }, 'tap stopped');
+      this.log.info({ frames: this.frames.emitted, restarts: this._restarts }, 'tap stopped');
       if (this.started) this.reportExit({ ...this.lastExit, restarts: this._restarts, reason: 'stopped' });
     })();
     return this.stopPromise;
@@ -293,9 +224,7 @@ export class StreamTap {
     if (this.opts.nice && child.pid) { try { os.setPriority(child.pid, this.opts.nice); } catch { /* keeps the default priority */ } }
     this.child = child;
     this.runStartedAt = Date.now();
-    this.firstPacketS = undefined;
-    this.lastKeyS = undefined;
-    this.longGaps = 0;
+    this.spacing = new KeyframeSpacing(this.opts.sampleIntervalMs);
     const packetPipe = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
     if (packetPipe) {
       const parser = new FramecrcParser();
@@ -435,63 +364,14 @@ export class StreamTap {
       this.callback('onShed', () => this.opts.onShed?.('interval'));
       return;
     }
-    if (this.queue.length >= this.opts.maxQueuedFrames) {
-      this.queue.shift();
-      this._framesDropped++;
-      this.callback('onShed', () => this.opts.onShed?.('behind'));
-      if (this._framesDropped === 1 || this._framesDropped % 100 === 0) {
-        this.log.warn({ dropped: this._framesDropped }, 'onFrame slower than the stream: dropping oldest frames');
-      }
-    }
-    this.queue.push({ ...img, capturedAt: new Date(now) });
-    void this.drain();
+    this.frames.push({ ...img, capturedAt: new Date(now) });
   }
 
-  private async drain(): Promise<void> {
-    if (this.delivering) return;
-    this.delivering = true;
-    try {
-      while (this.queue.length > 0 && !this.stopped) {
-        const f = this.queue.shift()!;
-        const frame: TapFrame = { seq: this._framesEmitted++, ...f };
-        try {
-          await this.opts.onFrame(frame);
-        } catch (err) {
-          this.log.error({ err, seq: frame.seq }, 'onFrame failed');
-        }
-      }
-    } finally {
-      this.delivering = false;
-    }
-  }
-
-  /**
-   * Keyframes mode: watches keyframe spacing in stream time. Falls back to interval mode when one gap
-   * exceeds 3× the interval, two consecutive gaps exceed 1.5×, or packets keep coming with no keyframe for
-   * max(4× interval, 10 s).
-   */
+  /** Keyframes mode: falls back to interval mode when keyframes are too sparse for the interval (ingest/keyframe-spacing.ts). */
   private onPacket(p: PacketTime): void {
     if (this.stopped || this.switching || this._mode !== 'keyframes') return;
-    const intervalS = this.opts.sampleIntervalMs / 1000;
-    this.firstPacketS ??= p.dts;
-    if (p.key) {
-      if (this.lastKeyS !== undefined) {
-        const gap = p.pts - this.lastKeyS;
-        if (gap <= 0) {
-          this.longGaps = 0; // timestamps jumped back (discontinuity): start measuring afresh
-        } else {
-          this.longGaps = gap > 1.5 * intervalS ? this.longGaps + 1 : 0;
-          if (gap > 3 * intervalS || this.longGaps >= 2) {
-            this.switchToInterval(`keyframes every ${gap.toFixed(1)} s`);
-            return;
-          }
-        }
-      }
-      this.lastKeyS = p.pts;
-      return;
-    }
-    const since = p.dts - (this.lastKeyS ?? this.firstPacketS);
-    if (since > Math.max(4 * intervalS, 10)) this.switchToInterval(`no keyframe for ${since.toFixed(1)} s`);
+    const why = this.spacing?.observe(p);
+    if (why) this.switchToInterval(why);
   }
 
   private switchToInterval(why: string): void {

@@ -73,11 +73,19 @@ export const envSchema = z.object({
   /** Analyzer worker processes (`warden serve` and `warden worker`); default: one per core. */
   WORKER_PROCESSES: z.coerce.number().int().min(0).max(64).default(os.availableParallelism()),
   /**
-   * Niceness (0–19) of the sampling and analysis processes (the taps' ffmpeg, frame workers, PocketSphinx): they
-   * are throughput work, while the API and ingest process holds latency work (panic alerts, chat verdicts, kicks).
-   * 0: same priority as the rest.
+   * Niceness (0–19) of the frame workers, and the base of the taps' (TAP_NICE) and PocketSphinx's (TRANSCRIBE_NICE):
+   * they are throughput work, while the API and ingest process holds latency work (panic alerts, chat verdicts,
+   * kicks). 0: same priority as the rest.
    */
   ANALYZER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /**
+   * Niceness (0–19) of the taps' ffmpeg; default ANALYZER_NICE + 5 (at most 19). The taps are many (one per broadcast):
+   * at the frame workers' 10, dozens of them runnable at once outweighed the serving process in the kernel's scheduler
+   * (nice 10 weighs about a ninth of nice 0, nice 15 about a 28th) and delayed panic alerts (bench/gates-panic.ts at 20
+   * streams: p99 50–117 ms over four runs at 10, 36–38 ms over two at 15); lower than the frame workers also means
+   * the samples already taken are analysed before more are decoded.
+   */
+  TAP_NICE: z.coerce.number().int().min(0).max(19).optional(),
   /**
    * Niceness (0–19) of PocketSphinx; default ANALYZER_NICE + 5 (at most 19): when the machine is short of CPU, frame
    * analysis (nudity, a possible minor) gets it before transcription, whose chunks are shed when it falls behind.
@@ -176,8 +184,8 @@ export interface Config {
   /** Absolute path of the policy file. */
   policyFile: string;
   redisPrefix: string;
-  /** Frame sampling; audio chunking (`audio: null` turns the audio tap off). */
-  tap: { sampleIntervalMs: number; duplicateMaxDistance: number; audio: { chunkMs: number; overlapMs: number } | null };
+  /** Frame sampling; audio chunking (`audio: null` turns the audio tap off); the taps' niceness. */
+  tap: { sampleIntervalMs: number; duplicateMaxDistance: number; audio: { chunkMs: number; overlapMs: number } | null; nice: number };
   /**
    * Deliberate degradation when the analyzer falls behind (ingest/sampling.ts), in ms: the longest stretched sampling
    * interval; the frames and audio backlog thresholds (age of the oldest waiting job) at which sampling stretches
@@ -315,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tap: {
       sampleIntervalMs: Math.round(e.SAMPLE_INTERVAL_S * 1000), duplicateMaxDistance: e.DUPLICATE_MAX_DISTANCE,
       audio: { chunkMs: Math.round(e.AUDIO_CHUNK_S * 1000), overlapMs: Math.round(e.AUDIO_OVERLAP_S * 1000) },
+      nice: e.TAP_NICE ?? Math.min(19, e.ANALYZER_NICE + 5),
     },
     degrade: {
       sampleIntervalMaxMs: Math.round(e.SAMPLE_INTERVAL_MAX_S * 1000),

@@ -348,7 +348,7 @@ export class IngestService {
       input: this.server.signedPlayUrl(b.session.streamPath),
       source: this.server.tapSource(b.session.streamPath),
       sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
-      nice: this.deps.config.analyzer.nice,
+      nice: this.deps.config.tap.nice,
       onFrame: (f) => this.onFrame(b, f),
       onModeChange: (mode, note) => {
         this.log.info({ broadcastId, mode, note }, 'tap mode');

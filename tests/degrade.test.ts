@@ -56,7 +56,7 @@ beforeAll(async () => {
   const base = loadConfig({});
   env = await createTestEnv({
     // 3 s audio chunks so the audio backlog builds within seconds; no analyzer of any kind until the recovery test
-    tap: { sampleIntervalMs: BASE_MS, duplicateMaxDistance: base.tap.duplicateMaxDistance, audio: { chunkMs: 3000, overlapMs: 500 } },
+    tap: { ...base.tap, sampleIntervalMs: BASE_MS, audio: { chunkMs: 3000, overlapMs: 500 } },
     degrade: {
       ...base.degrade, sampleIntervalMaxMs: MAX_MS, framesHighMs: 1500, framesLowMs: 400, audioHighMs: 2500, audioLowMs: 500,
       controlMs: 3_600_000, // the test drives the controller (tick) itself

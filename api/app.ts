@@ -99,7 +99,7 @@ export function createApi({ ctx, onRoomChange, events, consoleDir, webDirs, aler
   authRoutes(router, authDeps);
   accountRoutes(router, authDeps);
   caseRoutes(router, { db, review, policy, undoMs: ctx.config.review.undoMs });
-  broadcastRoutes(router, { db, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
+  broadcastRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, dataDir: ctx.config.dataDir, review, intake, logger: ctx.logger });
   playRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, logger: ctx.logger, nodeId: ctx.config.nodeId });
   viewerRoutes(router, { db });
   peopleRoutes(router, { db, redis: ctx.redis, prefix: ctx.config.redisPrefix, review, intake });

@@ -1,5 +1,5 @@
 /**
- * Broadcasts for moderators: the live list with each one's latest analysed frame, ending a broadcast (a
+ * Broadcasts for moderators: the live list with each one's latest analysed frame and audience, ending a broadcast (a
  * decision like any other: a case, the audit log, a statement of reasons), and the frames themselves. For
  * viewers: the play gate (`POST /api/broadcasts/:id/play`), which hands out a short-lived, one-time play URL (RTMP,
  * and HTTP-FLV for browsers), and the live list of the watch page (`GET /api/live`).
@@ -12,7 +12,7 @@ import { WardenError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { getBroadcast, getSample, listBroadcasts, liveBroadcastListings, playRestrictions, viewerStanding, type Db, type Role } from '../db/index.ts';
 import { hiddenBroadcastKey, type Intake, type ReviewService } from '../moderation/index.ts';
-import { PLAY_TOKEN_TTL_S, flvAuthority, flvPlayPath, ingestNodeAddress, issuePlayToken, playAuthority, playPath } from '../ingest/index.ts';
+import { PLAY_TOKEN_TTL_S, flvAuthority, flvPlayPath, ingestNodeAddress, issuePlayToken, playAuthority, playPath, viewerCountKey } from '../ingest/index.ts';
 import { moderatorOf } from './cases.ts';
 import { refusal } from './viewer.ts';
 import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRouter } from './route.ts';
@@ -21,13 +21,15 @@ const broadcastSchema = z.object({
   id: z.string(), user: userRef, status: z.enum(['live', 'ended']), startedAt: isoTime, endedAt: isoTime.nullable(), endReason: z.string().nullable(),
   /** A publisher that reconnected to another ingest node: the broadcast this one continues, and the one that continued it. */
   continuesId: z.string().nullable(), continuedById: z.string().nullable(),
+  /** Viewers playing a live broadcast now, as its ingest node counts them (null: ended, not counted, or Redis did not answer). */
+  viewers: z.int().nullable(),
   latestFrame: z.object({ sampleId: z.string(), capturedAt: isoTime, imageUrl: z.string() }).nullable(), openCases: z.int(),
 });
 
 const actionBody = z.strictObject({ reasonCode: z.string().min(1).max(64), note: z.string().max(2000).nullish() });
 
 /** Declares the broadcast routes and `GET /samples/:id/image`. */
-export function broadcastRoutes(router: ApiRouter, deps: { db: Db; dataDir: string; review: ReviewService; intake: Intake; logger: Logger }): void {
+export function broadcastRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; prefix: string; dataDir: string; review: ReviewService; intake: Intake; logger: Logger }): void {
   const { db } = deps;
 
   router.add({
@@ -35,11 +37,16 @@ export function broadcastRoutes(router: ApiRouter, deps: { db: Db; dataDir: stri
     query: z.strictObject({ status: z.enum(['live', 'ended']).optional(), userId: z.uuid().optional(), ...paging }), response: pageOf(broadcastSchema),
   }, async ({ c, query }) => {
     const { rows, total } = await listBroadcasts(db, query);
+    const live = rows.filter((b) => b.status === 'live');
+    const counts = live.length
+      ? await deps.redis.mget(live.map((b) => viewerCountKey(deps.prefix, b.id))).catch(() => live.map(() => null))
+      : [];
+    const viewers = new Map(live.map((b, i) => [b.id, counts[i] == null ? null : Number(counts[i])]));
     return c.json({
       total,
       data: rows.map((b) => ({
         id: b.id, user: { id: b.userId, handle: b.handle }, status: b.status, startedAt: b.startedAt.toISOString(), endedAt: iso(b.endedAt), endReason: b.endReason,
-        continuesId: b.continuesId, continuedById: b.continuedById,
+        continuesId: b.continuesId, continuedById: b.continuedById, viewers: viewers.get(b.id) ?? null,
         latestFrame: b.latestFrame ? { sampleId: b.latestFrame.sampleId, capturedAt: new Date(b.latestFrame.capturedAt).toISOString(), imageUrl: `/api/samples/${b.latestFrame.sampleId}/image` } : null,
         openCases: b.openCases,
       })),

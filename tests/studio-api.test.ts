@@ -230,6 +230,9 @@ describe('studio: blocking a viewer', () => {
     await waitFor(() => player.frames > 0 && other.frames > 0, 'frames at both viewers', 15_000, 50);
     const viewersNow = async () => (await call('GET', '/api/studio/live', performer.token)).body.broadcast?.health.viewers as number | null;
     await waitFor(async () => (await viewersNow()) === 2, 'two viewers in the studio\'s live status', 5000, 100);
+    // moderators see the same audience on the broadcasts list
+    const listed = (await call('GET', '/api/broadcasts?status=live', moderator.token)).body as { data: { id: string; viewers: number | null }[] };
+    expect(listed.data.find((b) => b.id === broadcastId)?.viewers).toBe(2);
 
     const t0 = Date.now();
     const blocked = await call('POST', '/api/rooms/me/blocks', performer.token, { handle: '@Studio-Pest' });

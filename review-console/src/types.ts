@@ -119,6 +119,8 @@ export interface Broadcast {
   /** A publisher that reconnected to another ingest node: the broadcast this one continues, and the one that continued it. */
   continuesId: string | null;
   continuedById: string | null;
+  /** Viewers playing a live broadcast now (null: ended or not counted). */
+  viewers: number | null;
   latestFrame: { sampleId: string; capturedAt: string; imageUrl: string } | null;
   openCases: number;
 }

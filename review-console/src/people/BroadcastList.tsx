@@ -85,7 +85,7 @@ function BroadcastCard({ b, onEnd }: { b: Broadcast; onEnd: () => void }) {
           <Typography variant="caption" sx={{ fontFamily: 'ui-monospace, monospace' }}>{clock(duration)}</Typography>
         </Box>
         <Typography variant="caption" color="text.secondary" noWrap>
-          {live ? `started ${ago(b.startedAt, now)}` : `ended ${when(b.endedAt)}${b.endReason ? ` · ${humanize(b.endReason)}` : ''}`}
+          {live ? `started ${ago(b.startedAt, now)}${b.viewers !== null ? ` · ${b.viewers} watching` : ''}` : `ended ${when(b.endedAt)}${b.endReason ? ` · ${humanize(b.endReason)}` : ''}`}
           {b.latestFrame ? ` · frame ${ago(b.latestFrame.capturedAt, now)}` : ''}
         </Typography>
         {(b.continuesId || b.continuedById) && (

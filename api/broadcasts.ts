@@ -12,7 +12,7 @@ import { WardenError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { getBroadcast, getSample, listBroadcasts, liveBroadcastListings, playRestrictions, viewerStanding, type Db, type Role } from '../db/index.ts';
 import { hiddenBroadcastKey, type Intake, type ReviewService } from '../moderation/index.ts';
-import { PLAY_TOKEN_TTL_S, flvAuthority, flvPlayPath, ingestNodeAddress, issuePlayToken, playAuthority, playPath, viewerCountKey } from '../ingest/index.ts';
+import { PLAY_TOKEN_TTL_S, flvAuthority, flvPlayPath, ingestNodeAddress, issuePlayToken, playAuthority, playPath, readViewerCounts } from '../ingest/index.ts';
 import { moderatorOf } from './cases.ts';
 import { refusal } from './viewer.ts';
 import { MODERATORS, idParams, iso, isoTime, pageOf, paging, userRef, type ApiRouter } from './route.ts';
@@ -37,11 +37,9 @@ export function broadcastRoutes(router: ApiRouter, deps: { db: Db; redis: Redis;
     query: z.strictObject({ status: z.enum(['live', 'ended']).optional(), userId: z.uuid().optional(), ...paging }), response: pageOf(broadcastSchema),
   }, async ({ c, query }) => {
     const { rows, total } = await listBroadcasts(db, query);
-    const live = rows.filter((b) => b.status === 'live');
-    const counts = live.length
-      ? await deps.redis.mget(live.map((b) => viewerCountKey(deps.prefix, b.id))).catch(() => live.map(() => null))
-      : [];
-    const viewers = new Map(live.map((b, i) => [b.id, counts[i] == null ? null : Number(counts[i])]));
+    const live = rows.filter((b) => b.status === 'live').map((b) => b.id);
+    const counts = await readViewerCounts(deps.redis, deps.prefix, live).catch(() => live.map(() => null));
+    const viewers = new Map(live.map((id, i) => [id, counts[i] ?? null]));
     return c.json({
       total,
       data: rows.map((b) => ({

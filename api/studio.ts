@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../core/config.ts';
 import { broadcastHealth, performerLiveBroadcast, userAppeals, type Db } from '../db/index.ts';
-import { playAuthority, publicAuthority, readViewerCount } from '../ingest/index.ts';
+import { playAuthority, publicAuthority, readViewerCounts } from '../ingest/index.ts';
 import { iso, isoTime, type ApiRouter } from './route.ts';
 
 /** The window the health figures count over. */
@@ -59,9 +59,9 @@ export function studioRoutes(router: ApiRouter, deps: { db: Db; redis: Redis; co
     let broadcast: z.infer<typeof liveSchema>['broadcast'] = null;
     if (b) {
       const now = Date.now();
-      const [h, viewers] = await Promise.all([
+      const [h, [viewers = null]] = await Promise.all([
         broadcastHealth(db, b.id, new Date(now - HEALTH_WINDOW_MS)),
-        readViewerCount(deps.redis, config.redisPrefix, b.id).catch(() => null),
+        readViewerCounts(deps.redis, config.redisPrefix, [b.id]).catch(() => [null]),
       ]);
       const since = h.lastSampleAt ? Math.max(0, (now - h.lastSampleAt.getTime()) / 1000) : null;
       const interval = config.tap.sampleIntervalMs;

@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { connectRedis, deleteKeysWithPrefix } from '../core/redis.ts';
 import { createLogger } from '../core/logger.ts';
-import { ViewerCounts, readViewerCount, viewerCountKey } from './viewer-counts.ts';
+import { ViewerCounts, readViewerCounts, viewerCountKey } from './viewer-counts.ts';
 
 const prefix = `wt_vc_${randomBytes(4).toString('hex')}`;
 const logger = createLogger('silent');
 let redis: Redis;
+const readViewerCount = async (r: Redis, p: string, id: string) => (await readViewerCounts(r, p, [id]))[0];
 beforeAll(async () => { redis = await connectRedis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'); });
 afterAll(async () => {
   await deleteKeysWithPrefix(redis, prefix);
@@ -35,6 +36,7 @@ describe('ViewerCounts', () => {
       expect(writes).toBe(1);
       expect(await readViewerCount(redis, prefix, 'b1')).toBe(999);
       expect(await readViewerCount(redis, prefix, 'b2')).toBeNull();
+      expect(await readViewerCounts(redis, prefix, ['b2', 'b1'])).toEqual([null, 999]); // a page of broadcasts, in order
       const ttl = await redis.ttl(viewerCountKey(prefix, 'b1'));
       expect(ttl).toBeGreaterThan(80);
       expect(ttl).toBeLessThanOrEqual(90);

@@ -16,13 +16,14 @@ import { errorText } from '../core/errors.ts';
 export const viewerCountKey = (prefix: string, broadcastId: string) => `${prefix}:viewers:${broadcastId}`;
 
 /**
- * The audience of a broadcast now, as its ingest node last published it.
- * @returns the count, or null when no node counts it (not live on a Warden ingest node, or that node died).
+ * The audience of each broadcast now, as its ingest node last published it (one MGET).
+ * @returns one count per id, in order; null where no node counts it (not live on a Warden ingest node, or that node died).
  * @throws when Redis does not answer.
  */
-export async function readViewerCount(redis: Redis, prefix: string, broadcastId: string): Promise<number | null> {
-  const raw = await redis.get(viewerCountKey(prefix, broadcastId));
-  return raw === null ? null : Number(raw);
+export async function readViewerCounts(redis: Redis, prefix: string, broadcastIds: readonly string[]): Promise<(number | null)[]> {
+  if (broadcastIds.length === 0) return [];
+  const raw = await redis.mget(broadcastIds.map((id) => viewerCountKey(prefix, id)));
+  return raw.map((r) => (r === null ? null : Number(r)));
 }
 
 export interface ViewerCountsDeps {
@@ -70,11 +71,6 @@ export class ViewerCounts {
     if (n === undefined) return;
     this.counts.set(broadcastId, Math.max(0, n + delta));
     this.dirty.add(broadcastId);
-  }
-
-  /** The count this node holds for a broadcast (undefined: not tracked here). */
-  get(broadcastId: string): number | undefined {
-    return this.counts.get(broadcastId);
   }
 
   /** Writes the changed counts (every count, once a third of the TTL has passed). Never throws. */

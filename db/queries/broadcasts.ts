@@ -18,11 +18,11 @@ export async function openBroadcast(db: Tx, b: { userId: string; streamKeyId: st
   return db.transaction(async (tx) => {
     const superseded = await tx.update(broadcasts).set({ status: 'ended', endedAt: sql`now()`, endReason: 'superseded by a new publish' })
       .where(and(eq(broadcasts.streamKeyId, b.streamKeyId), eq(broadcasts.status, 'live')))
-      .returning({ id: broadcasts.id, ingestNode: broadcasts.ingestNode, startedAt: broadcasts.startedAt });
-    const continuesId = superseded.sort((x, y) => y.startedAt.getTime() - x.startedAt.getTime())[0]?.id ?? null;
+      .returning({ id: broadcasts.id, ingestNode: broadcasts.ingestNode });
+    const continuesId = superseded[0]?.id ?? null; // at most one: broadcasts_one_live_per_key
     const [row] = await tx.insert(broadcasts).values({ userId: b.userId, streamKeyId: b.streamKeyId, ingestNode: b.ingestNode, continuesId })
       .returning({ id: broadcasts.id, startedAt: broadcasts.startedAt });
-    return { ...row!, continuesId, superseded: superseded.map(({ id, ingestNode }) => ({ id, ingestNode })) };
+    return { ...row!, continuesId, superseded };
   });
 }
 

@@ -20,6 +20,7 @@ import { createVerificationService } from '../api/verification.ts';
 import { VerificationSweeper } from '../moderation/index.ts';
 import { Mailer } from '../moderation/index.ts';
 import { applyHeapGrowing } from '../core/heap.ts';
+import { SpawnHelper } from '../core/commands.ts';
 
 export interface WardenRoles { api?: boolean; ingest?: boolean; workers?: boolean }
 
@@ -72,9 +73,13 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       handle.watchdog = watchdog;
       watchdog.watch(rules);
       if (config.analyzer.audioConcurrency > 0) {
-        // transcription runs PocketSphinx child processes, so this process only waits on them; the pronunciation
-        // dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of serving (it would stall panic alerts)
-        const transcriber = new PocketsphinxTranscriber({ nice: config.analyzer.transcribeNice });
+        // transcription runs PocketSphinx child processes, so this process only waits on them, and a helper process
+        // starts them (a spawn from this process would block its event loop 15-30 ms each: core/commands.ts); the
+        // pronunciation dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of serving (it would
+        // stall panic alerts)
+        const spawner = new SpawnHelper();
+        stops.push(() => spawner.stop()); // after the audio worker (stops run in reverse)
+        const transcriber = new PocketsphinxTranscriber({ nice: config.analyzer.transcribeNice, runner: spawner });
         await transcriber.pronunciations();
         const audio = runWorker('audio', createTranscribeProcessor({
           db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber, analyzer: new TextAnalyzer(),

@@ -11,12 +11,13 @@
  * `-kws_threshold 1e-10` spotted 5 of 5 at each rate with no false alarm on the LibriVox speech, and lower
  * thresholds (1e-20) added false alarms. Other espeak voices fare worse (en-us+m3: 3 of 5; en: 2 of 5).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { access, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runFfmpeg } from '../../ingest/ffmpeg.ts';
 import { readWavInfo } from './wav.ts';
+import { runCommand, type CommandRunner } from '../../core/commands.ts';
 import { phoneticHits, phrasePhones, type PhoneticPhrase, type Pronunciations } from './phonetic.ts';
 
 /** Phone-loop probability for keyword search (see the module docs for how it was chosen). */
@@ -70,20 +71,16 @@ export interface Transcriber {
 
 const NON_WORDS = /^(<s>|<\/s>|<sil>|\[[A-Z_]+\]|\+\+.*\+\+)$/;
 
-/** Runs a command, collecting stdout. @throws Error with the stderr tail on a non-zero exit. */
-function run(cmd: string, args: string[], nice = 0): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (nice > 0 && child.pid) { try { os.setPriority(child.pid, nice); } catch { /* keeps the default priority */ } }
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { err = (err + s).slice(-4000); });
-    child.once('error', (e) => reject((e as NodeJS.ErrnoException).code === 'ENOENT'
-      ? new Error(`${cmd} is not installed (Debian package pocketsphinx; run scripts/setup.sh)`) : e));
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`))));
+/** Runs a command with `runner`, collecting stdout. @throws Error with the stderr tail on a non-zero exit. */
+async function run(runner: CommandRunner, cmd: string, args: string[], nice = 0): Promise<string> {
+  const r = await runner.run(cmd, args, { nice }).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'ENOENT' ? new Error(`${cmd} is not installed (Debian package pocketsphinx; run scripts/setup.sh)`) : e;
   });
+  if (r.code !== 0) throw new Error(`${cmd} exited with ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return r.stdout;
 }
+
+const IN_PROCESS: CommandRunner = { run: runCommand };
 
 /** Parses `-time yes` output: per utterance, a text line then `word start end confidence` lines. */
 export function parseTimedWords(output: string): TranscriptWord[] {
@@ -136,8 +133,11 @@ export class PocketsphinxTranscriber implements Transcriber {
   private versionP: Promise<string> | undefined;
   private dictionary: Promise<Map<string, string>> | undefined;
 
-  /** @param opts.nice niceness of the PocketSphinx processes (0–19; default 0). */
-  constructor(private readonly opts: { dictionaryFile?: string; nice?: number } = {}) {}
+  /**
+   * @param opts.nice niceness of the PocketSphinx processes (0–19; default 0).
+   * @param opts.runner what starts them (default: this process; a serving process passes a SpawnHelper, core/commands.ts).
+   */
+  constructor(private readonly opts: { dictionaryFile?: string; nice?: number; runner?: CommandRunner } = {}) {}
 
   version(): Promise<string> {
     this.versionP ??= new Promise((resolve) => {
@@ -194,10 +194,10 @@ export class PocketsphinxTranscriber implements Transcriber {
         const list = path.join(dir, 'keyphrases.txt');
         await writeFile(list, phrases.map((k) => `${k.phrase} /${k.threshold.toExponential()}/`).join('\n') + '\n');
         const minS = new Map(searchable.map((p) => [p.phrase, MIN_PHONE_S * p.phones.length]));
-        kws = run('pocketsphinx_continuous', [...common, '-kws', list, '-kws_plp', String(KWS_PLP)], this.opts.nice)
+        kws = run(this.opts.runner ?? IN_PROCESS, 'pocketsphinx_continuous', [...common, '-kws', list, '-kws_plp', String(KWS_PLP)], this.opts.nice)
           .then((o) => parseKeywordHits(o, phrases.map((p) => p.phrase)).filter((h) => h.end - h.start >= (minS.get(h.phrase) ?? 0)));
       }
-      const [words, spotted] = await Promise.all([run('pocketsphinx_continuous', common, this.opts.nice).then(parseTimedWords), kws]);
+      const [words, spotted] = await Promise.all([run(this.opts.runner ?? IN_PROCESS, 'pocketsphinx_continuous', common, this.opts.nice).then(parseTimedWords), kws]);
       // phonetic search adds what keyword search missed (a phrase it found over the same time is not repeated)
       const keywords = [...spotted];
       for (const h of phoneticHits(words, searchable, dict)) {

@@ -1,0 +1,131 @@
+/**
+ * Running short-lived commands (PocketSphinx passes, one per audio chunk and pass) to completion, either here or from
+ * a small helper process.
+ *
+ * Why a helper: Node's spawn() is synchronous up to the child's exec (libuv forks, then waits on a pipe until the
+ * child has exec'd or failed), and a fork copies the parent's page tables, so its cost grows with the parent's
+ * resident memory. Measured here (2 cores, 2026-12-01): a process holding 260 MB blocks 15 ms per spawn() at p50
+ * (25 ms at p90, 31 ms at most) with the CPUs busy, one of 47 MB about 5 ms. The serving process of `warden serve`
+ * holds about 320 MB at 20 streams and transcription spawns PocketSphinx twice per chunk, so every chunk stalled the
+ * event loop that delivers panic alerts and chat verdicts for 30–50 ms (a CPU profile at 20 streams showed the
+ * spawns in its longest non-GC stalls). {@link SpawnHelper} does those forks from a process of its own, which holds
+ * little memory and has nothing else to do; the caller's event loop only sends and receives an IPC message.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+/** A command's outcome: exit code (null when killed), signal, its whole stdout and the tail of its stderr. */
+export interface CommandResult { code: number | null; signal: string | null; stdout: string; stderr: string }
+
+/** What a command is run with: niceness 0–19 of the command's process (default 0), stdout cap in bytes. */
+export interface CommandOptions { nice?: number; maxStdoutBytes?: number }
+
+/** Runs commands to completion. `run` rejects when the command cannot be started (error `code` ENOENT: not installed). */
+export interface CommandRunner {
+  run(cmd: string, args: readonly string[], opts?: CommandOptions): Promise<CommandResult>;
+}
+
+/** Default cap on a command's stdout (bytes); more ends the command with an error. */
+export const MAX_STDOUT_BYTES = 16 * 1024 * 1024;
+/** How much of a command's stderr is kept (its last characters: where the error is). */
+const STDERR_TAIL = 4000;
+
+/**
+ * Runs `cmd args` in this process (spawn, no shell; stdin ignored) and collects its output.
+ * @throws Error from spawn (`code` ENOENT when the command is missing); Error when stdout passes the cap (killed).
+ */
+export function runCommand(cmd: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (opts.nice && opts.nice > 0 && child.pid) { try { os.setPriority(child.pid, opts.nice); } catch { /* keeps the default priority */ } }
+    const cap = opts.maxStdoutBytes ?? MAX_STDOUT_BYTES;
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let err = '';
+    let failed: Error | undefined;
+    child.stdout!.on('data', (b: Buffer) => {
+      outBytes += b.length;
+      if (outBytes > cap) {
+        failed ??= new Error(`${cmd} wrote more than ${cap} bytes to stdout`);
+        child.kill('SIGKILL');
+      } else out.push(b);
+    });
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => { err = (err + s).slice(-STDERR_TAIL); });
+    child.once('error', (e) => { failed ??= e; });
+    child.once('close', (code, signal) => {
+      if (failed) reject(failed);
+      else resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: err });
+    });
+  });
+}
+
+/** A request to the helper process and its answers (IPC, JSON). */
+export type HelperRequest = { id: number; cmd: string; args: string[]; opts: CommandOptions };
+export type HelperReply = { id: number; result: CommandResult } | { id: number; error: { message: string; code?: string } };
+
+const entry = fileURLToPath(new URL('./commands-process.ts', import.meta.url));
+
+/**
+ * A {@link CommandRunner} whose commands are spawned by a helper process (core/commands-process.ts), started on first
+ * use and again after it dies. A command running when the helper dies is rejected (a queue job then retries);
+ * `stop` ends the helper and rejects what is still running.
+ */
+export class SpawnHelper implements CommandRunner {
+  private child: ChildProcess | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: CommandResult) => void; reject: (e: Error) => void }>();
+  private stopped = false;
+
+  /** The helper's process id while it runs (tests kill it). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  run(cmd: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+    if (this.stopped) return Promise.reject(new Error('spawn helper stopped'));
+    const child = this.child ?? this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const request: HelperRequest = { id, cmd, args: [...args], opts };
+      child.send(request, (err) => {
+        if (err) this.settle(id, new Error(`spawn helper unreachable: ${err.message}`));
+      });
+    });
+  }
+
+  /** Ends the helper; commands still running are rejected (the helper's own children end with their work). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const child = this.child;
+    if (!child) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.disconnect();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+    await gone;
+    clearTimeout(kill);
+  }
+
+  private start(): ChildProcess {
+    const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    this.child = child;
+    child.on('message', (m: HelperReply) => {
+      if ('error' in m) this.settle(m.id, Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
+      else this.settle(m.id, null, m.result);
+    });
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = null;
+      for (const id of [...this.pending.keys()]) this.settle(id, new Error(`spawn helper exited (${signal ?? code}) while the command ran`));
+    });
+    child.on('error', () => { /* 'exit' follows */ });
+    return child;
+  }
+
+  private settle(id: number, err: Error | null, result?: CommandResult): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (err) p.reject(err); else p.resolve(result!);
+  }
+}

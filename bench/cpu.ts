@@ -109,14 +109,14 @@ export class CpuSampler {
 
 /**
  * The usual classifier for a Warden machine: `warden` (the pid given: the process running api + ingest, or any
- * `warden serve|ingest|worker` process), `publishers` (ffmpeg sending FLV: the stand-in encoders), `taps` (ffmpeg
+ * `warden serve|ingest|worker` process, and their spawn helper), `publishers` (ffmpeg sending FLV: the stand-in encoders), `taps` (ffmpeg
  * writing image2pipe), `frameWorkers` (analyzer/frame-process.ts), `transcription` (pocketsphinx), `clients` (the
  * measuring clients' processes: chat viewers, panic presses), `loadgen` (the pid given as the load generator's),
  * `other` (everything else on the machine: other users' work).
  */
 export function wardenClassifier(pids: { warden?: number; loadgen?: number } = {}): Classifier {
   return (pid, cmd) => {
-    if (pid === pids.warden || /bin\/warden(\.ts)? (serve|ingest|worker)\b/.test(cmd)) return 'warden';
+    if (pid === pids.warden || /bin\/warden(\.ts)? (serve|ingest|worker)\b/.test(cmd) || /core\/commands-process\.ts/.test(cmd)) return 'warden';
     if (pid === pids.loadgen) return 'loadgen';
     // taps first: fed in-process they read FLV from stdin (`-f flv -i pipe:0`), publishers write it
     if (/ffmpeg/.test(cmd) && /image2pipe/.test(cmd)) return 'taps';

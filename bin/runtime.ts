@@ -58,6 +58,10 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
     if (o.faceSignals) metrics.signals.inc({ analyzer: 'faces', backend: o.backend }, o.faceSignals);
     if (!o.ok) metrics.analysisFailures.inc({ analyzer: 'nsfw' });
   };
+  // the taps' ffmpeg and PocketSphinx are started by a helper process: a spawn from this one blocks its event loop
+  // 15-30 ms (core/commands.ts). Started on first use; stopped last (stops run in reverse), after the taps and workers
+  const spawner = new SpawnHelper();
+  stops.push(() => spawner.stop());
   try {
     if (roles.workers) {
       const rules = runWorker('rules', createEvaluateProcessor({
@@ -73,12 +77,9 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       handle.watchdog = watchdog;
       watchdog.watch(rules);
       if (config.analyzer.audioConcurrency > 0) {
-        // transcription runs PocketSphinx child processes, so this process only waits on them, and a helper process
-        // starts them (a spawn from this process would block its event loop 15-30 ms each: core/commands.ts); the
-        // pronunciation dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of serving (it would
-        // stall panic alerts)
-        const spawner = new SpawnHelper();
-        stops.push(() => spawner.stop()); // after the audio worker (stops run in reverse)
+        // transcription runs PocketSphinx child processes, so this process only waits on them, and the spawn helper
+        // starts them; the pronunciation dictionary (135k words, ~0.3 s to parse) is read now, not in the middle of
+        // serving (it would stall panic alerts)
         const transcriber = new PocketsphinxTranscriber({ nice: config.analyzer.transcribeNice, runner: spawner });
         await transcriber.pronunciations();
         const audio = runWorker('audio', createTranscribeProcessor({
@@ -112,7 +113,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
     if (roles.ingest) {
       const subscriber = await connectRedis(config.redisUrl, { name: 'warden-ingest-sub' });
       stops.push(async () => { subscriber.disconnect(); });
-      const ingest = new IngestService({ config, db: ctx.db, subscriber, queues: ctx.queues, enforcer: ctx.enforcer, metrics, logger, policy: ctx.policy });
+      const ingest = new IngestService({ config, db: ctx.db, subscriber, queues: ctx.queues, enforcer: ctx.enforcer, metrics, logger, policy: ctx.policy, spawner });
       await ingest.start();
       stops.push(() => ingest.stop());
       metrics.sources.liveBroadcasts = () => ingest.liveBroadcastIds.length;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCommand, SpawnHelper, type CommandRunner } from './commands.ts';
 
@@ -54,5 +55,63 @@ describe('running commands', () => {
     await helper.run('true', []);
     await helper.stop();
     await expect(helper.run('true', [])).rejects.toThrow(/stopped/);
+  });
+});
+
+describe('long-lived children from the helper', () => {
+  const collect = (s: NodeJS.ReadableStream | null) => {
+    let text = '';
+    s?.setEncoding('utf8');
+    s?.on('data', (d: string) => { text += d; });
+    return () => text;
+  };
+
+  it('hands over the pipes: stdin written here, stdout, stderr and fd 3 read here, nothing lost, then exit and close', async () => {
+    const helper = new SpawnHelper();
+    helpers.push(helper);
+    for (let i = 0; i < 10; i++) {
+      const child = helper.spawn('sh', ['-c', 'echo early; echo err >&2; echo fd3 >&3; cat; echo late'], { pipes: [true, true, true, true], nice: 12 });
+      const out = collect(child.stdout);
+      const err = collect(child.stderr);
+      const fd3 = collect(child.stdio[3]!);
+      child.stdin!.end(`hello ${i}\n`);
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+      expect({ code, signal, out: out(), err: err(), fd3: fd3() }).toEqual({ code: 0, signal: null, out: `early\nhello ${i}\nlate\n`, err: 'err\n', fd3: 'fd3\n' });
+      expect(child.pid).toBeGreaterThan(0);
+    }
+    // the niceness was applied to the child, whose parent is the helper
+    const probe = helper.spawn('sh', ['-c', 'echo $PPID; cat /proc/self/stat'], { pipes: [false, true, false] });
+    const out = collect(probe.stdout);
+    await new Promise((r) => probe.once('close', r));
+    const [ppid] = out().split('\n');
+    expect(Number(ppid)).toBe(helper.pid);
+  });
+
+  it('kill reaches the child; a missing command emits error ENOENT', async () => {
+    const helper = new SpawnHelper();
+    helpers.push(helper);
+    const child = helper.spawn('sleep', ['30'], { pipes: [true, true, true] });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.kill('SIGTERM')).toBe(true);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    expect([code, signal]).toEqual([null, 'SIGTERM']);
+    expect(child.kill()).toBe(false);
+    const missing = helper.spawn('warden-no-such-command', [], { pipes: [false, true, true] });
+    await expect(new Promise((_, reject) => missing.once('error', reject))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('when the helper dies, its children are killed and reported as killed', async () => {
+    const helper = new SpawnHelper();
+    helpers.push(helper);
+    const child = helper.spawn('sleep', ['30'], { pipes: [true, true, true] });
+    for (let i = 0; i < 50 && !child.pid; i++) await new Promise((r) => setTimeout(r, 20));
+    const pid = child.pid!;
+    const closed = new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    process.kill(helper.pid!, 'SIGKILL');
+    expect(await closed).toEqual([null, 'SIGKILL']);
+    await new Promise((r) => setTimeout(r, 100));
+    // gone, or dead and waiting for init to reap it (its parent, the helper, is gone)
+    const state = (() => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3); } catch { return 'gone'; } })();
+    expect(['gone', 'Z']).toContain(state);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Running short-lived commands (PocketSphinx passes, one per audio chunk and pass) to completion, either here or from
- * a small helper process.
+ * a small helper process, and starting long-lived ones (the taps' ffmpeg) from that helper with their pipes handed
+ * back here (core/remote-child.ts).
  *
  * Why a helper: Node's spawn() is synchronous up to the child's exec (libuv forks, then waits on a pipe until the
  * child has exec'd or failed), and a fork copies the parent's page tables, so its cost grows with the parent's
@@ -8,12 +9,15 @@
  * (25 ms at p90, 31 ms at most) with the CPUs busy, one of 47 MB about 5 ms. The serving process of `warden serve`
  * holds about 320 MB at 20 streams and transcription spawns PocketSphinx twice per chunk, so every chunk stalled the
  * event loop that delivers panic alerts and chat verdicts for 30–50 ms (a CPU profile at 20 streams showed the
- * spawns in its longest non-GC stalls). {@link SpawnHelper} does those forks from a process of its own, which holds
- * little memory and has nothing else to do; the caller's event loop only sends and receives an IPC message.
+ * spawns in its longest non-GC stalls), and each new broadcast's tap stalled it about 20 ms more, 20 broadcasts
+ * starting together 0.4 s. {@link SpawnHelper} does those forks from a process of its own, which holds little memory
+ * and has nothing else to do; the caller's event loop only sends and receives IPC messages.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+import { RemoteChild, type RemoteChildEvent } from './remote-child.ts';
 
 /** A command's outcome: exit code (null when killed), signal, its whole stdout and the tail of its stderr. */
 export interface CommandResult { code: number | null; signal: string | null; stdout: string; stderr: string }
@@ -60,9 +64,19 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
   });
 }
 
-/** A request to the helper process and its answers (IPC, JSON). */
-export type HelperRequest = { id: number; cmd: string; args: string[]; opts: CommandOptions };
-export type HelperReply = { id: number; result: CommandResult } | { id: number; error: { message: string; code?: string } };
+/**
+ * Requests to the helper process and its answers (IPC, JSON): `run` a command to completion; `spawn` a long-lived
+ * child whose pipes are sent back (one `fd` event each, the socket as the message's handle) with its `pid` and `exit`;
+ * `kill` such a child.
+ */
+export type HelperRequest =
+  | { type: 'run'; id: number; cmd: string; args: string[]; opts: CommandOptions }
+  | { type: 'spawn'; id: number; cmd: string; args: string[]; pipes: boolean[]; nice: number }
+  | { type: 'kill'; id: number; signal: NodeJS.Signals };
+export type HelperReply =
+  | { id: number; result: CommandResult }
+  | { id: number; error: { message: string; code?: string } }
+  | { id: number; child: RemoteChildEvent };
 
 const entry = fileURLToPath(new URL('./commands-process.ts', import.meta.url));
 
@@ -75,6 +89,7 @@ export class SpawnHelper implements CommandRunner {
   private child: ChildProcess | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: CommandResult) => void; reject: (e: Error) => void }>();
+  private readonly children = new Map<number, RemoteChild>();
   private stopped = false;
 
   /** The helper's process id while it runs (tests kill it). */
@@ -88,14 +103,45 @@ export class SpawnHelper implements CommandRunner {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const request: HelperRequest = { id, cmd, args: [...args], opts };
+      const request: HelperRequest = { type: 'run', id, cmd, args: [...args], opts };
       child.send(request, (err) => {
         if (err) this.settle(id, new Error(`spawn helper unreachable: ${err.message}`));
       });
     });
   }
 
-  /** Ends the helper; commands still running are rejected (the helper's own children end with their work). */
+  /**
+   * Starts `cmd args` from the helper with a pipe for each `pipes` entry that is true (fd 0 up; stdin written here,
+   * the others read here) at niceness `nice`, and returns its stand-in at once (core/remote-child.ts): the pid and the
+   * pipes follow within milliseconds. When the helper cannot be reached or dies, the child is killed and reported as
+   * killed ('exit'/'close' with SIGKILL); a command that cannot be started emits 'error' (`code` ENOENT: missing).
+   */
+  spawn(cmd: string, args: readonly string[], opts: { pipes: readonly boolean[]; nice?: number }): RemoteChild {
+    const id = this.nextId++;
+    const remote = new RemoteChild(opts.pipes, (signal) => {
+      const helper = this.child;
+      if (helper?.connected) helper.send({ type: 'kill', id, signal } satisfies HelperRequest, () => {});
+      else if (remote.pid) { try { process.kill(remote.pid, signal); } catch { /* already gone */ } }
+    });
+    if (this.stopped) {
+      setImmediate(() => remote.receive({ kind: 'error', message: 'spawn helper stopped' }));
+      return remote;
+    }
+    const helper = this.child ?? this.start();
+    this.children.set(id, remote);
+    remote.once('exit', () => this.children.delete(id));
+    remote.once('error', () => this.children.delete(id));
+    const request: HelperRequest = { type: 'spawn', id, cmd, args: [...args], pipes: [...opts.pipes], nice: opts.nice ?? 0 };
+    helper.send(request, (err) => {
+      if (err) { this.children.delete(id); remote.receive({ kind: 'error', message: `spawn helper unreachable: ${err.message}` }); }
+    });
+    return remote;
+  }
+
+  /**
+   * Ends the helper; commands still running are rejected (their processes end with their work) and children it
+   * spawned that still run are killed (SIGKILL): stop the taps first.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     const child = this.child;
@@ -110,13 +156,16 @@ export class SpawnHelper implements CommandRunner {
   private start(): ChildProcess {
     const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     this.child = child;
-    child.on('message', (m: HelperReply) => {
-      if ('error' in m) this.settle(m.id, Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
+    child.on('message', (m: HelperReply, handle?: Socket) => {
+      if ('child' in m) this.children.get(m.id)?.receive(m.child, handle);
+      else if ('error' in m) this.settle(m.id, Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
       else this.settle(m.id, null, m.result);
     });
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = null;
       for (const id of [...this.pending.keys()]) this.settle(id, new Error(`spawn helper exited (${signal ?? code}) while the command ran`));
+      for (const remote of [...this.children.values()]) remote.orphaned();
+      this.children.clear();
     });
     child.on('error', () => { /* 'exit' follows */ });
     return child;

@@ -36,6 +36,7 @@ import type { Policy } from '../rules/index.ts';
 import { RetryWriter } from './retry-writer.ts';
 import { ViewerCounts } from './viewer-counts.ts';
 import { encodeWav } from '../analyzer/audio/index.ts';
+import type { SpawnHelper } from '../core/commands.ts';
 
 export interface IngestDeps {
   config: Config;
@@ -50,6 +51,8 @@ export interface IngestDeps {
   logger: Logger;
   /** The policy in force: its thresholds tell adaptive sampling which broadcasts scored high (ingest/sampling.ts). */
   policy?: () => Policy;
+  /** Starts the taps' ffmpeg (core/commands.ts) so this process's event loop never blocks on a spawn; default: spawned here. */
+  spawner?: SpawnHelper;
 }
 
 /** A broadcast this node holds. */
@@ -349,6 +352,7 @@ export class IngestService {
       source: this.server.tapSource(b.session.streamPath),
       sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
       nice: this.deps.config.tap.nice,
+      spawner: this.deps.spawner,
       onFrame: (f) => this.onFrame(b, f),
       onModeChange: (mode, note) => {
         this.log.info({ broadcastId, mode, note }, 'tap mode');

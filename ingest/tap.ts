@@ -26,10 +26,10 @@
  * sampled (ingest/tap-feed.ts). Read back over RTMP, and in interval mode (which decodes every frame and is
  * only a couple of frames behind), ffmpeg samples after decoding as before.
  */
-import type { ChildProcess } from 'node:child_process';
+import type { ChildLike } from '../core/remote-child.ts';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { forEachLine, spawnFfmpeg } from './ffmpeg.ts';
+import { ffmpegPath, forEachLine, spawnFfmpeg } from './ffmpeg.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
 import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts';
 import { buildTapArgs, redactInput } from './tap-args.ts';
@@ -65,8 +65,8 @@ const KILL_GRACE_MS = 2_000;
  * 'interval' mode the tap stays there until it is stopped.
  */
 export class StreamTap {
-  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice' | 'onShed' | 'source'>> &
-    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed' | 'source'>;
+  private readonly opts: Required<Omit<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'mode' | 'audio' | 'nice' | 'onShed' | 'source' | 'spawner'>> &
+    Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed' | 'source' | 'spawner'>;
   /** Stops the in-process feed of the current ffmpeg run (with a `source`). */
   private closeFeed: (() => void) | undefined;
   /** The current run's feed filter (with a `source`): sampling before decoding, for H.264 in keyframes mode. */
@@ -82,7 +82,7 @@ export class StreamTap {
   private started = false;
   private stopped = false;
   private stopPromise: Promise<void> | undefined;
-  private child: ChildProcess | undefined;
+  private child: ChildLike | undefined;
   private childClosed: Promise<{ code: number | null; signal: string | null }> | undefined;
   private lastExit: { code: number | null; signal: string | null } = { code: null, signal: null };
   private restartTimer: NodeJS.Timeout | undefined;
@@ -220,8 +220,14 @@ export class StreamTap {
       packetTimes: !source,
       audio: this.audio !== undefined && !this._audioMissing,
     });
-    const child = spawnFfmpeg(args, { stdio: [source ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
-    if (this.opts.nice && child.pid) { try { os.setPriority(child.pid, this.opts.nice); } catch { /* keeps the default priority */ } }
+    let child: ChildLike;
+    if (this.opts.spawner) {
+      // started by the spawn helper: a spawn from this process would block its event loop (core/commands.ts)
+      child = this.opts.spawner.spawn(ffmpegPath(), args, { pipes: [Boolean(source), true, true, true, true], nice: this.opts.nice });
+    } else {
+      child = spawnFfmpeg(args, { stdio: [source ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+      if (this.opts.nice && child.pid) { try { os.setPriority(child.pid, this.opts.nice); } catch { /* keeps the default priority */ } }
+    }
     this.child = child;
     this.runStartedAt = Date.now();
     this.spacing = new KeyframeSpacing(this.opts.sampleIntervalMs);
@@ -262,12 +268,12 @@ export class StreamTap {
         resolve({ code, signal });
         this.onChildGone(child, code, signal);
       };
-      child.once('error', (err) => {
+      child.once('error', (err: Error) => {
         this.log.error({ err }, 'ffmpeg could not be spawned');
         // 'close' normally follows; if stdio never opened it may not, so finish here too.
         setTimeout(() => finish(null, null), 100);
       });
-      child.once('close', (code, signal) => finish(code, signal));
+      child.once('close', (code: number | null, signal: string | null) => finish(code, signal));
     });
   }
 
@@ -278,7 +284,7 @@ export class StreamTap {
    * more than {@link FEED_MAX_BACKLOG_BYTES} behind, a batch is left out (counted) until it catches up; ffmpeg's FLV
    * demuxer reads on from the next whole tag.
    */
-  private feed(child: ChildProcess, source: TapSource): void {
+  private feed(child: ChildLike, source: TapSource): void {
     const stdin = child.stdin!;
     stdin.on('error', () => {}); // ffmpeg gone: its 'close' ends the run
     let batch: Buffer[] = [];
@@ -399,7 +405,7 @@ export class StreamTap {
     }
   }
 
-  private async killChild(child: ChildProcess): Promise<void> {
+  private async killChild(child: ChildLike): Promise<void> {
     const closed = this.child === child ? this.childClosed : undefined;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => {
@@ -409,7 +415,7 @@ export class StreamTap {
     clearTimeout(timer);
   }
 
-  private onChildGone(child: ChildProcess, code: number | null, signal: string | null): void {
+  private onChildGone(child: ChildLike, code: number | null, signal: string | null): void {
     if (this.child !== child) return;
     this.child = undefined;
     this.closeFeed?.();

@@ -14,6 +14,7 @@ import { StreamTap, classifyTag, type AudioChunk, type TapAudioOptions, type Tap
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath, runFfmpeg } from '../ingest/ffmpeg.ts';
 import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
+import { SpawnHelper } from '../core/commands.ts';
 
 const MEDIA_DIR = join(tmpdir(), 'warden-media');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +64,7 @@ function replaySource(tags: { data: Buffer; ts: number }[], counters = { opens: 
 }
 
 /** A tap on `input` that records frames, mode changes, warnings and exit. */
-function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'>; source?: TapSource } = {}) {
+function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'>; source?: TapSource; spawner?: SpawnHelper } = {}) {
   const chunks: AudioChunk[] = [];
   const frames: TapFrame[] = [];
   const modes: { mode: TapMode; note: string; at: number }[] = [];
@@ -76,6 +77,7 @@ function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<T
   const tap = new StreamTap({
     input,
     source: extra.source,
+    spawner: extra.spawner,
     sampleIntervalMs: 2000,
     realtime: !extra.source,
     logger,
@@ -269,6 +271,32 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     expect(frames.length).toBe(after);
     expect(tap.framesEmitted).toBe(after);
     expect(exits).toEqual([expect.objectContaining({ reason: 'stopped', restarts: 1 })]);
+  });
+
+  it.concurrent('started by the spawn helper, its pipes handed over: fed in-process, frames and audio as before; killed, it restarts', async ({ expect }) => {
+    const spawner = new SpawnHelper();
+    try {
+      const fed = recordingTap(video, { maxHeight: 360, source: replaySource(await flvTags(video)), spawner, audio: { chunkMs: 4000, overlapMs: 1000 } });
+      fed.tap.start();
+      await waitFor(() => fed.frames.length >= 2 && fed.chunks.length >= 1, 15_000, 'frames and an audio chunk');
+      expect(fed.tap.sampledBeforeDecoding).toBe(true);
+      const pid = fed.tap.pid!;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])).toBe(spawner.pid); // ffmpeg's parent: the helper
+      expect(spawner.pid).not.toBe(process.pid);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => fed.tap.restarts === 1 && fed.tap.pid !== undefined && fed.tap.pid !== pid, 5_000, 'restart');
+      const before = fed.frames.length;
+      await waitFor(() => fed.frames.length >= before + 2, 10_000, 'frames after the restart');
+      await fed.tap.stop();
+      expect(fed.tap.pid).toBeUndefined();
+      expect(fed.frames.map((f) => f.seq)).toEqual(fed.frames.map((_, i) => i));
+      expect(fed.chunks[0]!.pcm.length).toBe(4 * 16_000 * 2);
+      expect(fed.warnings.filter((w) => w.includes('"ffmpeg"'))).toEqual([]);
+      expect(fed.exits).toEqual([expect.objectContaining({ reason: 'stopped', restarts: 1 })]);
+    } finally {
+      await spawner.stop();
+    }
   });
 
   it.concurrent('taps the audio track as overlapping 16 kHz mono chunks that match the source, speech detected', async ({ expect }) => {

@@ -5,7 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AppContext } from '../core/context.ts';
 import { connectRedis } from '../core/redis.ts';
-import { AlertHub, CaseEventHub, createAlertService, createApi } from '../api/index.ts';
+import { AlertHub, CaseEventHub, answerClientError, createAlertService, createApi } from '../api/index.ts';
 import { IngestService } from '../ingest/index.ts';
 import { ChatGateway } from '../ingest/chat/index.ts';
 import { TextAnalyzer } from '../analyzer/text/index.ts';
@@ -172,6 +172,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
         const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
         s.once('error', reject);
       });
+      server.on('clientError', answerClientError); // oversized or malformed requests: a JSON 431/400 that arrives
       server.on('upgrade', (req, socket, head) => {
         if (!chat.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
       });

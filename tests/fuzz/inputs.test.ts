@@ -503,7 +503,7 @@ describe('fuzz: chat frames over the WebSocket', () => {
         tally.count('chat upgrades', 'accepted');
         continue;
       }
-      if (r.status === 0) { tally.hangs++; tally.problem(`chat upgrade: no answer for ${show(p)}`); }
+      if (r.status === 0) { tally.hangs++; tally.problem(`chat upgrade: no answer for ${show(p)} token ${show(t)}`); }
       else if (r.status >= 500) { tally.fiveXx++; tally.problem(`chat upgrade: ${r.status} for ${show(p)}`); }
       // a path that normalises to something outside /chat/ (`/chat/../..`) is not a chat upgrade: the server's bare 404
       else if (!(r.status === 404 && !new URL(p, 'http://x').pathname.startsWith('/chat/')) && r.status !== 431

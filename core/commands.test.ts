@@ -80,11 +80,12 @@ describe('long-lived children from the helper', () => {
       expect(child.pid).toBeGreaterThan(0);
     }
     // the niceness was applied to the child, whose parent is the helper
-    const probe = helper.spawn('sh', ['-c', 'echo $PPID; cat /proc/self/stat'], { pipes: [false, true, false] });
+    const probe = helper.spawn('sh', ['-c', 'echo $PPID; cat /proc/self/stat'], { pipes: [false, true, false], nice: 12 });
     const out = collect(probe.stdout);
     await new Promise((r) => probe.once('close', r));
-    const [ppid] = out().split('\n');
+    const [ppid, stat] = out().split('\n');
     expect(Number(ppid)).toBe(helper.pid);
+    expect(niceOf(stat!)).toBe(12);
   });
 
   it('kill reaches the child; a missing command emits error ENOENT', async () => {

@@ -22,7 +22,8 @@ describe('running commands', () => {
     const failed = await runner.run('sh', ['-c', 'echo partial; exit 3']);
     expect(failed.code).toBe(3);
     expect(failed.stdout).toBe('partial\n');
-    const niced = await runner.run('cat', ['/proc/self/stat'], { nice: 15 });
+    // the niceness is set just after the command starts: what it runs 0.2 s later has it
+    const niced = await runner.run('sh', ['-c', 'sleep 0.2; cat /proc/self/stat'], { nice: 15 });
     expect(niceOf(niced.stdout)).toBe(15);
     await expect(runner.run('warden-no-such-command', [])).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(runner.run('head', ['-c', '100000', '/dev/zero'], { maxStdoutBytes: 1000 })).rejects.toThrow(/more than 1000 bytes/);
@@ -80,7 +81,7 @@ describe('long-lived children from the helper', () => {
       expect(child.pid).toBeGreaterThan(0);
     }
     // the niceness was applied to the child, whose parent is the helper
-    const probe = helper.spawn('sh', ['-c', 'echo $PPID; cat /proc/self/stat'], { pipes: [false, true, false], nice: 12 });
+    const probe = helper.spawn('sh', ['-c', 'sleep 0.2; echo $PPID; cat /proc/self/stat'], { pipes: [false, true, false], nice: 12 });
     const out = collect(probe.stdout);
     await new Promise((r) => probe.once('close', r));
     const [ppid, stat] = out().split('\n');

@@ -22,7 +22,10 @@ import { RemoteChild, type RemoteChildEvent } from './remote-child.ts';
 /** A command's outcome: exit code (null when killed), signal, its whole stdout and the tail of its stderr. */
 export interface CommandResult { code: number | null; signal: string | null; stdout: string; stderr: string }
 
-/** What a command is run with: niceness 0–19 of the command's process (default 0), stdout cap in bytes. */
+/**
+ * What a command is run with: niceness 0–19 of the command's process (default 0; set just after it starts, so its
+ * first milliseconds may run at the caller's), stdout cap in bytes.
+ */
 export interface CommandOptions { nice?: number; maxStdoutBytes?: number }
 
 /** Runs commands to completion. `run` rejects when the command cannot be started (error `code` ENOENT: not installed). */

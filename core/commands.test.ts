@@ -89,6 +89,17 @@ describe('long-lived children from the helper', () => {
     expect(niceOf(stat!)).toBe(12);
   });
 
+  it('a burst of 60 children at once (the broadcasts of a node that failed, reconnecting here) each get their own pipes', async () => {
+    const helper = new SpawnHelper();
+    helpers.push(helper);
+    const children = Array.from({ length: 60 }, () => helper.spawn('cat', [], { pipes: [true, true, true] }));
+    const outputs = children.map((c) => collect(c.stdout));
+    children.forEach((c, i) => c.stdin!.end(`child ${i}\n`.repeat(1000)));
+    await Promise.all(children.map((c) => new Promise((r) => c.once('close', r))));
+    outputs.forEach((out, i) => expect(out()).toBe(`child ${i}\n`.repeat(1000)));
+    expect(new Set(children.map((c) => c.pid)).size).toBe(60);
+  });
+
   it('kill reaches the child; a missing command emits error ENOENT', async () => {
     const helper = new SpawnHelper();
     helpers.push(helper);

@@ -160,7 +160,11 @@ export class SpawnHelper implements CommandRunner {
     const child = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     this.child = child;
     child.on('message', (m: HelperReply, handle?: Socket) => {
-      if ('child' in m) this.children.get(m.id)?.receive(m.child, handle);
+      if ('child' in m) {
+        const remote = this.children.get(m.id);
+        if (remote) remote.receive(m.child, handle);
+        else handle?.destroy(); // a pipe of a child already given up on: not leaked
+      }
       else if ('error' in m) this.settle(m.id, Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
       else this.settle(m.id, null, m.result);
     });

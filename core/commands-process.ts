@@ -4,10 +4,9 @@
  * Unix socket, sent as the message's handle and closed here). It holds little memory, so its forks are cheap, and
  * blocking its own event loop for them costs nobody anything. Ends when its parent disconnects or dies.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { runCommand, type HelperReply, type HelperRequest } from './commands.ts';
+import { runCommand, spawnChild, type HelperReply, type HelperRequest } from './commands.ts';
 
 const send = (m: HelperReply, handle?: Socket) => { if (process.connected) process.send!(m, handle as never); };
 const children = new Map<number, ChildProcess>();
@@ -19,7 +18,7 @@ process.on('message', (m: HelperRequest) => {
       (err: NodeJS.ErrnoException) => send({ id: m.id, error: { message: err.message, ...(err.code ? { code: err.code } : {}) } }),
     );
   } else if (m.type === 'spawn') {
-    const child = spawn(m.cmd, m.args, { stdio: m.pipes.map((p) => (p ? 'pipe' : 'ignore')) });
+    const child = spawnChild(m.cmd, m.args, { pipes: m.pipes, nice: m.nice });
     child.once('error', (err: NodeJS.ErrnoException) => {
       children.delete(m.id);
       send({ id: m.id, child: { kind: 'error', message: err.message, ...(err.code ? { code: err.code } : {}) } });
@@ -29,7 +28,6 @@ process.on('message', (m: HelperRequest) => {
     // handing a pipe over would be lost: stop reading now, in the same tick (libuv delivers reads only in its poll phase)
     for (const s of child.stdio.slice(1)) (s as unknown as { _handle?: { readStop?: () => void; reading?: boolean } } | null)?._handle?.readStop?.();
     children.set(m.id, child);
-    if (m.nice > 0) { try { os.setPriority(child.pid, m.nice); } catch { /* keeps the default priority */ } }
     send({ id: m.id, child: { kind: 'pid', pid: child.pid } });
     m.pipes.forEach((p, fd) => { if (p) send({ id: m.id, child: { kind: 'fd', fd } }, child.stdio[fd] as Socket); });
     child.once('exit', (code, signal) => {

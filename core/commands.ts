@@ -17,7 +17,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
-import { RemoteChild, type RemoteChildEvent } from './remote-child.ts';
+import { RemoteChild, type ChildLike, type RemoteChildEvent } from './remote-child.ts';
 
 /** A command's outcome: exit code (null when killed), signal, its whole stdout and the tail of its stderr. */
 export interface CommandResult { code: number | null; signal: string | null; stdout: string; stderr: string }
@@ -33,6 +33,27 @@ export interface CommandRunner {
   run(cmd: string, args: readonly string[], opts?: CommandOptions): Promise<CommandResult>;
 }
 
+/** How a long-lived child is started: a pipe for each `pipes` entry that is true (fd 0 up), at niceness `nice`. */
+export interface ChildOptions { pipes: readonly boolean[]; nice?: number }
+
+/**
+ * Starts long-lived children with pipes (the taps' ffmpeg): {@link IN_PROCESS} here, a {@link SpawnHelper} from its
+ * helper process. A child that cannot be started emits 'error' (`code` ENOENT: missing).
+ */
+export interface ChildSpawner {
+  spawn(cmd: string, args: readonly string[], opts: ChildOptions): ChildLike;
+}
+
+/**
+ * Spawns `cmd args` in this process (no shell) with a pipe for each true `pipes` entry and sets its niceness just
+ * after it starts (its first milliseconds may run at this process's). Failing to set it leaves the priority as is.
+ */
+export function spawnChild(cmd: string, args: readonly string[], opts: ChildOptions): ChildProcess {
+  const child = spawn(cmd, [...args], { stdio: opts.pipes.map((p) => (p ? 'pipe' : 'ignore')) });
+  if (opts.nice && opts.nice > 0 && child.pid) { try { os.setPriority(child.pid, opts.nice); } catch { /* keeps the default priority */ } }
+  return child;
+}
+
 /** Default cap on a command's stdout (bytes); more ends the command with an error. */
 export const MAX_STDOUT_BYTES = 16 * 1024 * 1024;
 /** How much of a command's stderr is kept (its last characters: where the error is). */
@@ -44,8 +65,7 @@ const STDERR_TAIL = 4000;
  */
 export function runCommand(cmd: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (opts.nice && opts.nice > 0 && child.pid) { try { os.setPriority(child.pid, opts.nice); } catch { /* keeps the default priority */ } }
+    const child = spawnChild(cmd, args, { pipes: [false, true, true], nice: opts.nice });
     const cap = opts.maxStdoutBytes ?? MAX_STDOUT_BYTES;
     const out: Buffer[] = [];
     let outBytes = 0;
@@ -66,6 +86,9 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
     });
   });
 }
+
+/** Runs commands and starts children in this process (spawn() blocks it until each child has exec'd). */
+export const IN_PROCESS: CommandRunner & ChildSpawner = { run: runCommand, spawn: spawnChild };
 
 /**
  * Requests to the helper process and its answers (IPC, JSON): `run` a command to completion; `spawn` a long-lived
@@ -88,7 +111,7 @@ const entry = fileURLToPath(new URL('./commands-process.ts', import.meta.url));
  * use and again after it dies. A command running when the helper dies is rejected (a queue job then retries);
  * `stop` ends the helper and rejects what is still running.
  */
-export class SpawnHelper implements CommandRunner {
+export class SpawnHelper implements CommandRunner, ChildSpawner {
   private child: ChildProcess | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: CommandResult) => void; reject: (e: Error) => void }>();
@@ -119,7 +142,7 @@ export class SpawnHelper implements CommandRunner {
    * pipes follow within milliseconds. When the helper cannot be reached or dies, the child is killed and reported as
    * killed ('exit'/'close' with SIGKILL); a command that cannot be started emits 'error' (`code` ENOENT: missing).
    */
-  spawn(cmd: string, args: readonly string[], opts: { pipes: readonly boolean[]; nice?: number }): RemoteChild {
+  spawn(cmd: string, args: readonly string[], opts: ChildOptions): RemoteChild {
     const id = this.nextId++;
     const remote = new RemoteChild(opts.pipes, (signal) => {
       const helper = this.child;

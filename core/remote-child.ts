@@ -150,7 +150,7 @@ export class RemoteChild extends EventEmitter implements ChildLike {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.exited && (this.exitCode !== null || this.signalCode !== null)) return;
+    if (this.exitCode !== null || this.signalCode !== null) return; // reported already
     this.exited = true;
     this.exitCode = code;
     this.signalCode = signal;

@@ -36,7 +36,7 @@ import type { Policy } from '../rules/index.ts';
 import { RetryWriter } from './retry-writer.ts';
 import { ViewerCounts } from './viewer-counts.ts';
 import { encodeWav } from '../analyzer/audio/index.ts';
-import type { SpawnHelper } from '../core/commands.ts';
+import type { ChildSpawner } from '../core/commands.ts';
 
 export interface IngestDeps {
   config: Config;
@@ -52,7 +52,7 @@ export interface IngestDeps {
   /** The policy in force: its thresholds tell adaptive sampling which broadcasts scored high (ingest/sampling.ts). */
   policy?: () => Policy;
   /** Starts the taps' ffmpeg (core/commands.ts) so this process's event loop never blocks on a spawn; default: spawned here. */
-  spawner?: SpawnHelper;
+  spawner?: ChildSpawner;
 }
 
 /** A broadcast this node holds. */

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { TapAudioOptions } from './tap-audio.ts';
 import type { TapSource } from './tap-feed.ts';
-import type { SpawnHelper } from '../core/commands.ts';
+import type { ChildSpawner } from '../core/commands.ts';
 
 /** One sampled frame. */
 export interface TapFrame {
@@ -55,10 +55,10 @@ export interface TapOptions {
   /** Niceness of the ffmpeg process (0–19; default 0): sampling yields the CPU to the ingest and API process. */
   nice?: number;
   /**
-   * Starts ffmpeg from the spawn helper instead of this process (core/commands.ts: a spawn here blocks this process's
-   * event loop 15–30 ms); its pipes still end here. Default: spawned here.
+   * What starts ffmpeg (core/commands.ts): a serving process passes its SpawnHelper (a spawn here blocks this
+   * process's event loop 15–30 ms; the pipes still end here). Default: spawned here.
    */
-  spawner?: SpawnHelper;
+  spawner?: ChildSpawner;
   /**
    * Receives each frame, one at a time (awaited). While it runs, ffmpeg's output keeps being read: at most
    * {@link TapOptions.maxQueuedFrames} frames wait, older ones are dropped (counted in `framesDropped`), so a

@@ -27,9 +27,9 @@
  * only a couple of frames behind), ffmpeg samples after decoding as before.
  */
 import type { ChildLike } from '../core/remote-child.ts';
-import os from 'node:os';
 import type { Logger } from 'pino';
-import { ffmpegPath, forEachLine, spawnFfmpeg } from './ffmpeg.ts';
+import { ffmpegPath, forEachLine } from './ffmpeg.ts';
+import { IN_PROCESS } from '../core/commands.ts';
 import { FramecrcParser, JpegSplitter, type PacketTime, type SplitJpeg } from './tap-parsers.ts';
 import { NO_AUDIO_STREAM, TapAudio, type TapAudioOptions } from './tap-audio.ts';
 import { buildTapArgs, redactInput } from './tap-args.ts';
@@ -220,14 +220,8 @@ export class StreamTap {
       packetTimes: !source,
       audio: this.audio !== undefined && !this._audioMissing,
     });
-    let child: ChildLike;
-    if (this.opts.spawner) {
-      // started by the spawn helper: a spawn from this process would block its event loop (core/commands.ts)
-      child = this.opts.spawner.spawn(ffmpegPath(), args, { pipes: [Boolean(source), true, true, true, true], nice: this.opts.nice });
-    } else {
-      child = spawnFfmpeg(args, { stdio: [source ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
-      if (this.opts.nice && child.pid) { try { os.setPriority(child.pid, this.opts.nice); } catch { /* keeps the default priority */ } }
-    }
+    // a serving process passes the spawn helper: a spawn here would block its event loop (core/commands.ts)
+    const child = (this.opts.spawner ?? IN_PROCESS).spawn(ffmpegPath(), args, { pipes: [Boolean(source), true, true, true, true], nice: this.opts.nice });
     this.child = child;
     this.runStartedAt = Date.now();
     this.spacing = new KeyframeSpacing(this.opts.sampleIntervalMs);

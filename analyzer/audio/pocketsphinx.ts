@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runFfmpeg } from '../../ingest/ffmpeg.ts';
 import { readWavInfo } from './wav.ts';
-import { runCommand, type CommandRunner } from '../../core/commands.ts';
+import { IN_PROCESS, type CommandRunner } from '../../core/commands.ts';
 import { phoneticHits, phrasePhones, type PhoneticPhrase, type Pronunciations } from './phonetic.ts';
 
 /** Phone-loop probability for keyword search (see the module docs for how it was chosen). */
@@ -80,7 +80,6 @@ async function run(runner: CommandRunner, cmd: string, args: string[], nice = 0)
   return r.stdout;
 }
 
-const IN_PROCESS: CommandRunner = { run: runCommand };
 
 /** Parses `-time yes` output: per utterance, a text line then `word start end confidence` lines. */
 export function parseTimedWords(output: string): TranscriptWord[] {

@@ -85,6 +85,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
         const audio = runWorker('audio', createTranscribeProcessor({
           db: ctx.db, queues: ctx.queues, dataDir: config.dataDir, transcriber, analyzer: new TextAnalyzer(),
           policy: ctx.policy, metrics, logger: logger.child({ subsystem: 'audio' }), maxWaitMs: config.degrade.audioMaxWaitMs,
+          maxWaitUrgentMs: config.degrade.audioMaxWaitUrgentMs,
         }), { connection: ctx.bullConnection, prefix: config.redisPrefix, concurrency: config.analyzer.audioConcurrency, logger, closeTimeoutMs: 20_000 });
         stops.push(() => audio.close());
         watchdog.watch(audio);

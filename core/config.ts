@@ -47,6 +47,11 @@ export const envSchema = z.object({
   AUDIO_BACKLOG_LOW_S: positive.default(8),
   /** An audio chunk of a broadcast without priority that waited longer than this many seconds is skipped, not transcribed. */
   AUDIO_MAX_WAIT_S: positive.default(60),
+  /**
+   * An audio chunk of an urgent broadcast (open case, recent high score) that waited longer than this many seconds is
+   * skipped too: its speech is transcribed late rather than not at all, but the queue stays bounded.
+   */
+  AUDIO_MAX_WAIT_URGENT_S: positive.default(600),
   /** Seconds between two readings of the queues' backlog by the adaptive sampling controller. */
   SAMPLING_CONTROL_S: positive.default(2),
   /** Seconds a score at or above a rule's threshold keeps a broadcast's samples prioritised. */
@@ -189,12 +194,12 @@ export interface Config {
   /**
    * Deliberate degradation when the analyzer falls behind (ingest/sampling.ts), in ms: the longest stretched sampling
    * interval; the frames and audio backlog thresholds (age of the oldest waiting job) at which sampling stretches
-   * (`high`) and recovers (`low`); the longest an audio chunk of a broadcast without priority may wait before it is
-   * skipped; how often the backlog is read; how long a high score keeps a broadcast prioritised.
+   * (`high`) and recovers (`low`); the longest an audio chunk of a broadcast without priority, and of an urgent one, may
+   * wait before it is skipped; how often the backlog is read; how long a high score keeps a broadcast prioritised.
    */
   degrade: {
     sampleIntervalMaxMs: number; framesHighMs: number; framesLowMs: number; audioHighMs: number; audioLowMs: number;
-    audioMaxWaitMs: number; controlMs: number; priorityWindowMs: number;
+    audioMaxWaitMs: number; audioMaxWaitUrgentMs: number; controlMs: number; priorityWindowMs: number;
   };
   /**
    * `audioConcurrency` 0: this process transcribes nothing. `faceEveryN` 0: no face analysis; `faceAgeMargin`:
@@ -329,7 +334,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sampleIntervalMaxMs: Math.round(e.SAMPLE_INTERVAL_MAX_S * 1000),
       framesHighMs: Math.round(e.FRAMES_BACKLOG_HIGH_S * 1000), framesLowMs: Math.round(e.FRAMES_BACKLOG_LOW_S * 1000),
       audioHighMs: Math.round(e.AUDIO_BACKLOG_HIGH_S * 1000), audioLowMs: Math.round(e.AUDIO_BACKLOG_LOW_S * 1000),
-      audioMaxWaitMs: Math.round(e.AUDIO_MAX_WAIT_S * 1000), controlMs: Math.round(e.SAMPLING_CONTROL_S * 1000),
+      audioMaxWaitMs: Math.round(e.AUDIO_MAX_WAIT_S * 1000), audioMaxWaitUrgentMs: Math.round(e.AUDIO_MAX_WAIT_URGENT_S * 1000),
+      controlMs: Math.round(e.SAMPLING_CONTROL_S * 1000),
       priorityWindowMs: Math.round(e.PRIORITY_WINDOW_S * 1000),
     },
     ingest: { reconnectGraceMs: Math.round(e.RECONNECT_GRACE_S * 1000) },

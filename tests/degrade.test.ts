@@ -3,6 +3,7 @@
 // (a reported broadcast keeps the base interval longest and its frames and speech go first), sheds the other one's
 // audio chunks as `skipped` with the reason, says so on the broadcasts and in /metrics, while chat verdicts and panic
 // alerts still arrive; then an analyzer starts, the backlog drains and sampling comes back to the base interval.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,29 +206,41 @@ describe('deliberate degradation', () => {
     }
   }, 30_000);
 
-  it('skips a stale chunk of a broadcast without priority at the transcriber, and transcribes an urgent one however late', async () => {
+  it('skips a stale chunk of a broadcast without priority at the transcriber, and an urgent one only past its own, longer bound', async () => {
     const audioJobs = (await env.ctx.queues.audio.getJobs(['wait', 'prioritized'])).filter((j): j is Job => !!j);
     const sampleOf = async (j: Job) => (await env.ctx.db.select().from(schema.samples).where(sql`id = ${j.data.sampleId}`))[0]!;
     let normal: Job | undefined;
-    let urgent: Job | undefined;
+    const urgent: Job[] = [];
     for (const j of audioJobs) {
       const s = await sampleOf(j);
       if (!normal && s.broadcastId === other.broadcastId && (j.opts.priority ?? 0) > 0) normal = j;
-      if (!urgent && s.broadcastId === reported.broadcastId && !j.opts.priority) urgent = j;
+      if (s.broadcastId === reported.broadcastId && !j.opts.priority) urgent.push(j);
     }
-    expect(normal && urgent).toBeTruthy();
+    expect(normal).toBeTruthy();
+    expect(urgent.length).toBeGreaterThanOrEqual(2);
     const transcriber = new PocketsphinxTranscriber({});
-    const process = createTranscribeProcessor({
+    const processor = (maxWaitUrgentMs: number) => createTranscribeProcessor({
       db: env.ctx.db, queues: env.ctx.queues, dataDir: env.config.dataDir, transcriber, analyzer: new TextAnalyzer(),
-      policy: env.ctx.policy, metrics: env.ctx.metrics, logger: env.ctx.logger, maxWaitMs: 2000,
+      policy: env.ctx.policy, metrics: env.ctx.metrics, logger: env.ctx.logger, maxWaitMs: 2000, maxWaitUrgentMs,
     });
+    const process = processor(600_000);
     expect(Date.now() - normal!.timestamp).toBeGreaterThan(2000);
     await process(normal!);
     expect(await sampleOf(normal!)).toMatchObject({ status: 'skipped', error: expect.stringMatching(/^stale: waited \d+ s in the audio queue \(more than 2 s\); not transcribed$/) });
-    await new Promise((r) => setTimeout(r, Math.max(0, urgent!.timestamp + 2100 - Date.now())));
-    await process(urgent!);
-    expect((await sampleOf(urgent!)).status).toBe('analysed');
+    // an urgent broadcast's chunk later than the bound for the others is still transcribed
+    await new Promise((r) => setTimeout(r, Math.max(0, urgent[0]!.timestamp + 2100 - Date.now())));
+    await process(urgent[0]!);
+    expect((await sampleOf(urgent[0]!)).status).toBe('analysed');
     expect(metric(await metricsText(), /warden_samples_shed_total\{kind="audio",reason="stale"\} (\d+)/)).toBe(1);
+    // but not past its own bound: skipped with the reason, its audio file kept
+    const late = urgent[1]!;
+    const waited = Date.now() - late.timestamp;
+    expect(waited).toBeGreaterThan(1000);
+    await processor(1000)(late);
+    const skipped = await sampleOf(late);
+    expect(skipped).toMatchObject({ status: 'skipped', error: expect.stringMatching(/^stale: waited \d+ s in the audio queue \(more than 1 s, the bound for an urgent broadcast\); not transcribed$/) });
+    expect((await stat(path.join(env.config.dataDir, skipped.filePath))).size).toBeGreaterThan(44);
+    expect(metric(await metricsText(), /warden_samples_shed_total\{kind="audio",reason="stale"\} (\d+)/)).toBe(2);
   }, 60_000);
 
   it('comes back to the base interval once an analyzer drains the backlog', async () => {

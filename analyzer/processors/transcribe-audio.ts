@@ -9,8 +9,13 @@
  * Shedding: a chunk of a broadcast without priority (its job has a BullMQ priority, analyzer/jobs.ts
  * `SAMPLE_PRIORITY`) that waited in the queue longer than `maxWaitMs` is not transcribed: it is marked `skipped` with
  * the reason (counted in `warden_samples_shed_total{kind="audio",reason="stale"}`), so a backlog left by a burst (or by
- * another ingest node) drains instead of keeping transcription minutes behind live. Urgent broadcasts' chunks are
- * always transcribed. The ingest node sheds most chunks before they are queued (ingest/sampling.ts).
+ * another ingest node) drains instead of keeping transcription minutes behind live. Urgent broadcasts' chunks (no
+ * priority) wait longer, up to `maxWaitUrgentMs`: their speech is evidence for an open case or a recent high score, so
+ * it is transcribed late rather than not at all, but not without bound. PocketSphinx runs at the lowest CPU priority
+ * and gets nothing while frames take every core, and the ingest node always keeps at least one broadcast's speech
+ * transcribed, so without this bound that broadcast's chunks would pile up for as long as the load lasts (42 minutes
+ * behind live was seen in a capacity run). A skipped chunk keeps its audio file. The ingest node sheds most chunks
+ * before they are queued (ingest/sampling.ts).
  */
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -35,8 +40,10 @@ export interface TranscribeDeps {
   policy: () => Policy;
   metrics: Metrics;
   logger: Logger;
-  /** A chunk without priority that waited longer than this (ms) is skipped (default: never). */
+  /** A chunk of a broadcast without priority (a job with a BullMQ priority) that waited longer than this (ms) is skipped (default: never). */
   maxWaitMs?: number;
+  /** A chunk of an urgent broadcast (a job without a BullMQ priority) that waited longer than this (ms) is skipped (default: never). */
+  maxWaitUrgentMs?: number;
 }
 
 /** Errors that are the chunk's fault (retrying cannot help), as the transcriber words them. */
@@ -51,10 +58,13 @@ export function createTranscribeProcessor(deps: TranscribeDeps) {
     if (!sample) throw new UnrecoverableError(`no sample ${job.data.sampleId}`);
     if (sample.kind !== 'audio') throw new UnrecoverableError(`sample ${sample.id} is a ${sample.kind}, not audio`);
     const waitedMs = Date.now() - job.timestamp;
-    if (sample.status === 'queued' && (job.opts.priority ?? 0) > 0 && deps.maxWaitMs !== undefined && waitedMs > deps.maxWaitMs) {
-      const reason = `stale: waited ${Math.round(waitedMs / 1000)} s in the audio queue (more than ${Math.round(deps.maxWaitMs / 1000)} s); not transcribed`;
+    const urgent = !((job.opts.priority ?? 0) > 0);
+    const maxWaitMs = urgent ? deps.maxWaitUrgentMs : deps.maxWaitMs;
+    if (sample.status === 'queued' && maxWaitMs !== undefined && waitedMs > maxWaitMs) {
+      const bound = `more than ${Math.round(maxWaitMs / 1000)} s${urgent ? ', the bound for an urgent broadcast' : ''}`;
+      const reason = `stale: waited ${Math.round(waitedMs / 1000)} s in the audio queue (${bound}); not transcribed`;
       if (await markSampleSkipped(db, sample.id, reason)) metrics.samplesShed.inc({ kind: 'audio', reason: 'stale' });
-      logger.info({ sampleId: sample.id, broadcastId: sample.broadcastId, waitedS: Math.round(waitedMs / 1000) }, 'audio chunk skipped: waited too long');
+      logger.info({ sampleId: sample.id, broadcastId: sample.broadcastId, waitedS: Math.round(waitedMs / 1000), urgent }, 'audio chunk skipped: waited too long');
       return;
     }
     if (sample.status === 'queued') {

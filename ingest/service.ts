@@ -12,30 +12,25 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { errorText } from '../core/errors.ts';
 import type { Metrics } from '../core/metrics.ts';
-import {
-  addDuplicateFrames, endBroadcast, endOrphanedBroadcasts, insertSample, openBroadcast, setTapMode, type Db,
-} from '../db/index.ts';
+import { endBroadcast, endOrphanedBroadcasts, openBroadcast, setTapMode, type Db } from '../db/index.ts';
 import type { Queues } from '../analyzer/jobs.ts';
 import { enforcementChannel, liveBroadcastKey, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
 import { PublishGate } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
 import { FlvPlays, mountBeforeApp } from './flv.ts';
 import { PLAY_APP, ViewerSessions, playPath, publicAuthority, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
-import { dHash, hammingDistance } from './phash.ts';
 import { keyPrefix } from './stream-keys.ts';
-import { StreamTap, type AudioChunk, type TapFrame, type TapMode } from './tap.ts';
+import { StreamTap, type AudioChunk, type TapMode } from './tap.ts';
 import { SamplingController } from './sampling.ts';
 import type { Policy } from '../rules/index.ts';
 import { RetryWriter } from './retry-writer.ts';
+import { SampleRecorder, type SampleSeries } from './sample-recorder.ts';
 import { ViewerCounts } from './viewer-counts.ts';
-import { encodeWav } from '../analyzer/audio/index.ts';
 import type { ChildSpawner } from '../core/commands.ts';
 
 export interface IngestDeps {
@@ -55,29 +50,17 @@ export interface IngestDeps {
   spawner?: ChildSpawner;
 }
 
-/** A broadcast this node holds. */
-interface LiveBroadcast {
-  broadcastId: string;
+/** A broadcast this node holds (its sample series: ingest/sample-recorder.ts). */
+interface LiveBroadcast extends SampleSeries {
   userId: string;
   streamKeyId: string;
   /** The publisher's session now (a reconnect replaces it). */
   session: NmsSession;
   /** The tap now (a reconnect starts a new one; its sequence numbers continue the broadcast's). */
   tap: StreamTap;
-  /** Added to the tap's frame and audio sequence numbers: what earlier taps of this broadcast used up. */
-  seqBase: { frame: number; audio: number };
-  /** The next unused sequence number of each kind. */
-  seqNext: { frame: number; audio: number };
   /** The publisher's connection was lost: waiting for it to reconnect (since, the end timer, the old tap stopping). */
   reconnecting?: { since: number; timer: NodeJS.Timeout; tapStopped: Promise<void> };
-  /**
-   * Hash of the last frame sent for analysis (duplicates are compared with it), and its sample id once its row
-   * landed (rows land in order, so a duplicate's row always finds it; see {@link RetryWriter}).
-   */
-  lastHash?: string;
-  lastSampleId?: string;
   endReason?: string;
-  closed: boolean;
   /** The tap's mode and its note, and adaptive sampling's note: written together as the broadcast's tap note. */
   tapMode?: { mode: TapMode; note: string };
   degradation?: string | null;
@@ -121,6 +104,8 @@ export class IngestService {
   readonly sampling: SamplingController;
   /** Sample rows, their jobs and broadcast ends: retried in order per broadcast while Postgres or Redis is away. */
   private readonly writer: RetryWriter;
+  /** Files, rows and jobs of the taps' frames and audio chunks. */
+  private readonly recorder: SampleRecorder;
   private stopping = false;
   /** Where this node serves HTTP-FLV plays, once {@link serveFlv} mounted them. */
   private http: { host: string | null; port: number; publicUrl: string | null } | null = null;
@@ -132,6 +117,7 @@ export class IngestService {
     this.gate = new PublishGate(deps.db);
     this.sampling = new SamplingController({ queues: deps.queues, db: deps.db, config: deps.config, metrics: deps.metrics, logger: deps.logger, policy: deps.policy });
     this.writer = new RetryWriter({ logger: this.log, onDrop: (_label, why) => deps.metrics.ingestWritesDropped.inc({ why }) });
+    this.recorder = new SampleRecorder({ db: deps.db, queues: deps.queues, config: deps.config, metrics: deps.metrics, sampling: this.sampling, writer: this.writer });
     this.channel = enforcementChannel(deps.config.redisPrefix);
     this.server = new MediaServer({ host: deps.config.rtmp.host, port: deps.config.rtmp.port, stateDir: deps.config.dataDir, logger: deps.logger });
     this.server.on('prePublish', (s) => void this.onPublish(s));
@@ -353,7 +339,7 @@ export class IngestService {
       sampleIntervalMs: this.deps.config.tap.sampleIntervalMs,
       nice: this.deps.config.tap.nice,
       spawner: this.deps.spawner,
-      onFrame: (f) => this.onFrame(b, f),
+      onFrame: (f) => this.recorder.frame(b, f),
       onModeChange: (mode, note) => {
         this.log.info({ broadcastId, mode, note }, 'tap mode');
         b.tapMode = { mode, note };
@@ -364,7 +350,7 @@ export class IngestService {
         if (info.reason === 'gave-up') this.log.error({ broadcastId, ...info }, 'tap gave up: frames of this broadcast are no longer sampled');
       },
       logger: this.log.child({ broadcastId }),
-      ...(this.deps.config.tap.audio ? { audio: { ...this.deps.config.tap.audio, onChunk: (c: AudioChunk) => this.onAudio(b, c) } } : {}),
+      ...(this.deps.config.tap.audio ? { audio: { ...this.deps.config.tap.audio, onChunk: (c: AudioChunk) => this.recorder.audio(b, c) } } : {}),
     });
   }
 
@@ -418,88 +404,6 @@ export class IngestService {
     this.log.info({ broadcastId: b.broadcastId, userId: b.userId, gapMs, seqBase: b.seqBase }, 'publisher reconnected: the broadcast continues');
     this.events.emit('publish', { type: 'resumed', broadcastId: b.broadcastId, userId: b.userId, gapMs } satisfies PublishEvent);
     b.tap.start();
-  }
-
-  /**
-   * Stores a sampled frame: its file now, then its row and its job (or, for a duplicate of the last frame sent for
-   * analysis, a duplicate row and an evaluation) through the retrying writer, so a frame sampled while Postgres or
-   * Redis is away lands once they are back.
-   */
-  private async onFrame(b: LiveBroadcast, f: TapFrame): Promise<void> {
-    if (b.closed) return;
-    const { db, queues, config, metrics } = this.deps;
-    const seq = b.seqBase.frame + f.seq; // continues across reconnects
-    b.seqNext.frame = Math.max(b.seqNext.frame, seq + 1);
-    const hash = await dHash(f.jpeg);
-    const duplicate = b.lastHash !== undefined && hammingDistance(hash, b.lastHash) <= config.tap.duplicateMaxDistance;
-    // adaptive sampling's last resort: while the analyzer is far behind, frames of broadcasts without priority are skipped
-    const shed = duplicate ? null : this.sampling.frameVerdict(b.broadcastId);
-    if (shed) {
-      this.writer.submit(b.broadcastId, `frame ${seq} of ${b.broadcastId}`, async () => {
-        const sample = await insertSample(db, { broadcastId: b.broadcastId, kind: 'frame', seq, capturedAt: f.capturedAt, filePath: '', width: f.width, height: f.height, phash: hash, status: 'skipped', error: shed });
-        if (sample.inserted) {
-          metrics.samples.inc({ kind: 'frame', status: 'skipped' });
-          metrics.samplesShed.inc({ kind: 'frame', reason: 'frames_backlog' });
-        }
-      });
-      return;
-    }
-    if (!duplicate) b.lastHash = hash;
-    const rel = path.join('samples', b.broadcastId, `${String(seq).padStart(7, '0')}.jpg`);
-    await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });
-    await writeFile(path.join(config.dataDir, rel), f.jpeg);
-    this.writer.submit(b.broadcastId, `frame ${seq} of ${b.broadcastId}`, async () => {
-      // the original's row landed before this one (same lane); without it (dropped), this frame is analysed itself
-      const duplicateOf = duplicate ? b.lastSampleId : undefined;
-      const sample = await insertSample(db, {
-        broadcastId: b.broadcastId, kind: 'frame', seq, capturedAt: f.capturedAt, filePath: rel,
-        width: f.width, height: f.height, phash: hash,
-        status: duplicateOf ? 'duplicate' : 'queued', duplicateOf: duplicateOf ?? null,
-      });
-      if (duplicateOf) {
-        if (sample.inserted) await addDuplicateFrames(db, b.broadcastId);
-        await queues.add('evaluate-sample', { sampleId: sample.id });
-        if (sample.inserted) metrics.samples.inc({ kind: 'frame', status: 'duplicate' });
-      } else {
-        b.lastSampleId = sample.id;
-        await queues.add('analyze-frame', { sampleId: sample.id }, this.jobOptions(b));
-        if (sample.inserted) metrics.samples.inc({ kind: 'frame', status: 'queued' });
-      }
-    });
-  }
-
-  /**
-   * Stores an audio chunk: with speech, its WAV file, a sample row and a transcription job; without, a
-   * `silent` sample row only (nothing to transcribe). Also runs for the last chunk flushed after the
-   * broadcast closed: what was said just before the end counts too.
-   */
-  private async onAudio(b: LiveBroadcast, c: AudioChunk): Promise<void> {
-    const { db, queues, config, metrics } = this.deps;
-    const seq = b.seqBase.audio + c.seq; // continues across reconnects
-    b.seqNext.audio = Math.max(b.seqNext.audio, seq + 1);
-    const silent = !c.activity.speech;
-    // adaptive sampling: while transcription is behind, the chunks of broadcasts without a turn are skipped, with the reason
-    const shed = silent ? null : this.sampling.audioVerdict(b.broadcastId);
-    const rel = path.join('samples', b.broadcastId, `audio-${String(seq).padStart(7, '0')}.wav`);
-    if (!silent && !shed) {
-      await mkdir(path.join(config.dataDir, 'samples', b.broadcastId), { recursive: true });
-      await writeFile(path.join(config.dataDir, rel), encodeWav(c.pcm));
-    }
-    this.writer.submit(b.broadcastId, `audio ${seq} of ${b.broadcastId}`, async () => {
-      const sample = await insertSample(db, {
-        broadcastId: b.broadcastId, kind: 'audio', seq, capturedAt: c.startedAt, filePath: silent || shed ? '' : rel,
-        durationMs: c.durationMs, overlapMs: c.overlapMs, status: silent ? 'silent' : shed ? 'skipped' : 'queued', error: shed,
-      });
-      if (!silent && !shed) await queues.add('transcribe-audio', { sampleId: sample.id }, this.jobOptions(b));
-      if (sample.inserted) metrics.samples.inc({ kind: 'audio', status: silent ? 'silent' : shed ? 'skipped' : 'queued' });
-      if (sample.inserted && shed) metrics.samplesShed.inc({ kind: 'audio', reason: 'audio_backlog' });
-    });
-  }
-
-  /** BullMQ options of a sample's job: its priority from adaptive sampling (none for urgent broadcasts: they go first). */
-  private jobOptions(b: LiveBroadcast): { priority?: number } {
-    const priority = this.sampling.priorityOf(b.broadcastId);
-    return priority > 0 ? { priority } : {};
   }
 
   /**

@@ -19,11 +19,11 @@
  * non-2xx as a refusal and drop the publisher); 401 `hook_unauthorized` for a missing or wrong secret; 400 for a
  * body neither style can read; 415 for another content type; 503 `unavailable` while no secret is configured.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../core/context.ts';
 import { Enforcer } from '../moderation/index.ts';
-import { PublishGate } from '../ingest/gate.ts';
+import { PublishGate, auditPublishRefusal } from '../ingest/gate.ts';
 import { keyPrefix } from '../ingest/stream-keys.ts';
 import { RetryWriter } from '../ingest/retry-writer.ts';
 
@@ -99,8 +99,7 @@ export function ingestHookRoutes(ctx: Pick<AppContext, 'database' | 'redis' | 'l
     const prefix = keyPrefix(call.key);
     const refuse = (reason: string, detail: string, userId?: string) => {
       log.warn({ keyPrefix: prefix, reason, userId, ip: call.ip, style: call.style }, 'publish refused (hook)');
-      const entry = { id: randomUUID(), refusedAt: new Date(), userId, keyPrefix: prefix, reason, detail, ip: call.ip, streamPath: `/${call.app}/${prefix}…` };
-      void writer.submit('publish-refusals', `publish refusal (${reason})`, () => enforcer.recordPublishRefusal(entry));
+      auditPublishRefusal(writer, enforcer, { userId, keyPrefix: prefix, reason, detail, ip: call.ip, app: call.app });
       return refusal(c, 403, reason, detail);
     };
     if (call.app !== 'live') return refuse('unknown_app', `publish to /${call.app} (only /live is served)`);

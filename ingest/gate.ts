@@ -5,6 +5,9 @@
  */
 import { keyStanding, type Db } from '../db/index.ts';
 import { errorText } from '../core/errors.ts';
+import { randomUUID } from 'node:crypto';
+import type { Enforcer } from '../moderation/index.ts';
+import type { RetryWriter } from './retry-writer.ts';
 import { hashStreamKey } from './stream-keys.ts';
 
 export type RefusalReason = 'unknown_key' | 'revoked_key' | 'not_performer' | 'not_verified' | 'banned' | 'gate_unavailable';
@@ -40,4 +43,20 @@ export class PublishGate {
       clearTimeout(timer);
     }
   }
+}
+
+/** The retry writer's lane of publish refusals' audit entries (one lane: they are independent of every broadcast's). */
+const REFUSALS_LANE = 'publish-refusals';
+
+/**
+ * Audits a refused publish (who, if the key is known; why; from where; the path with the key cut to its prefix) through
+ * `writer`, so a refusal while Postgres is away (the gate fails closed then) lands once it is back, exactly once (each
+ * refusal gets its own idempotency id here). Used by the ingest node and by the media-server hook alike.
+ */
+export function auditPublishRefusal(
+  writer: Pick<RetryWriter, 'submit'>, enforcer: Pick<Enforcer, 'recordPublishRefusal'>,
+  r: { userId?: string; keyPrefix: string; reason: string; detail: string; ip: string; app: string },
+): void {
+  const entry = { id: randomUUID(), refusedAt: new Date(), userId: r.userId, keyPrefix: r.keyPrefix, reason: r.reason, detail: r.detail, ip: r.ip, streamPath: `/${r.app}/${r.keyPrefix}…` };
+  void writer.submit(REFUSALS_LANE, `publish refusal (${r.reason})`, () => enforcer.recordPublishRefusal(entry));
 }

@@ -9,7 +9,6 @@
  * them: a banned viewer's plays, a hidden broadcast's viewers, every viewer of a broadcast that ended. Browsers play
  * the same way over HTTP-FLV (ingest/flv.ts) on the node's HTTP server, once {@link IngestService.serveFlv} mounted it.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -20,7 +19,7 @@ import type { Metrics } from '../core/metrics.ts';
 import { endBroadcast, endOrphanedBroadcasts, openBroadcast, setTapMode, type Db } from '../db/index.ts';
 import type { Queues } from '../analyzer/jobs.ts';
 import { enforcementChannel, liveBroadcastKey, type Enforcer, type EnforcementMessage } from '../moderation/index.ts';
-import { PublishGate } from './gate.ts';
+import { PublishGate, auditPublishRefusal } from './gate.ts';
 import { MediaServer, type NmsSession } from './media-server.ts';
 import { FlvPlays, mountBeforeApp } from './flv.ts';
 import { PLAY_APP, ViewerSessions, playPath, publicAuthority, registerIngestNode, unregisterIngestNode } from './play-gate.ts';
@@ -71,9 +70,6 @@ interface LiveBroadcast extends SampleSeries {
 
 /** A broadcast's tap note is written at most this often (adaptive sampling can change it every few seconds). */
 const NOTE_EVERY_MS = 10_000;
-
-/** The retry writer's lane of publish refusals' audit entries (one lane: they are independent of every broadcast's). */
-const REFUSALS_LANE = 'publish-refusals';
 
 /** What happened to a publish attempt (tests and the demo wait on these). */
 export type PublishEvent =
@@ -273,9 +269,7 @@ export class IngestService {
       this.deps.metrics.publishes.inc({ result: 'refused' });
       this.log.warn({ keyPrefix: prefix, reason, userId, ip: session.ip }, 'publish refused');
       this.events.emit('publish', { type: 'refused', reason, userId } satisfies PublishEvent);
-      // audited through the retry writer: a refusal while Postgres is away (the gate fails closed) lands once it is back
-      const refusal = { id: randomUUID(), refusedAt: new Date(), userId, keyPrefix: prefix, reason, detail, ip: session.ip, streamPath: `/${session.streamApp}/${prefix}…` };
-      void this.writer.submit(REFUSALS_LANE, `publish refusal (${reason})`, () => this.deps.enforcer.recordPublishRefusal(refusal));
+      auditPublishRefusal(this.writer, this.deps.enforcer, { userId, keyPrefix: prefix, reason, detail, ip: session.ip, app: session.streamApp });
     };
     if (this.stopping) return refuse('shutting_down', 'ingest node is shutting down');
     if (session.streamApp !== 'live') return refuse('unknown_app', `publish to /${session.streamApp} (only /live is served)`);

@@ -178,7 +178,12 @@ export const samples = pgTable('samples', {
   error: text('error'),
   analysedAt: timestamp('analysed_at', { withTimezone: true }),
   createdAt: createdAt(),
-}, (t) => [uniqueIndex('samples_broadcast_seq').on(t.broadcastId, t.kind, t.seq)]);
+}, (t) => [
+  uniqueIndex('samples_broadcast_seq').on(t.broadcastId, t.kind, t.seq),
+  // the duplicates of a frame, read each time a frame is analysed (analyzer/processors/evaluate-sample.ts): without
+  // it every analysed frame scanned the whole table, the largest there is
+  index('samples_duplicate_of_idx').on(t.duplicateOf).where(sql`duplicate_of is not null`),
+]);
 
 /**
  * The transcript of one audio chunk: the recogniser's words (times in seconds from the chunk start), the
@@ -333,7 +338,11 @@ export const chatMessages = pgTable('chat_messages', {
   caseId: uuid('case_id').references(() => cases.id),
   details: jsonb('details').notNull().default({}),
   createdAt: createdAt(),
-}, (t) => [index('chat_messages_broadcast_idx').on(t.broadcastId, t.createdAt)]);
+}, (t) => [
+  index('chat_messages_broadcast_idx').on(t.broadcastId, t.createdAt),
+  // a user's recent messages, read for every flagged or blocked message (repeat offenders) and by moderators
+  index('chat_messages_user_idx').on(t.userId, t.createdAt),
+]);
 
 /** Login sessions. The token is a random secret held by the client (cookie); only its SHA-256 is stored. */
 export const sessions = pgTable('sessions', {

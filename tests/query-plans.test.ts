@@ -1,0 +1,134 @@
+/**
+ * The queries every sample, every chat message and every sampling tick run stay index lookups when the tables are
+ * the size a platform's are after weeks of streams: on a database seeded with 200,000 samples, 130,000 signals,
+ * 200,000 chat messages and 100,000 audit entries (and ANALYZEd), each query the real functions send (captured with
+ * their parameters through postgres.js's debug hook) is EXPLAINed, and no plan reads a whole large table.
+ *
+ * Found this way: the duplicates of an analysed frame (`duplicatesOf`, once per analysed frame) and a user's recent chat
+ * messages (`userMessagesSince`, once per flagged or blocked message) had no index and scanned the largest tables.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import {
+  chatContext, duplicatesOf, getSample, highScoresSince, insertChatMessage, insertSample, markSampleSkipped, openCasePriorities,
+  recordSignals, ruleFirings, sampleTimeline, schema, settledSamplesAfter, userMessagesSince,
+} from '../db/index.ts';
+import { createTestEnv, type TestEnv } from './harness.ts';
+
+/** Tables that grow with every stream and message: a sequential scan of one of them on a hot path is the defect. */
+const LARGE = ['samples', 'signals', 'chat_messages', 'actions'];
+
+interface PlanNode { 'Node Type': string; 'Relation Name'?: string; Plans?: PlanNode[] }
+
+/** Every (node type, relation) of a plan tree. */
+function nodesOf(plan: PlanNode): { type: string; relation?: string }[] {
+  return [{ type: plan['Node Type'], relation: plan['Relation Name'] }, ...(plan.Plans ?? []).flatMap(nodesOf)];
+}
+
+let env: TestEnv;
+let captured: { query: string; params: unknown[] }[] = [];
+let client: postgres.Sql;
+let db: ReturnType<typeof drizzle<typeof schema>>;
+const ids: { broadcast: string; sample: string; viewer: string; performer: string; live: string[] } = { broadcast: '', sample: '', viewer: '', performer: '', live: [] };
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  const s = env.ctx.database.sql;
+  // 50 performers with a key each, 2,000 viewers; 500 broadcasts (10 per performer) of 400 frames each, every third a
+  // duplicate of the one before; one signal per analysed frame; 100 chat messages per viewer; 200 audit entries per broadcast
+  await s.unsafe(`
+    insert into users (handle, role) select 'perf-' || g, 'performer' from generate_series(1, 50) g;
+    insert into users (handle, role) select 'viewer-' || g, 'viewer' from generate_series(1, 2000) g;
+    insert into stream_keys (user_id, key_hash, key_prefix) select id, 'hash-' || handle, 'pfx' from users where role = 'performer';
+    insert into broadcasts (user_id, stream_key_id, ingest_node, status, started_at, ended_at)
+      select k.user_id, k.id, 'node-a', 'ended', now() - (g || ' hours')::interval, now() - (g || ' hours')::interval + interval '40 minutes'
+      from stream_keys k, generate_series(1, 10) g;
+    insert into samples (broadcast_id, kind, seq, captured_at, file_path, status, analysed_at)
+      select b.id, 'frame', g, b.started_at + (g * 2 || ' seconds')::interval, 'samples/x.jpg',
+        case when g % 3 = 0 then 'duplicate' else 'analysed' end, b.started_at + (g * 2 + 1 || ' seconds')::interval
+      from broadcasts b, generate_series(1, 400) g;
+    update samples d set duplicate_of = o.id from samples o
+      where d.status = 'duplicate' and o.broadcast_id = d.broadcast_id and o.kind = d.kind and o.seq = d.seq - 1;
+    insert into signals (sample_id, broadcast_id, analyzer, label, score, model, model_version, backend)
+      select id, broadcast_id, 'nsfw', 'porn', 0.01, 'nsfwjs', '1', 'onnxruntime' from samples where status = 'analysed';
+    insert into chat_messages (broadcast_id, user_id, body, verdict, created_at)
+      select b.id, u.id, 'hello ' || g, 'allow', now() - (g || ' minutes')::interval
+      from (select id, row_number() over (order by id) as n from users where role = 'viewer') u
+      cross join generate_series(1, 100) g
+      join (select id, row_number() over (order by id) - 1 as n from broadcasts) b on b.n = (u.n + g) % 500;
+    insert into actions (action, actor_type, actor_id, subject_type, subject_id, broadcast_id, user_id, rule_id, details)
+      select 'flag_for_review', 'rule', 'r', 'broadcast', b.id::text, b.id, b.user_id, 'rule-' || (g % 5),
+        jsonb_build_object('capturedAt', to_char(b.started_at + (g || ' seconds')::interval, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+      from broadcasts b, generate_series(1, 200) g;
+    analyze;
+  `);
+  const [b] = await s`select b.id, b.user_id from broadcasts b order by b.started_at desc limit 1`;
+  ids.broadcast = b!.id as string;
+  ids.performer = b!.user_id as string;
+  ids.sample = (await s`select id from samples where broadcast_id = ${ids.broadcast} and seq = 200`)[0]!.id as string;
+  ids.viewer = (await s`select id from users where handle = 'viewer-7'`)[0]!.id as string;
+  ids.live = (await s`select id from broadcasts order by started_at desc limit 20`).map((r) => r.id as string);
+  client = postgres(env.config.databaseUrl, { max: 1, onnotice: () => {}, debug: (_conn, query, params) => { captured.push({ query, params: params as unknown[] }); } });
+  db = drizzle(client, { schema });
+}, 180_000);
+
+afterAll(async () => {
+  await client?.end({ timeout: 1 });
+  await env?.cleanup();
+});
+
+/** Runs `call`, then EXPLAINs every statement it sent; returns the scans of large tables that read them whole. */
+async function wholeTableScans(call: () => Promise<unknown>): Promise<{ query: string; scans: string[] }[]> {
+  captured = [];
+  await call();
+  const sent = captured.filter((c) => !/^\s*(begin|commit|rollback|savepoint|release)/i.test(c.query));
+  expect(sent.length).toBeGreaterThan(0);
+  const out: { query: string; scans: string[] }[] = [];
+  for (const c of sent) {
+    const [row] = await env.ctx.database.sql.unsafe(`explain (format json) ${c.query}`, c.params as never[]);
+    const plan = (row!['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
+    const scans = nodesOf(plan).filter((n) => n.type === 'Seq Scan' && n.relation && LARGE.includes(n.relation)).map((n) => n.relation!);
+    if (scans.length) out.push({ query: c.query, scans });
+  }
+  return out;
+}
+
+describe('hot-path queries on tables of production size', () => {
+  it('per analysed frame: reading it, its signals, the timeline, later samples and its duplicates', async () => {
+    const sample = (await getSample(env.ctx.db, ids.sample))!;
+    expect(await wholeTableScans(() => getSample(db, ids.sample))).toEqual([]);
+    expect(await wholeTableScans(() => sampleTimeline(db, ids.broadcast, 'frame', 180, 200))).toEqual([]);
+    expect(await wholeTableScans(() => settledSamplesAfter(db, ids.broadcast, 'frame', 200, 20))).toEqual([]);
+    expect(await wholeTableScans(() => duplicatesOf(db, ids.sample))).toEqual([]);
+    expect(await wholeTableScans(() => recordSignals(db, sample, [{ analyzer: 'nsfw', label: 'hentai', score: 0.2, model: 'nsfwjs', modelVersion: '1', backend: 'onnxruntime' }]))).toEqual([]);
+    expect(await wholeTableScans(() => ruleFirings(db, ids.broadcast, new Date(Date.now() - 3600_000)))).toEqual([]);
+  });
+
+  it('finds the duplicates of a frame through the index, and they are the right ones', async () => {
+    const original = (await env.ctx.database.sql`select id from samples where broadcast_id = ${ids.broadcast} and seq = 2`)[0]!.id as string;
+    expect(await wholeTableScans(() => duplicatesOf(db, original))).toEqual([]);
+    const dups = await duplicatesOf(env.ctx.db, original);
+    const [seq3] = await env.ctx.database.sql`select id from samples where broadcast_id = ${ids.broadcast} and seq = 3`;
+    expect(dups).toEqual([seq3!.id]);
+  });
+
+  it('per sample taken: its row, and a skipped one marked', async () => {
+    expect(await wholeTableScans(() => insertSample(db, { broadcastId: ids.broadcast, kind: 'frame', seq: 401, capturedAt: new Date(), filePath: '', status: 'skipped', error: 'test' }))).toEqual([]);
+    const queued = await insertSample(env.ctx.db, { broadcastId: ids.broadcast, kind: 'audio', seq: 1, capturedAt: new Date(), filePath: 'samples/a.wav' });
+    expect(await wholeTableScans(() => markSampleSkipped(db, queued.id, 'stale'))).toEqual([]);
+  });
+
+  it('per chat message: storing it, the context of a held one and the sender\'s recent messages', async () => {
+    expect(await wholeTableScans(() => insertChatMessage(db, { broadcastId: ids.broadcast, userId: ids.viewer, body: 'hi', verdict: 'allow' }))).toEqual([]);
+    expect(await wholeTableScans(() => chatContext(db, ids.broadcast, new Date()))).toEqual([]);
+    expect(await wholeTableScans(() => userMessagesSince(db, ids.viewer, new Date(Date.now() - 3600_000)))).toEqual([]);
+    expect((await userMessagesSince(env.ctx.db, ids.viewer, new Date(Date.now() - 3600_000))).length).toBeGreaterThan(50);
+  });
+
+  it('per sampling tick: open cases of the live performers and new high scores of the live broadcasts', async () => {
+    expect(await wholeTableScans(() => openCasePriorities(db, [ids.performer]))).toEqual([]);
+    const [top] = await env.ctx.database.sql`select max(id)::bigint as m from signals`;
+    expect(await wholeTableScans(() => highScoresSince(db, ids.live, Number(top!.m) - 1000, [{ analyzer: 'nsfw', label: 'porn', minScore: 0.8 }]))).toEqual([]);
+  });
+});

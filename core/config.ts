@@ -154,6 +154,13 @@ export const envSchema = z.object({
   DATA_KEY: z.string().default(''),
   /** Days after a verification is decided at which its images are deleted. */
   VERIFICATION_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  /**
+   * Days after capture at which a sample (frame or audio chunk) is deleted: its file, its row, its signals and transcript.
+   * 0 keeps samples forever. Evidence of a case is kept longer (EVIDENCE_RETENTION_DAYS).
+   */
+  SAMPLE_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  /** Days after a case is resolved at which its evidence samples may go too (an appeal reopens the case: kept meanwhile). */
+  EVIDENCE_RETENTION_DAYS: z.coerce.number().min(0).default(365),
   /** Days an approved verification stays valid. */
   VERIFICATION_VALID_DAYS: positive.default(365),
   /** Largest ID-document or selfie upload, in bytes, and most pixels (width × height) of either image. */
@@ -246,6 +253,11 @@ export interface Config {
     retentionMs: number; validMs: number; maxBytes: number; maxPixels: number;
     matchMaxDistance: number; webhookSecrets: string[];
   };
+  /**
+   * Sample retention (moderation/sample-retention.ts), in ms: samples captured longer ago than `samplesMs` are deleted
+   * (0: never), except evidence of a case that is unresolved or was resolved less than `evidenceMs` ago.
+   */
+  retention: { samplesMs: number; evidenceMs: number };
 }
 
 /** Decodes a 32-byte key given as 64 hex digits or base64. @returns the key, or a message naming the problem. */
@@ -367,6 +379,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retentionMs: Math.round(e.VERIFICATION_RETENTION_DAYS * 86_400_000), validMs: Math.round(e.VERIFICATION_VALID_DAYS * 86_400_000),
       maxBytes: e.VERIFICATION_MAX_BYTES, maxPixels: e.VERIFICATION_MAX_PIXELS, matchMaxDistance: e.FACE_MATCH_MAX_DISTANCE, webhookSecrets: providerSecrets,
     },
+    retention: { samplesMs: Math.round(e.SAMPLE_RETENTION_DAYS * 86_400_000), evidenceMs: Math.round(e.EVIDENCE_RETENTION_DAYS * 86_400_000) },
     ...overrides,
   };
 }

@@ -183,6 +183,8 @@ export const samples = pgTable('samples', {
   // the duplicates of a frame, read each time a frame is analysed (analyzer/processors/evaluate-sample.ts): without
   // it every analysed frame scanned the whole table, the largest there is
   index('samples_duplicate_of_idx').on(t.duplicateOf).where(sql`duplicate_of is not null`),
+  // the retention sweep takes the oldest first (moderation/sample-retention.ts)
+  index('samples_captured_idx').on(t.capturedAt),
 ]);
 
 /**

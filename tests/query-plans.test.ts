@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import {
-  chatContext, duplicatesOf, getSample, highScoresSince, insertChatMessage, insertSample, markSampleSkipped, openCasePriorities,
+  chatContext, duplicatesOf, getSample, highScoresSince, insertChatMessage, insertSample, lockExpiredSamples, markSampleSkipped, openCasePriorities,
   recordSignals, ruleFirings, sampleTimeline, schema, settledSamplesAfter, userMessagesSince,
 } from '../db/index.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
@@ -124,6 +124,10 @@ describe('hot-path queries on tables of production size', () => {
     expect(await wholeTableScans(() => chatContext(db, ids.broadcast, new Date()))).toEqual([]);
     expect(await wholeTableScans(() => userMessagesSince(db, ids.viewer, new Date(Date.now() - 3600_000)))).toEqual([]);
     expect((await userMessagesSince(env.ctx.db, ids.viewer, new Date(Date.now() - 3600_000))).length).toBeGreaterThan(50);
+  });
+
+  it('per retention batch: the oldest samples no case needs', async () => {
+    expect(await wholeTableScans(() => db.transaction((tx) => lockExpiredSamples(tx, new Date(Date.now() - 30 * 86_400_000), new Date(Date.now() - 365 * 86_400_000), 1000)))).toEqual([]);
   });
 
   it('per sampling tick: open cases of the live performers and new high scores of the live broadcasts', async () => {

@@ -1,2 +1,2 @@
-CREATE INDEX "chat_messages_user_idx" ON "chat_messages" USING btree ("user_id","created_at");--> statement-breakpoint
-CREATE INDEX "samples_duplicate_of_idx" ON "samples" USING btree ("duplicate_of") WHERE duplicate_of is not null;
+CREATE INDEX IF NOT EXISTS "chat_messages_user_idx" ON "chat_messages" USING btree ("user_id","created_at");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "samples_duplicate_of_idx" ON "samples" USING btree ("duplicate_of") WHERE duplicate_of is not null;

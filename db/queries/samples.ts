@@ -1,7 +1,7 @@
 /** Samples (frames and audio chunks taken from broadcasts), the signals analyzers wrote for them, and transcripts. */
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
-import { samples, signals, transcripts } from '../schema.ts';
+import { caseEvidence, samples, signals, transcripts } from '../schema.ts';
 
 export type SampleRow = typeof samples.$inferSelect;
 
@@ -37,7 +37,7 @@ export interface SignalInput { analyzer: string; label: string; score: number; m
  */
 export async function recordSignals(db: Tx, sample: Pick<SampleRow, 'id' | 'broadcastId' | 'capturedAt'>, rows: SignalInput[]): Promise<boolean> {
   const now = new Date();
-  const latencyMs = Math.max(0, now.getTime() - sample.capturedAt.getTime());
+  const latencyMs = Math.min(2_147_483_647, Math.max(0, now.getTime() - sample.capturedAt.getTime())); // an int4 column
   const inserted = rows.length === 0 ? [] : await db.insert(signals)
     .values(rows.map((r) => ({ ...r, sampleId: sample.id, broadcastId: sample.broadcastId, latencyMs })))
     .onConflictDoNothing().returning({ id: signals.id });
@@ -150,4 +150,42 @@ export async function latestFrames(db: Tx, broadcastId: string, limit = 3): Prom
   return db.select({ id: samples.id, capturedAt: samples.capturedAt }).from(samples)
     .where(and(eq(samples.broadcastId, broadcastId), eq(samples.kind, 'frame'), eq(samples.status, 'analysed')))
     .orderBy(desc(samples.seq)).limit(limit);
+}
+
+/**
+ * Samples captured before `capturedBefore` that no case still needs, oldest first, locked for this transaction
+ * (`skip locked`: sweeps on several nodes take different rows). A case needs its evidence samples while it is
+ * unresolved (an appeal reopens it) and until `evidenceResolvedBefore` after it was resolved; a kept evidence sample that
+ * is a duplicate keeps its original too (its scores are the original's).
+ * @returns ids and file paths (relative to the data directory; '' for samples stored without a file).
+ */
+export async function lockExpiredSamples(db: Tx, capturedBefore: Date, evidenceResolvedBefore: Date, limit: number): Promise<{ id: string; filePath: string }[]> {
+  const rows = await db.execute<{ id: string; file_path: string }>(sql`
+    with kept as (
+      select e.sample_id as id from case_evidence e join cases c on c.id = e.case_id
+      where e.sample_id is not null and (c.status <> 'resolved' or c.resolved_at is null or c.resolved_at >= ${evidenceResolvedBefore.toISOString()})
+    ), kept_all as (
+      select id from kept
+      union select s.duplicate_of from ${samples} s join kept k on k.id = s.id where s.duplicate_of is not null
+    )
+    select s.id, s.file_path from ${samples} s
+    where s.captured_at < ${capturedBefore.toISOString()} and s.id not in (select id from kept_all)
+    order by s.captured_at
+    limit ${limit}
+    for update of s skip locked`);
+  return rows.map((r) => ({ id: r.id, filePath: r.file_path }));
+}
+
+/**
+ * Deletes samples with their signals and transcripts. Case evidence that pointed at one of them (a case resolved
+ * long enough ago) keeps its row, without the sample, saying when it went. @returns samples deleted.
+ */
+export async function deleteSamples(db: Tx, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  await db.update(caseEvidence).set({ sampleId: null, details: sql`${caseEvidence.details} || jsonb_build_object('sampleExpiredAt', now(), 'sampleId', ${caseEvidence.sampleId})` })
+    .where(inArray(caseEvidence.sampleId, [...ids]));
+  await db.delete(signals).where(inArray(signals.sampleId, [...ids]));
+  await db.delete(transcripts).where(inArray(transcripts.sampleId, [...ids]));
+  const rows = await db.delete(samples).where(inArray(samples.id, [...ids])).returning({ id: samples.id });
+  return rows.length;
 }

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS "samples_captured_idx" ON "samples" USING btree ("captured_at");

@@ -1,0 +1,151 @@
+/**
+ * Sample retention on the real Postgres and files on disk: what is past SAMPLE_RETENTION_DAYS goes (file, row, scores,
+ * transcript), case evidence stays while its case needs it (and a kept duplicate keeps its original), the audit log says
+ * what went, a file path outside the samples folder is never followed, and sweeps on two nodes at once delete each
+ * sample once.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addEvidence, insertSample, openBroadcast, openOrJoinCase, recordSignals } from '../db/index.ts';
+import { SampleRetention } from '../moderation/index.ts';
+import { seedPerformer } from '../bin/seed.ts';
+import { createTestEnv, type TestEnv } from './harness.ts';
+
+const DAY = 86_400_000;
+let env: TestEnv;
+let userId: string;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  ({ userId } = await seedPerformer(env.ctx.db, 'retention-performer', { verified: true }));
+}, 60_000);
+
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+async function newBroadcast(): Promise<string> {
+  const [k] = await env.ctx.database.sql`select id from stream_keys where user_id = ${userId} limit 1`;
+  const b = await openBroadcast(env.ctx.db, { userId, streamKeyId: k!.id as string, ingestNode: 'test' });
+  await env.ctx.database.sql`update broadcasts set status = 'ended', ended_at = now() where id = ${b.id}`;
+  return b.id;
+}
+
+/** A sample captured `daysAgo`, with its file written (unless `file: false`) and one score recorded. */
+async function sample(broadcastId: string, seq: number, daysAgo: number, o: { kind?: 'frame' | 'audio'; file?: boolean; filePath?: string; duplicateOf?: string } = {}) {
+  const kind = o.kind ?? 'frame';
+  const rel = o.filePath ?? (o.file === false ? '' : path.join('samples', broadcastId, `${kind}-${seq}.${kind === 'frame' ? 'jpg' : 'wav'}`));
+  if (rel && !o.filePath) {
+    await mkdir(path.join(env.config.dataDir, 'samples', broadcastId), { recursive: true });
+    await writeFile(path.join(env.config.dataDir, rel), Buffer.from(`sample ${seq}`));
+  }
+  const capturedAt = new Date(Date.now() - daysAgo * DAY);
+  const s = await insertSample(env.ctx.db, { broadcastId, kind, seq, capturedAt, filePath: rel, status: o.duplicateOf ? 'duplicate' : o.file === false ? 'skipped' : 'queued', duplicateOf: o.duplicateOf ?? null });
+  if (!o.duplicateOf && o.file !== false) await recordSignals(env.ctx.db, { id: s.id, broadcastId, capturedAt }, [{ analyzer: 'nsfw', label: 'porn', score: 0.9, model: 'nsfwjs', modelVersion: '1', backend: 'onnxruntime' }]);
+  return { id: s.id, file: rel ? path.join(env.config.dataDir, rel) : '' };
+}
+
+async function caseWith(broadcastId: string, sampleId: string, reason: string, resolvedDaysAgo: number | null): Promise<string> {
+  const c = await openOrJoinCase(env.ctx.db, { subjectType: 'broadcast', subjectId: broadcastId, broadcastId, userId, reasonType: 'rule', reason, priority: 'high', slaDueAt: new Date(Date.now() + 3600_000) });
+  await addEvidence(env.ctx.db, { caseId: c.id, sampleId, ruleId: reason });
+  if (resolvedDaysAgo !== null) await env.ctx.database.sql`update cases set status = 'resolved', resolved_at = ${new Date(Date.now() - resolvedDaysAgo * DAY).toISOString()} where id = ${c.id}`;
+  return c.id;
+}
+
+const rowExists = async (id: string) => (await env.ctx.database.sql`select 1 from samples where id = ${id}`).length === 1;
+const retention = (o: { samplesDays?: number; batch?: number } = {}) => new SampleRetention({
+  db: env.ctx.db, dataDir: env.config.dataDir, logger: env.ctx.logger, batch: o.batch,
+  retention: { samplesMs: (o.samplesDays ?? 30) * DAY, evidenceMs: 365 * DAY },
+});
+
+describe('sample retention', () => {
+  it('deletes what is past retention with its scores and transcript, keeps what cases still need, and audits it', async () => {
+    const b = await newBroadcast();
+    const plain = await sample(b, 1, 40);
+    const audio = await sample(b, 2, 40, { kind: 'audio' });
+    await env.ctx.database.sql`insert into transcripts (sample_id, broadcast_id, engine, engine_version, language, text, words, keywords, findings, decode_ms)
+      values (${audio.id}, ${b}, 'pocketsphinx', '5', 'en-us', 'hello', '[]', '[]', '[]', 100)`;
+    const openEvidence = await sample(b, 3, 40);
+    const original = await sample(b, 4, 40);
+    const duplicate = await sample(b, 5, 40, { duplicateOf: original.id });
+    const oldEvidence = await sample(b, 6, 40);
+    const recent = await sample(b, 7, 10);
+    const skipped = await sample(b, 8, 40, { file: false });
+    const outside = path.join(env.config.dataDir, 'outside.txt');
+    await writeFile(outside, 'not a sample');
+    const escaping = await sample(b, 9, 40, { filePath: '../outside.txt' });
+    await caseWith(b, openEvidence.id, 'open-case', null);
+    await caseWith(b, duplicate.id, 'recently-resolved', 10);
+    const oldCase = await caseWith(b, oldEvidence.id, 'long-resolved', 400);
+    // a second broadcast whose samples all go: its folder goes too
+    const b2 = await newBroadcast();
+    const gone = await sample(b2, 1, 31);
+
+    const out = await retention({ batch: 2 }).sweep();
+    expect(out).toEqual({ samples: 6, files: 4, batches: 3 });
+    for (const s of [plain, audio, oldEvidence, skipped, escaping, gone]) expect(await rowExists(s.id)).toBe(false);
+    for (const s of [plain, audio, oldEvidence, gone]) expect(existsSync(s.file)).toBe(false);
+    for (const s of [openEvidence, original, duplicate, recent]) {
+      expect(await rowExists(s.id)).toBe(true);
+      if (s.file) expect(existsSync(s.file)).toBe(true);
+    }
+    expect(existsSync(outside)).toBe(true);
+    expect(existsSync(path.join(env.config.dataDir, 'samples', b2))).toBe(false);
+    expect(existsSync(path.join(env.config.dataDir, 'samples', b))).toBe(true);
+    const sql = env.ctx.database.sql;
+    expect((await sql`select count(*)::int as n from signals where sample_id in ${sql([plain.id, oldEvidence.id, gone.id])}`)[0]!.n).toBe(0);
+    expect((await sql`select count(*)::int as n from signals where sample_id in ${sql([openEvidence.id, original.id, recent.id])}`)[0]!.n).toBe(3);
+    expect((await sql`select count(*)::int as n from transcripts where sample_id = ${audio.id}`)[0]!.n).toBe(0);
+    // the long-resolved case keeps its evidence row, saying the sample went
+    const [ev] = await sql`select sample_id, details from case_evidence where case_id = ${oldCase}`;
+    expect(ev!.sample_id).toBeNull();
+    expect(ev!.details).toMatchObject({ sampleId: oldEvidence.id, sampleExpiredAt: expect.any(String) });
+    const audit = await sql`select details from actions where action = 'expire_samples' order by id`;
+    expect(audit.map((a) => (a.details as { samples: number }).samples)).toEqual([2, 2, 2]);
+    expect(audit[0]!.details).toMatchObject({ retentionDays: 30, evidenceRetentionDays: 365, capturedBefore: expect.any(String) });
+    // nothing more to do
+    expect(await retention().sweep()).toEqual({ samples: 0, files: 0, batches: 0 });
+  });
+
+  it('keeps everything when SAMPLE_RETENTION_DAYS is 0', async () => {
+    const b = await newBroadcast();
+    const old = await sample(b, 1, 4000);
+    expect(await retention({ samplesDays: 0 }).sweep()).toEqual({ samples: 0, files: 0, batches: 0 });
+    expect(await rowExists(old.id)).toBe(true);
+    expect(existsSync(old.file)).toBe(true);
+  });
+
+  it('two nodes sweeping at once delete each sample once', async () => {
+    const b = await newBroadcast();
+    const made = [];
+    for (let i = 0; i < 60; i++) made.push(await sample(b, 100 + i, 50));
+    const count = async () => (await env.ctx.database.sql`select count(*)::int as n from samples`)[0]!.n as number;
+    const before = await count();
+    const [x, y] = await Promise.all([retention({ batch: 5 }).sweep(), retention({ batch: 5 }).sweep()]);
+    // both took batches, and together they deleted exactly what went (the earlier tests' old sample kept under retention 0 too)
+    expect(x.batches).toBeGreaterThan(0);
+    expect(y.batches).toBeGreaterThan(0);
+    expect(x.samples + y.samples).toBe(before - (await count()));
+    expect(x.samples + y.samples).toBeGreaterThanOrEqual(60);
+    for (const s of made) expect(existsSync(s.file)).toBe(false);
+    const [n] = await env.ctx.database.sql`select count(*)::int as n from samples where broadcast_id = ${b}`;
+    expect(n!.n).toBe(0);
+  });
+
+  it('runs on the API node: a sample past retention goes without anyone asking', async () => {
+    const { startWarden } = await import('../bin/runtime.ts');
+    const b = await newBroadcast();
+    const old = await sample(b, 1, 45);
+    const warden = await startWarden(env.ctx, { api: true });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (await rowExists(old.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await rowExists(old.id)).toBe(false);
+      expect(existsSync(old.file)).toBe(false);
+    } finally {
+      await warden.stop();
+    }
+  }, 30_000);
+});

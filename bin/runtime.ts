@@ -17,7 +17,7 @@ import { createTranscribeProcessor } from '../analyzer/processors/transcribe-aud
 import { PocketsphinxTranscriber } from '../analyzer/audio/index.ts';
 import type { FrameOutcome } from '../analyzer/processors/analyze-frame.ts';
 import { createVerificationService } from '../api/verification.ts';
-import { SampleRetention, VerificationSweeper } from '../moderation/index.ts';
+import { Retention, VerificationSweeper } from '../moderation/index.ts';
 import { Mailer } from '../moderation/index.ts';
 import { applyHeapGrowing } from '../core/heap.ts';
 import { SpawnHelper } from '../core/commands.ts';
@@ -129,10 +129,10 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       const verificationSweep = new VerificationSweeper(createVerificationService(ctx, null));
       verificationSweep.start();
       stops.push(() => verificationSweep.stop());
-      // samples (files, rows, scores) past SAMPLE_RETENTION_DAYS, case evidence kept; every 10 minutes on every API node
-      const sampleRetention = new SampleRetention({ db: ctx.db, dataDir: config.dataDir, retention: config.retention, logger: logger.child({ subsystem: 'retention' }) });
-      sampleRetention.start();
-      stops.push(() => sampleRetention.stop());
+      // samples (files, rows, scores) and chat messages past their retention, case evidence kept; every 10 minutes on every API node
+      const retention = new Retention({ db: ctx.db, dataDir: config.dataDir, retention: config.retention, logger: logger.child({ subsystem: 'retention' }) });
+      retention.start();
+      stops.push(() => retention.stop());
       // the mail outbox (password-reset links): sent over SMTP when SMTP_URL is set, otherwise kept in the table
       const mailer = new Mailer({ db: ctx.db, smtpUrl: config.mail.smtpUrl, from: config.mail.from, logger: logger.child({ subsystem: 'mail' }) });
       mailer.start();

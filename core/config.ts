@@ -159,7 +159,9 @@ export const envSchema = z.object({
    * 0 keeps samples forever. Evidence of a case is kept longer (EVIDENCE_RETENTION_DAYS).
    */
   SAMPLE_RETENTION_DAYS: z.coerce.number().min(0).default(30),
-  /** Days after a case is resolved at which its evidence samples may go too (an appeal reopens the case: kept meanwhile). */
+  /** Days after sending at which a chat message is deleted (0: never), unless a case joined it or is about it. */
+  CHAT_RETENTION_DAYS: z.coerce.number().min(0).default(90),
+  /** Days after a case is resolved at which its evidence samples and chat messages may go too (an appeal reopens the case: kept meanwhile). */
   EVIDENCE_RETENTION_DAYS: z.coerce.number().min(0).default(365),
   /** Days an approved verification stays valid. */
   VERIFICATION_VALID_DAYS: positive.default(365),
@@ -254,10 +256,11 @@ export interface Config {
     matchMaxDistance: number; webhookSecrets: string[];
   };
   /**
-   * Sample retention (moderation/sample-retention.ts), in ms: samples captured longer ago than `samplesMs` are deleted
-   * (0: never), except evidence of a case that is unresolved or was resolved less than `evidenceMs` ago.
+   * Retention (moderation/retention.ts), in ms: samples captured longer ago than `samplesMs` and chat messages sent
+   * longer ago than `chatMs` are deleted (0: never), except what a case needs that is unresolved or was resolved less
+   * than `evidenceMs` ago.
    */
-  retention: { samplesMs: number; evidenceMs: number };
+  retention: { samplesMs: number; chatMs: number; evidenceMs: number };
 }
 
 /** Decodes a 32-byte key given as 64 hex digits or base64. @returns the key, or a message naming the problem. */
@@ -379,7 +382,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retentionMs: Math.round(e.VERIFICATION_RETENTION_DAYS * 86_400_000), validMs: Math.round(e.VERIFICATION_VALID_DAYS * 86_400_000),
       maxBytes: e.VERIFICATION_MAX_BYTES, maxPixels: e.VERIFICATION_MAX_PIXELS, matchMaxDistance: e.FACE_MATCH_MAX_DISTANCE, webhookSecrets: providerSecrets,
     },
-    retention: { samplesMs: Math.round(e.SAMPLE_RETENTION_DAYS * 86_400_000), evidenceMs: Math.round(e.EVIDENCE_RETENTION_DAYS * 86_400_000) },
+    retention: {
+      samplesMs: Math.round(e.SAMPLE_RETENTION_DAYS * 86_400_000), chatMs: Math.round(e.CHAT_RETENTION_DAYS * 86_400_000),
+      evidenceMs: Math.round(e.EVIDENCE_RETENTION_DAYS * 86_400_000),
+    },
     ...overrides,
   };
 }

@@ -183,7 +183,7 @@ export const samples = pgTable('samples', {
   // the duplicates of a frame, read each time a frame is analysed (analyzer/processors/evaluate-sample.ts): without
   // it every analysed frame scanned the whole table, the largest there is
   index('samples_duplicate_of_idx').on(t.duplicateOf).where(sql`duplicate_of is not null`),
-  // the retention sweep takes the oldest first (moderation/sample-retention.ts)
+  // the retention sweep takes the oldest first (moderation/retention.ts)
   index('samples_captured_idx').on(t.capturedAt),
 ]);
 
@@ -344,6 +344,8 @@ export const chatMessages = pgTable('chat_messages', {
   index('chat_messages_broadcast_idx').on(t.broadcastId, t.createdAt),
   // a user's recent messages, read for every flagged or blocked message (repeat offenders) and by moderators
   index('chat_messages_user_idx').on(t.userId, t.createdAt),
+  // the retention sweep takes the oldest first (moderation/retention.ts)
+  index('chat_messages_created_idx').on(t.createdAt),
 ]);
 
 /** Login sessions. The token is a random secret held by the client (cookie); only its SHA-256 is stored. */

@@ -20,4 +20,4 @@ export {
 export { RoomModeration, ROOM_BLOCK_REASON, panicProtectionKey, savedPanicProtection, type RoomBlock, type RoomModerationDeps } from './room.ts';
 export { isReportCategory } from './outcomes.ts';
 export { Mailer, type MailerDeps } from './mailer.ts';
-export { SampleRetention, type SampleRetentionDeps, type RetentionOutcome } from './sample-retention.ts';
+export { Retention, type RetentionDeps, type RetentionOutcome } from './retention.ts';

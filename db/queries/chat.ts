@@ -115,3 +115,26 @@ export async function activeChatRestrictions(db: Tx, userId: string, ownerId: st
     or(isNull(bans.expiresAt), gt(bans.expiresAt, sql`now()`)),
     or(eq(bans.scope, 'platform'), eq(bans.scope, `room:${ownerId}`))));
 }
+
+/**
+ * Deletes up to `limit` chat messages sent before `sentBefore`, oldest first, that no case still needs: a case a
+ * message joined (`case_id`) or that is about it (subject `message`) keeps it while unresolved and until
+ * `caseResolvedBefore` after it was resolved. Rows other nodes are deleting are skipped (`skip locked`).
+ * @returns how many were deleted.
+ */
+export async function deleteExpiredChatMessages(db: Tx, sentBefore: Date, caseResolvedBefore: Date, limit: number): Promise<number> {
+  const rows = await db.execute<{ id: string }>(sql`
+    with kept_cases as (
+      select id, subject_type, subject_id from cases where status <> 'resolved' or resolved_at is null or resolved_at >= ${caseResolvedBefore.toISOString()}
+    ), doomed as (
+      select m.id from ${chatMessages} m
+      where m.created_at < ${sentBefore.toISOString()}
+        and (m.case_id is null or m.case_id not in (select id from kept_cases))
+        and m.id::text not in (select subject_id from kept_cases where subject_type = 'message')
+      order by m.created_at
+      limit ${limit}
+      for update of m skip locked
+    )
+    delete from ${chatMessages} where id in (select id from doomed) returning id`);
+  return rows.length;
+}

@@ -1,15 +1,15 @@
 /**
- * Sample retention on the real Postgres and files on disk: what is past SAMPLE_RETENTION_DAYS goes (file, row, scores,
- * transcript), case evidence stays while its case needs it (and a kept duplicate keeps its original), the audit log says
- * what went, a file path outside the samples folder is never followed, and sweeps on two nodes at once delete each
- * sample once.
+ * Retention on the real Postgres and files on disk: samples past SAMPLE_RETENTION_DAYS go (file, row, scores,
+ * transcript) and chat messages past CHAT_RETENTION_DAYS, while what a case needs stays (and a kept duplicate keeps its
+ * original); the audit log says what went; a file path outside the samples folder is never followed; sweeps on two
+ * nodes at once delete each row once.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addEvidence, insertSample, openBroadcast, openOrJoinCase, recordSignals } from '../db/index.ts';
-import { SampleRetention } from '../moderation/index.ts';
+import { addEvidence, insertChatMessage, insertSample, openBroadcast, openOrJoinCase, recordSignals, upsertUser } from '../db/index.ts';
+import { Retention } from '../moderation/index.ts';
 import { seedPerformer } from '../bin/seed.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
 
@@ -55,9 +55,9 @@ async function caseWith(broadcastId: string, sampleId: string, reason: string, r
 }
 
 const rowExists = async (id: string) => (await env.ctx.database.sql`select 1 from samples where id = ${id}`).length === 1;
-const retention = (o: { samplesDays?: number; batch?: number } = {}) => new SampleRetention({
+const retention = (o: { samplesDays?: number; chatDays?: number; batch?: number } = {}) => new Retention({
   db: env.ctx.db, dataDir: env.config.dataDir, logger: env.ctx.logger, batch: o.batch,
-  retention: { samplesMs: (o.samplesDays ?? 30) * DAY, evidenceMs: 365 * DAY },
+  retention: { samplesMs: (o.samplesDays ?? 30) * DAY, chatMs: (o.chatDays ?? 0) * DAY, evidenceMs: 365 * DAY },
 });
 
 describe('sample retention', () => {
@@ -84,7 +84,7 @@ describe('sample retention', () => {
     const gone = await sample(b2, 1, 31);
 
     const out = await retention({ batch: 2 }).sweep();
-    expect(out).toEqual({ samples: 6, files: 4, batches: 3 });
+    expect(out).toEqual({ samples: 6, files: 4, chatMessages: 0, batches: 3 });
     for (const s of [plain, audio, oldEvidence, skipped, escaping, gone]) expect(await rowExists(s.id)).toBe(false);
     for (const s of [plain, audio, oldEvidence, gone]) expect(existsSync(s.file)).toBe(false);
     for (const s of [openEvidence, original, duplicate, recent]) {
@@ -106,15 +106,45 @@ describe('sample retention', () => {
     expect(audit.map((a) => (a.details as { samples: number }).samples)).toEqual([2, 2, 2]);
     expect(audit[0]!.details).toMatchObject({ retentionDays: 30, evidenceRetentionDays: 365, capturedBefore: expect.any(String) });
     // nothing more to do
-    expect(await retention().sweep()).toEqual({ samples: 0, files: 0, batches: 0 });
+    expect(await retention().sweep()).toEqual({ samples: 0, files: 0, chatMessages: 0, batches: 0 });
   });
 
-  it('keeps everything when SAMPLE_RETENTION_DAYS is 0', async () => {
+  it('keeps everything when SAMPLE_RETENTION_DAYS and CHAT_RETENTION_DAYS are 0', async () => {
     const b = await newBroadcast();
     const old = await sample(b, 1, 4000);
-    expect(await retention({ samplesDays: 0 }).sweep()).toEqual({ samples: 0, files: 0, batches: 0 });
+    expect(await retention({ samplesDays: 0, chatDays: 0 }).sweep()).toEqual({ samples: 0, files: 0, chatMessages: 0, batches: 0 });
     expect(await rowExists(old.id)).toBe(true);
     expect(existsSync(old.file)).toBe(true);
+  });
+
+  it('deletes chat messages past CHAT_RETENTION_DAYS, except those a case joined or is about while it needs them', async () => {
+    const b = await newBroadcast();
+    const { id: viewer } = await upsertUser(env.ctx.db, { handle: 'retention-viewer', role: 'viewer' });
+    const sql = env.ctx.database.sql;
+    const message = async (daysAgo: number, body: string) => {
+      const m = await insertChatMessage(env.ctx.db, { broadcastId: b, userId: viewer, body, verdict: 'allow' });
+      await sql`update chat_messages set created_at = ${new Date(Date.now() - daysAgo * DAY).toISOString()} where id = ${m.id}`;
+      return m.id;
+    };
+    const old = [await message(100, 'old one'), await message(95, 'old two'), await message(91, 'old three')];
+    const recent = await message(10, 'recent');
+    const joined = await message(100, 'held, joined an open case');
+    const about = await message(100, 'reported, its case resolved 10 days ago');
+    const longAgo = await message(100, 'reported, its case resolved 400 days ago');
+    const joinedCase = await openOrJoinCase(env.ctx.db, { subjectType: 'broadcast', subjectId: b, broadcastId: b, userId, reasonType: 'rule', reason: 'chat-hold', priority: 'normal', slaDueAt: new Date() });
+    await sql`update chat_messages set case_id = ${joinedCase.id} where id = ${joined}`;
+    for (const [id, resolvedDaysAgo] of [[about, 10], [longAgo, 400]] as const) {
+      const c = await openOrJoinCase(env.ctx.db, { subjectType: 'message', subjectId: id, broadcastId: b, userId: viewer, reasonType: 'report', reason: 'harassment', priority: 'normal', slaDueAt: new Date() });
+      await sql`update cases set status = 'resolved', resolved_at = ${new Date(Date.now() - resolvedDaysAgo * DAY).toISOString()} where id = ${c.id}`;
+    }
+    const out = await retention({ samplesDays: 0, chatDays: 90, batch: 2 }).sweep();
+    expect(out).toEqual({ samples: 0, files: 0, chatMessages: 4, batches: 2 });
+    const left = (await sql`select id from chat_messages where broadcast_id = ${b}`).map((r) => r.id as string).sort();
+    expect(left).toEqual([recent, joined, about].sort());
+    expect(old.concat(longAgo).every((id) => !left.includes(id))).toBe(true);
+    const audit = await sql`select details from actions where action = 'expire_chat_messages' order by id`;
+    expect(audit.map((a) => (a.details as { chatMessages: number }).chatMessages)).toEqual([2, 2]);
+    expect(audit[0]!.details).toMatchObject({ retentionDays: 90, evidenceRetentionDays: 365 });
   });
 
   it('two nodes sweeping at once delete each sample once', async () => {

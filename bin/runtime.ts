@@ -130,7 +130,7 @@ export async function startWarden(ctx: AppContext, roles: WardenRoles): Promise<
       verificationSweep.start();
       stops.push(() => verificationSweep.stop());
       // samples (files, rows, scores) and chat messages past their retention, case evidence kept; every 10 minutes on every API node
-      const retention = new Retention({ db: ctx.db, dataDir: config.dataDir, retention: config.retention, logger: logger.child({ subsystem: 'retention' }) });
+      const retention = new Retention({ db: ctx.db, dataDir: config.dataDir, retention: config.retention, logger: logger.child({ subsystem: 'retention' }), metrics });
       retention.start();
       stops.push(() => retention.stop());
       // the mail outbox (password-reset links): sent over SMTP when SMTP_URL is set, otherwise kept in the table

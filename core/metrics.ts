@@ -40,6 +40,8 @@ export interface Metrics {
   ingestWritesDropped: Counter<'why'>;
   /** Workers the watchdog recreated because they were stuck, by queue. */
   workersRecreated: Counter<'queue'>;
+  /** What retention deleted, by kind: `samples`, `sample_files`, `chat_messages` (moderation/retention.ts). */
+  retentionDeleted: Counter<'kind'>;
   /** Read on each scrape; set by whoever owns the queues and the ingest node. */
   sources: {
     queueDepth?: () => Promise<Record<string, number>>; liveBroadcasts?: () => number;
@@ -128,6 +130,7 @@ export function createMetrics(): Metrics {
     }),
     ingestWritesDropped: new Counter({ name: 'warden_ingest_writes_dropped_total', help: 'Ingest writes given up (buffer full during an outage, or refused 3 times)', labelNames: ['why'], registers: r }),
     workersRecreated: new Counter({ name: 'warden_workers_recreated_total', help: 'Stuck workers recreated by the watchdog, by queue', labelNames: ['queue'], registers: r }),
+    retentionDeleted: new Counter({ name: 'warden_retention_deleted_total', help: 'Rows and files deleted after their retention, by kind', labelNames: ['kind'], registers: r }),
     frameBackend: new Gauge({ name: 'warden_frame_backend', help: 'The frame classifier backend the analyzer workers run (1)', labelNames: ['backend'], registers: r }),
     sources,
   };

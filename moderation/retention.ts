@@ -26,6 +26,7 @@ import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { errorText } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import { Periodic } from '../core/periodic.ts';
 import { appendAction, deleteExpiredChatMessages, deleteSamples, lockExpiredSamples, type Db, type Tx } from '../db/index.ts';
 
@@ -35,6 +36,8 @@ export interface RetentionDeps {
   dataDir: string;
   retention: Config['retention'];
   logger: Logger;
+  /** Counts what was deleted (`warden_retention_deleted_total`), if given. */
+  metrics?: Pick<Metrics, 'retentionDeleted'>;
   /** Samples or chat messages per transaction (default 1,000). */
   batch?: number;
   /** The clock (tests). */
@@ -99,11 +102,11 @@ export class Retention extends Periodic {
         action: 'expire_samples', actorType: 'system', actorId: 'retention', subjectType: 'samples', subjectId: `captured-before/${capturedBefore.toISOString()}`,
         details: { samples: deleted, files: removed, capturedBefore: capturedBefore.toISOString(), retentionDays: days(retention.samplesMs), evidenceRetentionDays: days(retention.evidenceMs) },
       });
-      files += removed; // counted once the batch's transaction is written (a failed one throws out of the sweep)
-      return deleted;
+      return { n: deleted, after: () => { files += removed; this.count('sample_files', removed); } };
     });
     // a broadcast's folder goes once its last sample has (a folder still written to is made again by the recorder)
     for (const dir of folders) await rmdir(dir).catch(() => {});
+    this.count('samples', count);
     if (count) logger.info({ samples: count, files, batches, capturedBefore: capturedBefore.toISOString() }, 'samples deleted after retention');
     return { samples: count, files, batches };
   }
@@ -124,23 +127,33 @@ export class Retention extends Periodic {
       }
       return deleted;
     });
+    this.count('chat_messages', count);
     if (count) logger.info({ chatMessages: count, batches, sentBefore: sentBefore.toISOString() }, 'chat messages deleted after retention');
     return { chatMessages: count, batches };
   }
 
-  /** Runs `step` (deleting at most `limit` rows) a transaction at a time until it deletes fewer than `limit` or stop() is called. */
-  private async inBatches(step: (tx: Tx, limit: number) => Promise<number>): Promise<{ count: number; batches: number }> {
+  /**
+   * Runs `step` (deleting at most `limit` rows) a transaction at a time until it deletes fewer than `limit` or stop() is
+   * called. A step returns the rows it deleted, or those with what to count once its transaction has committed.
+   */
+  private async inBatches(step: (tx: Tx, limit: number) => Promise<number | { n: number; after: () => void }>): Promise<{ count: number; batches: number }> {
     const limit = this.deps.batch ?? 1000;
     let count = 0;
     let batches = 0;
     while (!this.stopping) {
-      const n = await this.deps.db.transaction((tx) => step(tx, limit));
+      const r = await this.deps.db.transaction((tx) => step(tx, limit));
+      const n = typeof r === 'number' ? r : r.n;
+      if (typeof r !== 'number') r.after();
       if (n === 0) break;
       count += n;
       batches++;
       if (n < limit) break;
     }
     return { count, batches };
+  }
+
+  private count(kind: 'samples' | 'sample_files' | 'chat_messages', n: number): void {
+    if (n > 0) this.deps.metrics?.retentionDeleted.inc({ kind }, n);
   }
 
   private now(): number {

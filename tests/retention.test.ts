@@ -174,6 +174,9 @@ describe('sample retention', () => {
       while (await rowExists(old.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(await rowExists(old.id)).toBe(false);
       expect(existsSync(old.file)).toBe(false);
+      const text = await env.ctx.metrics.registry.metrics();
+      expect(Number(/warden_retention_deleted_total\{kind="samples"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(Number(/warden_retention_deleted_total\{kind="sample_files"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
     } finally {
       await warden.stop();
     }

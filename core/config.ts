@@ -161,6 +161,8 @@ export const envSchema = z.object({
   SAMPLE_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   /** Days after sending at which a chat message is deleted (0: never), unless a case joined it or is about it. */
   CHAT_RETENTION_DAYS: z.coerce.number().min(0).default(90),
+  /** Days after a sign-in session ended (expired or revoked) at which it is deleted, with its address and user agent (0: never). */
+  SESSION_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   /** Days after a case is resolved at which its evidence samples and chat messages may go too (an appeal reopens the case: kept meanwhile). */
   EVIDENCE_RETENTION_DAYS: z.coerce.number().min(0).default(365),
   /** Days an approved verification stays valid. */
@@ -256,11 +258,11 @@ export interface Config {
     matchMaxDistance: number; webhookSecrets: string[];
   };
   /**
-   * Retention (moderation/retention.ts), in ms: samples captured longer ago than `samplesMs` and chat messages sent
-   * longer ago than `chatMs` are deleted (0: never), except what a case needs that is unresolved or was resolved less
-   * than `evidenceMs` ago.
+   * Retention (moderation/retention.ts), in ms: samples captured longer ago than `samplesMs`, chat messages sent
+   * longer ago than `chatMs` and sessions that ended longer ago than `sessionsMs` are deleted (0: never), except what
+   * a case needs that is unresolved or was resolved less than `evidenceMs` ago.
    */
-  retention: { samplesMs: number; chatMs: number; evidenceMs: number };
+  retention: { samplesMs: number; chatMs: number; sessionsMs: number; evidenceMs: number };
 }
 
 /** Decodes a 32-byte key given as 64 hex digits or base64. @returns the key, or a message naming the problem. */
@@ -384,6 +386,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     retention: {
       samplesMs: Math.round(e.SAMPLE_RETENTION_DAYS * 86_400_000), chatMs: Math.round(e.CHAT_RETENTION_DAYS * 86_400_000),
+      sessionsMs: Math.round(e.SESSION_RETENTION_DAYS * 86_400_000),
       evidenceMs: Math.round(e.EVIDENCE_RETENTION_DAYS * 86_400_000),
     },
     ...overrides,

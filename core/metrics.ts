@@ -40,7 +40,7 @@ export interface Metrics {
   ingestWritesDropped: Counter<'why'>;
   /** Workers the watchdog recreated because they were stuck, by queue. */
   workersRecreated: Counter<'queue'>;
-  /** What retention deleted, by kind: `samples`, `sample_files`, `chat_messages` (moderation/retention.ts). */
+  /** What retention deleted, by kind: `samples`, `sample_files`, `chat_messages`, `sessions` (moderation/retention.ts). */
   retentionDeleted: Counter<'kind'>;
   /** Read on each scrape; set by whoever owns the queues and the ingest node. */
   sources: {

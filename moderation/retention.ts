@@ -8,8 +8,9 @@
  *   its original; evidence that goes leaves its evidence row, saying when.
  * - Chat messages, `CHAT_RETENTION_DAYS` after they were sent, except those a case joined or is about, kept like
  *   evidence. (A panic alert's case keeps its own copy of the chat before the press.)
+ * - Sign-in sessions, `SESSION_RETENTION_DAYS` after they ended (expired or revoked): token hash, address, user agent.
  *
- * Broadcast rows, cases, statements and the audit log are kept; each batch deleted is one audit entry (how many,
+ * Broadcast rows, accounts, cases, statements and the audit log are kept; each batch deleted is one audit entry (how many,
  * from before when, under which retention).
  *
  * Why: at the default sampling a stream leaves a 30 KB JPEG every 2 s and, while transcribed, a 320 KB WAV every 8 s,
@@ -28,7 +29,7 @@ import { errorText } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { Periodic } from '../core/periodic.ts';
-import { appendAction, deleteExpiredChatMessages, deleteSamples, lockExpiredSamples, type Db, type Tx } from '../db/index.ts';
+import { appendAction, deleteEndedSessions, deleteExpiredChatMessages, deleteSamples, lockExpiredSamples, type Db, type Tx } from '../db/index.ts';
 
 export interface RetentionDeps {
   db: Db;
@@ -44,8 +45,8 @@ export interface RetentionDeps {
   now?: () => Date;
 }
 
-/** What one sweep deleted: samples (and how many of them had a file), chat messages, in how many batches. */
-export interface RetentionOutcome { samples: number; files: number; chatMessages: number; batches: number }
+/** What one sweep deleted: samples (and how many of them had a file), chat messages, sessions, in how many batches. */
+export interface RetentionOutcome { samples: number; files: number; chatMessages: number; sessions: number; batches: number }
 
 /** Deletes expired samples and chat messages (see the module comment); {@link Retention.start} runs it every `intervalMs`. */
 export class Retention extends Periodic {
@@ -69,7 +70,8 @@ export class Retention extends Periodic {
   async sweep(): Promise<RetentionOutcome> {
     const samples = await this.sweepSamples();
     const chat = await this.sweepChat();
-    return { ...samples, chatMessages: chat.chatMessages, batches: samples.batches + chat.batches };
+    const sessions = await this.sweepSessions();
+    return { ...samples, chatMessages: chat.chatMessages, sessions: sessions.count, batches: samples.batches + chat.batches + sessions.batches };
   }
 
   private async sweepSamples(): Promise<{ samples: number; files: number; batches: number }> {
@@ -132,6 +134,25 @@ export class Retention extends Periodic {
     return { chatMessages: count, batches };
   }
 
+  private async sweepSessions(): Promise<{ count: number; batches: number }> {
+    const { retention, logger } = this.deps;
+    if (retention.sessionsMs <= 0) return { count: 0, batches: 0 };
+    const endedBefore = new Date(this.now() - retention.sessionsMs);
+    const out = await this.inBatches(async (tx, limit) => {
+      const deleted = await deleteEndedSessions(tx, endedBefore, limit);
+      if (deleted) {
+        await appendAction(tx, {
+          action: 'expire_sessions', actorType: 'system', actorId: 'retention', subjectType: 'sessions', subjectId: `ended-before/${endedBefore.toISOString()}`,
+          details: { sessions: deleted, endedBefore: endedBefore.toISOString(), retentionDays: days(retention.sessionsMs) },
+        });
+      }
+      return deleted;
+    });
+    this.count('sessions', out.count);
+    if (out.count) logger.info({ sessions: out.count, batches: out.batches, endedBefore: endedBefore.toISOString() }, 'ended sessions deleted after retention');
+    return out;
+  }
+
   /**
    * Runs `step` (deleting at most `limit` rows) a transaction at a time until it deletes fewer than `limit` or stop() is
    * called. A step returns the rows it deleted, or those with what to count once its transaction has committed.
@@ -152,7 +173,7 @@ export class Retention extends Periodic {
     return { count, batches };
   }
 
-  private count(kind: 'samples' | 'sample_files' | 'chat_messages', n: number): void {
+  private count(kind: 'samples' | 'sample_files' | 'chat_messages' | 'sessions', n: number): void {
     if (n > 0) this.deps.metrics?.retentionDeleted.inc({ kind }, n);
   }
 

@@ -1,6 +1,7 @@
 /**
  * Retention on the real Postgres and files on disk: samples past SAMPLE_RETENTION_DAYS go (file, row, scores,
- * transcript) and chat messages past CHAT_RETENTION_DAYS, while what a case needs stays (and a kept duplicate keeps its
+ * transcript), chat messages past CHAT_RETENTION_DAYS and sessions ended more than SESSION_RETENTION_DAYS ago, while
+ * what a case needs stays (and a kept duplicate keeps its
  * original); the audit log says what went; a file path outside the samples folder is never followed; sweeps on two
  * nodes at once delete each row once.
  */
@@ -55,9 +56,9 @@ async function caseWith(broadcastId: string, sampleId: string, reason: string, r
 }
 
 const rowExists = async (id: string) => (await env.ctx.database.sql`select 1 from samples where id = ${id}`).length === 1;
-const retention = (o: { samplesDays?: number; chatDays?: number; batch?: number } = {}) => new Retention({
+const retention = (o: { samplesDays?: number; chatDays?: number; sessionsDays?: number; batch?: number } = {}) => new Retention({
   db: env.ctx.db, dataDir: env.config.dataDir, logger: env.ctx.logger, batch: o.batch,
-  retention: { samplesMs: (o.samplesDays ?? 30) * DAY, chatMs: (o.chatDays ?? 0) * DAY, evidenceMs: 365 * DAY },
+  retention: { samplesMs: (o.samplesDays ?? 30) * DAY, chatMs: (o.chatDays ?? 0) * DAY, sessionsMs: (o.sessionsDays ?? 0) * DAY, evidenceMs: 365 * DAY },
 });
 
 describe('sample retention', () => {
@@ -84,7 +85,7 @@ describe('sample retention', () => {
     const gone = await sample(b2, 1, 31);
 
     const out = await retention({ batch: 2 }).sweep();
-    expect(out).toEqual({ samples: 6, files: 4, chatMessages: 0, batches: 3 });
+    expect(out).toEqual({ samples: 6, files: 4, chatMessages: 0, sessions: 0, batches: 3 });
     for (const s of [plain, audio, oldEvidence, skipped, escaping, gone]) expect(await rowExists(s.id)).toBe(false);
     for (const s of [plain, audio, oldEvidence, gone]) expect(existsSync(s.file)).toBe(false);
     for (const s of [openEvidence, original, duplicate, recent]) {
@@ -106,13 +107,13 @@ describe('sample retention', () => {
     expect(audit.map((a) => (a.details as { samples: number }).samples)).toEqual([2, 2, 2]);
     expect(audit[0]!.details).toMatchObject({ retentionDays: 30, evidenceRetentionDays: 365, capturedBefore: expect.any(String) });
     // nothing more to do
-    expect(await retention().sweep()).toEqual({ samples: 0, files: 0, chatMessages: 0, batches: 0 });
+    expect(await retention().sweep()).toEqual({ samples: 0, files: 0, chatMessages: 0, sessions: 0, batches: 0 });
   });
 
-  it('keeps everything when SAMPLE_RETENTION_DAYS and CHAT_RETENTION_DAYS are 0', async () => {
+  it('keeps everything when every retention is 0', async () => {
     const b = await newBroadcast();
     const old = await sample(b, 1, 4000);
-    expect(await retention({ samplesDays: 0, chatDays: 0 }).sweep()).toEqual({ samples: 0, files: 0, chatMessages: 0, batches: 0 });
+    expect(await retention({ samplesDays: 0, chatDays: 0 }).sweep()).toEqual({ samples: 0, files: 0, chatMessages: 0, sessions: 0, batches: 0 });
     expect(await rowExists(old.id)).toBe(true);
     expect(existsSync(old.file)).toBe(true);
   });
@@ -138,13 +139,36 @@ describe('sample retention', () => {
       await sql`update cases set status = 'resolved', resolved_at = ${new Date(Date.now() - resolvedDaysAgo * DAY).toISOString()} where id = ${c.id}`;
     }
     const out = await retention({ samplesDays: 0, chatDays: 90, batch: 2 }).sweep();
-    expect(out).toEqual({ samples: 0, files: 0, chatMessages: 4, batches: 2 });
+    expect(out).toEqual({ samples: 0, files: 0, chatMessages: 4, sessions: 0, batches: 2 });
     const left = (await sql`select id from chat_messages where broadcast_id = ${b}`).map((r) => r.id as string).sort();
     expect(left).toEqual([recent, joined, about].sort());
     expect(old.concat(longAgo).every((id) => !left.includes(id))).toBe(true);
     const audit = await sql`select details from actions where action = 'expire_chat_messages' order by id`;
     expect(audit.map((a) => (a.details as { chatMessages: number }).chatMessages)).toEqual([2, 2]);
     expect(audit[0]!.details).toMatchObject({ retentionDays: 90, evidenceRetentionDays: 365 });
+  });
+
+  it('deletes sessions that ended (expired or revoked) more than SESSION_RETENTION_DAYS ago, and only those', async () => {
+    const { id: viewer } = await upsertUser(env.ctx.db, { handle: 'retention-sessions', role: 'viewer' });
+    const sql = env.ctx.database.sql;
+    const session = async (name: string, expiresDaysAgo: number, revokedDaysAgo: number | null) => {
+      const at = (d: number) => new Date(Date.now() - d * DAY).toISOString();
+      const [r] = await sql`insert into sessions (user_id, token_hash, expires_at, revoked_at, ip, user_agent)
+        values (${viewer}, ${`hash-${name}`}, ${at(expiresDaysAgo)}, ${revokedDaysAgo === null ? null : at(revokedDaysAgo)}, '198.51.100.7', 'test') returning id`;
+      return r!.id as string;
+    };
+    const expiredLongAgo = await session('expired-long-ago', 40, null);
+    const revokedLongAgo = await session('revoked-long-ago', -1, 45); // revoked 45 days ago, would have lasted until tomorrow
+    const expiredRecently = await session('expired-recently', 5, null);
+    const live = await session('live', -0.5, null);
+    const revokedRecently = await session('revoked-recently', 20, 25); // revoked 25 days ago, before it expired: ended then, kept
+    const out = await retention({ samplesDays: 0, sessionsDays: 30 }).sweep();
+    expect(out).toMatchObject({ sessions: 2 });
+    const left = (await sql`select id from sessions where user_id = ${viewer}`).map((r) => r.id as string).sort();
+    expect(left).toEqual([expiredRecently, live, revokedRecently].sort());
+    expect([expiredLongAgo, revokedLongAgo].some((id) => left.includes(id))).toBe(false);
+    const [audit] = await sql`select details from actions where action = 'expire_sessions' order by id desc limit 1`;
+    expect(audit!.details).toMatchObject({ sessions: 2, retentionDays: 30 });
   });
 
   it('two nodes sweeping at once delete each sample once', async () => {

@@ -96,3 +96,16 @@ export async function setPasswordHash(db: Tx, email: string, passwordHash: strin
   const [row] = await db.update(users).set({ passwordHash }).where(eq(users.email, email.trim().toLowerCase())).returning({ id: users.id });
   return row?.id;
 }
+
+/**
+ * Deletes up to `limit` sessions that ended (expired, or revoked) before `endedBefore`: their token hash, address and
+ * user agent are no longer needed once the session can neither work nor be shown as a device. Rows other nodes are
+ * deleting are skipped. @returns how many were deleted.
+ */
+export async function deleteEndedSessions(db: Tx, endedBefore: Date, limit: number): Promise<number> {
+  const rows = await db.execute<{ id: string }>(sql`
+    delete from ${sessions} where id in (
+      select id from ${sessions} where least(revoked_at, expires_at) < ${endedBefore.toISOString()} limit ${limit} for update skip locked
+    ) returning id`);
+  return rows.length;
+}

@@ -20,7 +20,7 @@ process.once('message', async (msg: { type: 'start'; config: Config }) => {
   applyHeapGrowing(config.heapGrowingPercent);
   const logger = createLogger(config.logLevel, 'warden-frame-worker');
   try {
-    const database = await connectDatabase(config.databaseUrl, { max: 4 });
+    const database = await connectDatabase(config.databaseUrl, { max: Math.min(4, config.database.poolMax), prepare: config.database.prepare });
     const connection = await connectRedis(config.redisUrl, { bullmq: true, name: 'warden-frame-worker' });
     const queues = new Queues(connection, config.redisPrefix);
     const worker = await startFrameWorker({ config, db: database.db, queues, connection, logger, onOutcome: (outcome) => send({ type: 'outcome', outcome }) });

@@ -295,7 +295,7 @@ export class LoadGenerator {
     let ownDb: Database | null = null;
     let db = o.db ?? null;
     if (!db) {
-      ownDb = await connectDatabase(o.config.databaseUrl);
+      ownDb = await connectDatabase(o.config.databaseUrl, { max: o.config.database.poolMax, prepare: o.config.database.prepare });
       db = ownDb.db;
     }
     try {

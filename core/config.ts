@@ -11,6 +11,13 @@ const positive = z.coerce.number().positive();
 /** Environment variables Warden reads, with their defaults. */
 export const envSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/warden'),
+  /** Connections a process opens to Postgres at most (each frame worker process: at most 4 of them). */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  /**
+   * `false` behind a pooler in transaction mode (PgBouncer before 1.21): no named prepared statements, which such a
+   * pooler cannot keep on one server connection.
+   */
+  DATABASE_PREPARE: z.enum(['true', 'false']).default('true'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   HTTP_PORT: port.default(8080),
   HTTP_HOST: z.string().default('127.0.0.1'),
@@ -191,6 +198,8 @@ export const envSchema = z.object({
 /** Validated configuration, in Warden's own names and units. */
 export interface Config {
   databaseUrl: string;
+  /** Postgres pool: most connections per process, and whether queries are prepared as named statements. */
+  database: { poolMax: number; prepare: boolean };
   redisUrl: string;
   http: { host: string; port: number };
   /** `publicHost`: what play URLs name this node by (null: see RTMP_PUBLIC_HOST). */
@@ -336,6 +345,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     databaseUrl: e.DATABASE_URL,
+    database: { poolMax: e.DATABASE_POOL_MAX, prepare: e.DATABASE_PREPARE === 'true' },
     redisUrl: e.REDIS_URL,
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     rtmp: { host: e.RTMP_HOST, port: e.RTMP_PORT, publicHost: e.RTMP_PUBLIC_HOST || null },

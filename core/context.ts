@@ -40,7 +40,7 @@ export async function createContext(config: Config, opts: { logger?: Logger; mig
   const logger = opts.logger ?? createLogger(config.logLevel);
   let policy = await loadPolicy(config.policyFile);
   if (opts.migrate) await ensureDatabase(config.databaseUrl);
-  const database = await connectDatabase(config.databaseUrl);
+  const database = await connectDatabase(config.databaseUrl, { max: config.database.poolMax, prepare: config.database.prepare });
   const closers: (() => Promise<unknown> | void)[] = [() => database.close()];
   try {
     if (opts.migrate) await runMigrations(database);

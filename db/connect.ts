@@ -45,11 +45,12 @@ export function reconnectBackoff(retries: number): number {
 
 /**
  * Opens a connection pool and checks that the server answers.
- * @param max pool size (connections).
+ * @param opts.max pool size (connections, default 10); opts.prepare whether queries become named prepared statements
+ *   (default true; false behind a pooler in transaction mode).
  * @throws WardenError('unavailable') naming the URL when the server cannot be reached.
  */
-export async function connectDatabase(url: string, opts: { max?: number } = {}): Promise<Database> {
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, backoff: reconnectBackoff });
+export async function connectDatabase(url: string, opts: { max?: number; prepare?: boolean } = {}): Promise<Database> {
+  const sql = postgres(url, { max: opts.max ?? 10, prepare: opts.prepare ?? true, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, backoff: reconnectBackoff });
   try {
     await sql`select 1`;
   } catch (err) {

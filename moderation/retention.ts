@@ -39,7 +39,7 @@ export interface RetentionDeps {
   logger: Logger;
   /** Counts what was deleted (`warden_retention_deleted_total`), if given. */
   metrics?: Pick<Metrics, 'retentionDeleted'>;
-  /** Samples or chat messages per transaction (default 1,000). */
+  /** Samples, chat messages or sessions per transaction (default 1,000). */
   batch?: number;
   /** The clock (tests). */
   now?: () => Date;
@@ -48,7 +48,7 @@ export interface RetentionDeps {
 /** What one sweep deleted: samples (and how many of them had a file), chat messages, sessions, in how many batches. */
 export interface RetentionOutcome { samples: number; files: number; chatMessages: number; sessions: number; batches: number }
 
-/** Deletes expired samples and chat messages (see the module comment); {@link Retention.start} runs it every `intervalMs`. */
+/** Deletes expired samples, chat messages and sessions (see the module comment); {@link Retention.start} runs it every `intervalMs`. */
 export class Retention extends Periodic {
   private stopping = false;
 
@@ -63,8 +63,8 @@ export class Retention extends Periodic {
   }
 
   /**
-   * One sweep: samples, then chat messages, each until none is left (or {@link stop} is called: the batch in progress
-   * finishes). A retention of 0 days keeps that kind forever.
+   * One sweep: samples, then chat messages, then sessions, each until none is left (or {@link stop} is called: the
+   * batch in progress finishes). A retention of 0 days keeps that kind forever.
    * @throws the database's error (what earlier batches deleted stays deleted).
    */
   async sweep(): Promise<RetentionOutcome> {

@@ -265,6 +265,8 @@ export const cases = pgTable('cases', {
 }, (t) => [
   uniqueIndex('cases_one_open_per_subject_reason').on(t.subjectType, t.subjectId, t.reason).where(sql`status <> 'resolved'`),
   index('cases_queue_idx').on(t.status, t.priority, t.slaDueAt),
+  // every case about a subject, resolved ones too (a subject's history; what retention keeps for a case)
+  index('cases_subject_idx').on(t.subjectType, t.subjectId),
 ]);
 
 /** Evidence attached to a case: a sample and the scores that made it count. */
@@ -275,7 +277,11 @@ export const caseEvidence = pgTable('case_evidence', {
   ruleId: text('rule_id'),
   details: jsonb('details').notNull().default({}),
   createdAt: createdAt(),
-}, (t) => [uniqueIndex('case_evidence_case_sample').on(t.caseId, t.sampleId)]);
+}, (t) => [
+  uniqueIndex('case_evidence_case_sample').on(t.caseId, t.sampleId),
+  // evidence of the samples a retention batch deletes (moderation/retention.ts)
+  index('case_evidence_sample_idx').on(t.sampleId).where(sql`sample_id is not null`),
+]);
 
 /**
  * The append-only audit log: every automated and human action (a trigger refuses UPDATE and DELETE).

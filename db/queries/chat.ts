@@ -123,14 +123,13 @@ export async function activeChatRestrictions(db: Tx, userId: string, ownerId: st
  * @returns how many were deleted.
  */
 export async function deleteExpiredChatMessages(db: Tx, sentBefore: Date, caseResolvedBefore: Date, limit: number): Promise<number> {
+  const needed = sql`(c.status <> 'resolved' or c.resolved_at is null or c.resolved_at >= ${caseResolvedBefore.toISOString()})`;
   const rows = await db.execute<{ id: string }>(sql`
-    with kept_cases as (
-      select id, subject_type, subject_id from cases where status <> 'resolved' or resolved_at is null or resolved_at >= ${caseResolvedBefore.toISOString()}
-    ), doomed as (
+    with doomed as (
       select m.id from ${chatMessages} m
       where m.created_at < ${sentBefore.toISOString()}
-        and (m.case_id is null or m.case_id not in (select id from kept_cases))
-        and m.id::text not in (select subject_id from kept_cases where subject_type = 'message')
+        and not exists (select 1 from cases c where c.id = m.case_id and ${needed})
+        and not exists (select 1 from cases c where c.subject_type = 'message' and c.subject_id = m.id::text and ${needed})
       order by m.created_at
       limit ${limit}
       for update of m skip locked

@@ -160,16 +160,16 @@ export async function latestFrames(db: Tx, broadcastId: string, limit = 3): Prom
  * @returns ids and file paths (relative to the data directory; '' for samples stored without a file).
  */
 export async function lockExpiredSamples(db: Tx, capturedBefore: Date, evidenceResolvedBefore: Date, limit: number): Promise<{ id: string; filePath: string }[]> {
+  // each candidate is checked by index (evidence by sample, duplicates by original): the cost follows the batch, not
+  // how much evidence a year of cases holds
+  const needed = sql`(c.status <> 'resolved' or c.resolved_at is null or c.resolved_at >= ${evidenceResolvedBefore.toISOString()})`;
   const rows = await db.execute<{ id: string; file_path: string }>(sql`
-    with kept as (
-      select e.sample_id as id from case_evidence e join cases c on c.id = e.case_id
-      where e.sample_id is not null and (c.status <> 'resolved' or c.resolved_at is null or c.resolved_at >= ${evidenceResolvedBefore.toISOString()})
-    ), kept_all as (
-      select id from kept
-      union select s.duplicate_of from ${samples} s join kept k on k.id = s.id where s.duplicate_of is not null
-    )
     select s.id, s.file_path from ${samples} s
-    where s.captured_at < ${capturedBefore.toISOString()} and s.id not in (select id from kept_all)
+    where s.captured_at < ${capturedBefore.toISOString()}
+      and not exists (select 1 from case_evidence e join cases c on c.id = e.case_id where e.sample_id = s.id and ${needed})
+      and not exists (
+        select 1 from ${samples} d join case_evidence e on e.sample_id = d.id join cases c on c.id = e.case_id
+        where d.duplicate_of = s.id and ${needed})
     order by s.captured_at
     limit ${limit}
     for update of s skip locked`);

@@ -1,0 +1,2 @@
+CREATE INDEX IF NOT EXISTS "case_evidence_sample_idx" ON "case_evidence" USING btree ("sample_id") WHERE sample_id is not null;--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "cases_subject_idx" ON "cases" USING btree ("subject_type","subject_id");

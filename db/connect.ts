@@ -57,7 +57,39 @@ export async function connectDatabase(url: string, opts: { max?: number; prepare
     await sql.end({ timeout: 1 }).catch(() => {});
     throw unreachable(url, err);
   }
-  return { db: drizzle(sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) };
+  return { db: drizzle(opts.prepare ?? true ? preparing(sql) : sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/**
+ * The client drizzle is given: `sql` whose queries become named prepared statements, in transactions and savepoints
+ * too. drizzle-orm's postgres-js driver asks for a prepared statement only for a query given a name with
+ * `.prepare(name)`; every other query went unnamed, and postgres.js sends an unnamed query with parameters in two
+ * round trips (Parse and Describe to learn the parameter types, then Bind and Execute), which Postgres parses and
+ * plans each time. Prepared, a query is parsed and described once per connection (postgres.js keeps the statements
+ * by their text) and then costs one round trip.
+ */
+function preparing<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      switch (key) {
+        case 'unsafe':
+          return (query: string, params?: unknown[], o?: postgres.UnsafeQueryOptions) =>
+            (target.unsafe as (q: string, p?: unknown[], o?: postgres.UnsafeQueryOptions) => unknown)(query, params, { ...o, prepare: true });
+        case 'begin':
+          return (...args: unknown[]) => {
+            const fn = args.pop() as (tx: postgres.TransactionSql) => unknown;
+            return (target as postgres.Sql).begin(...(args as [string]), (tx) => fn(preparing(tx)));
+          };
+        case 'savepoint':
+          return (...args: unknown[]) => {
+            const fn = args.pop() as (tx: postgres.TransactionSql) => unknown;
+            return (target as postgres.TransactionSql).savepoint(...(args as [string]), (tx) => fn(preparing(tx)));
+          };
+        default:
+          return Reflect.get(target, key, receiver);
+      }
+    },
+  });
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../core/config.ts';
+import { eq, sql } from 'drizzle-orm';
 import { connectDatabase } from '../db/index.ts';
+import { broadcasts, sessions, users } from '../db/schema.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
 
 let env: TestEnv;
@@ -63,5 +65,34 @@ describe('the Postgres pool', () => {
     };
     expect(await prepared(true)).toBeGreaterThan(0);
     expect(await prepared(false)).toBe(0);
+  });
+
+  it('prepares the queries drizzle builds too, in transactions and savepoints (one round trip each, not two)', async () => {
+    // drizzle-orm's postgres-js driver prepares only queries named with .prepare(name); the rest went unnamed, each
+    // parsed, described and planned again (two round trips). One connection, so pg_prepared_statements sees them all.
+    const drizzleStatements = async (prepare: boolean) => {
+      const database = await connectDatabase(env.config.databaseUrl, { max: 1, prepare });
+      try {
+        for (let i = 0; i < 3; i++) {
+          await database.db.select({ id: users.id }).from(users).where(eq(users.handle, `nobody-${i}`));
+          await database.db.transaction(async (tx) => {
+            await tx.select({ n: sql<number>`count(*)` }).from(sessions).where(eq(sessions.userId, '00000000-0000-4000-8000-000000000000'));
+            await tx.transaction(async (inner) => {
+              await inner.select({ id: broadcasts.id }).from(broadcasts).where(eq(broadcasts.ingestNode, `node-${i}`));
+            });
+          });
+        }
+        const rows = await database.sql`select statement from pg_prepared_statements`;
+        return rows.map((r) => r.statement as string);
+      } finally {
+        await database.close();
+      }
+    };
+    const on = await drizzleStatements(true);
+    for (const table of ['users', 'sessions', 'broadcasts']) {
+      // prepared once on the connection, then reused: one statement per query shape
+      expect(on.filter((s) => s.includes(`from "${table}"`)), table).toHaveLength(1);
+    }
+    expect(await drizzleStatements(false)).toEqual([]);
   });
 });

@@ -50,7 +50,12 @@ export function reconnectBackoff(retries: number): number {
  * @throws WardenError('unavailable') naming the URL when the server cannot be reached.
  */
 export async function connectDatabase(url: string, opts: { max?: number; prepare?: boolean } = {}): Promise<Database> {
-  const sql = postgres(url, { max: opts.max ?? 10, prepare: opts.prepare ?? true, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30, backoff: reconnectBackoff });
+  // max_lifetime: a connection is replaced after 30-60 min (staggered), which bounds the prepared statements it keeps
+  // (postgres.js never forgets one) and the memory its server process grows to
+  const sql = postgres(url, {
+    max: opts.max ?? 10, prepare: opts.prepare ?? true, onnotice: () => {}, connect_timeout: 5, idle_timeout: 30,
+    max_lifetime: 60 * (30 + Math.random() * 30), backoff: reconnectBackoff,
+  });
   try {
     await sql`select 1`;
   } catch (err) {

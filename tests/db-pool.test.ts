@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../core/config.ts';
 import { eq, sql } from 'drizzle-orm';
-import { connectDatabase } from '../db/index.ts';
+import { randomUUID } from 'node:crypto';
+import { connectDatabase, deleteSamples, openCasePriorities, transcriptsOf } from '../db/index.ts';
 import { broadcasts, sessions, users } from '../db/schema.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
 
@@ -94,5 +95,24 @@ describe('the Postgres pool', () => {
       expect(on.filter((s) => s.includes(`from "${table}"`)), table).toHaveLength(1);
     }
     expect(await drizzleStatements(false)).toEqual([]);
+  });
+
+  it('keeps a query over a list of any length one prepared statement (the list is one array parameter)', async () => {
+    const database = await connectDatabase(env.config.databaseUrl, { max: 1 });
+    try {
+      for (let n = 1; n <= 6; n++) {
+        const ids = Array.from({ length: n }, () => randomUUID());
+        expect((await transcriptsOf(database.db, ids)).size).toBe(0);
+        expect((await openCasePriorities(database.db, ids)).size).toBe(0);
+        expect(await deleteSamples(database.db, ids)).toBe(0);
+      }
+      const rows = await database.sql`select statement from pg_prepared_statements`;
+      const texts = rows.map((r) => r.statement as string);
+      for (const [what, marker] of [['transcripts', /^select .* from "transcripts"/s], ['case priorities', /array_position/], ['sample deletion', /^delete from "samples"/]] as const) {
+        expect(texts.filter((t) => marker.test(t.trim())), what).toHaveLength(1);
+      }
+    } finally {
+      await database.close();
+    }
   });
 });

@@ -3,8 +3,9 @@
  * accepted step), the session list, one-use password-reset tokens and the mail outbox they write to.
  * Secrets and tokens arrive here already sealed or hashed; nothing in this file sees a plaintext secret.
  */
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
+import { anyOf } from './arrays.ts';
 import { mailOutbox, passwordResets, sessions, users, type Role } from '../schema.ts';
 
 /**
@@ -188,5 +189,5 @@ export async function unsentMailCount(db: Tx, maxAttempts: number): Promise<numb
 
 /** Outbox rows by id (tests and the CLI). */
 export async function outboxMails(db: Tx, ids: string[]) {
-  return ids.length ? db.select().from(mailOutbox).where(inArray(mailOutbox.id, ids)) : [];
+  return ids.length ? db.select().from(mailOutbox).where(anyOf(mailOutbox.id, ids, 'uuid')) : [];
 }

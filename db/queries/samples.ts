@@ -1,6 +1,7 @@
 /** Samples (frames and audio chunks taken from broadcasts), the signals analyzers wrote for them, and transcripts. */
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
+import { anyOf } from './arrays.ts';
 import { caseEvidence, samples, signals, transcripts } from '../schema.ts';
 
 export type SampleRow = typeof samples.$inferSelect;
@@ -126,7 +127,7 @@ export async function recordTranscript(db: Tx, sample: Pick<SampleRow, 'id' | 'b
 /** Transcripts of the given samples, by sample id. */
 export async function transcriptsOf(db: Tx, sampleIds: readonly string[]): Promise<Map<string, TranscriptRow>> {
   if (sampleIds.length === 0) return new Map();
-  const rows = await db.select().from(transcripts).where(inArray(transcripts.sampleId, [...sampleIds]));
+  const rows = await db.select().from(transcripts).where(anyOf(transcripts.sampleId, sampleIds, 'uuid'));
   return new Map(rows.map((r) => [r.sampleId, r]));
 }
 
@@ -183,9 +184,9 @@ export async function lockExpiredSamples(db: Tx, capturedBefore: Date, evidenceR
 export async function deleteSamples(db: Tx, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
   await db.update(caseEvidence).set({ sampleId: null, details: sql`${caseEvidence.details} || jsonb_build_object('sampleExpiredAt', now(), 'sampleId', ${caseEvidence.sampleId})` })
-    .where(inArray(caseEvidence.sampleId, [...ids]));
-  await db.delete(signals).where(inArray(signals.sampleId, [...ids]));
-  await db.delete(transcripts).where(inArray(transcripts.sampleId, [...ids]));
-  const rows = await db.delete(samples).where(inArray(samples.id, [...ids])).returning({ id: samples.id });
+    .where(anyOf(caseEvidence.sampleId, ids, 'uuid'));
+  await db.delete(signals).where(anyOf(signals.sampleId, ids, 'uuid'));
+  await db.delete(transcripts).where(anyOf(transcripts.sampleId, ids, 'uuid'));
+  const rows = await db.delete(samples).where(anyOf(samples.id, ids, 'uuid')).returning({ id: samples.id });
   return rows.length;
 }

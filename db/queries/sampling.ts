@@ -2,16 +2,12 @@
  * What adaptive sampling (ingest/sampling.ts) asks about live broadcasts to prioritise them, and the sample outcomes
  * the load generator and the capacity bench read back (capture → analysed latency).
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
+import { arrayParam } from './arrays.ts';
 import { priorities, type Priority } from '../schema.ts';
 
 /** `array[$1, $2, …]::<type>[]` (an empty list gives an empty array). */
-function array(values: readonly (string | number)[], type: 'uuid' | 'text' | 'real'): SQL {
-  if (values.length === 0) return sql.raw(`array[]::${type}[]`);
-  return sql`array[${sql.join(values.map((v) => sql`${v}`), sql`, `)}]::${sql.raw(type)}[]`;
-}
-
 /**
  * The most urgent unresolved case about each of the given users (a performer: their broadcasts' rule cases, panic
  * alerts, reports on them). Cases opened about someone else on their broadcast (a viewer's chat) do not count.
@@ -20,8 +16,8 @@ function array(values: readonly (string | number)[], type: 'uuid' | 'text' | 're
 export async function openCasePriorities(db: Tx, userIds: readonly string[]): Promise<Map<string, Priority>> {
   if (userIds.length === 0) return new Map();
   const rows = await db.execute<{ user_id: string; rank: number }>(sql`
-    select user_id, min(array_position(${array(priorities, 'text')}, priority)) as rank from cases
-    where status in ('open', 'claimed') and user_id = any(${array(userIds, 'uuid')}) group by user_id`);
+    select user_id, min(array_position(${arrayParam(priorities, 'text')}, priority)) as rank from cases
+    where status in ('open', 'claimed') and user_id = any(${arrayParam(userIds, 'uuid')}) group by user_id`);
   return new Map(rows.map((r) => [r.user_id, priorities[Number(r.rank) - 1]!]));
 }
 
@@ -41,9 +37,9 @@ export async function highScoresSince(db: Tx, broadcastIds: readonly string[], a
   const rows = await db.execute<{ broadcast_id: string; at: Date | string; score: number }>(sql`
     select s.broadcast_id, max(s.created_at) as at, max(s.score) as score
     from signals s
-    join unnest(${array(thresholds.map((t) => t.analyzer), 'text')}, ${array(thresholds.map((t) => t.label), 'text')}, ${array(thresholds.map((t) => t.minScore), 'real')})
+    join unnest(${arrayParam(thresholds.map((t) => t.analyzer), 'text')}, ${arrayParam(thresholds.map((t) => t.label), 'text')}, ${arrayParam(thresholds.map((t) => t.minScore), 'real')})
       as t(analyzer, label, min_score) on s.analyzer = t.analyzer and s.label = t.label and s.score >= t.min_score
-    where s.id > ${afterId} and s.id <= ${maxId} and s.broadcast_id = any(${array(broadcastIds, 'uuid')})
+    where s.id > ${afterId} and s.id <= ${maxId} and s.broadcast_id = any(${arrayParam(broadcastIds, 'uuid')})
     group by s.broadcast_id`);
   for (const r of rows) out.set(r.broadcast_id, { at: new Date(r.at), score: Number(r.score) });
   return { maxId, broadcasts: out };
@@ -59,7 +55,7 @@ export async function sampleOutcomes(db: Tx, broadcastIds: readonly string[], fr
   if (broadcastIds.length === 0) return [];
   const rows = await db.execute<{ broadcast_id: string; kind: 'frame' | 'audio'; status: string; captured_at: Date | string; analysed_at: Date | string | null; error: string | null }>(sql`
     select broadcast_id, kind, status, captured_at, analysed_at, error from samples
-    where broadcast_id = any(${array(broadcastIds, 'uuid')}) and captured_at >= ${from.toISOString()}::timestamptz and captured_at < ${to.toISOString()}::timestamptz
+    where broadcast_id = any(${arrayParam(broadcastIds, 'uuid')}) and captured_at >= ${from.toISOString()}::timestamptz and captured_at < ${to.toISOString()}::timestamptz
     order by captured_at`);
   return rows.map((r) => ({
     broadcastId: r.broadcast_id, kind: r.kind, status: r.status, capturedAt: new Date(r.captured_at),

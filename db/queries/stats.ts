@@ -1,11 +1,12 @@
 /** Figures for the console's dashboard: cases per hour by reason, queue depth, SLA breaches, time to decision. */
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
+import { arrayParam } from './arrays.ts';
 import { priorities, type Priority } from '../schema.ts';
 
 /** Dashboard figures over the last `hours` (default 24) for the given queues. */
 export async function reviewStats(db: Tx, queues: string[], hours = 24) {
-  const qs = sql`array[${sql.join((queues.length ? queues : ['-']).map((q) => sql`${q}`), sql`, `)}]::text[]`;
+  const qs = arrayParam(queues, 'text');
   const since = sql`now() - ${`${hours} hours`}::interval`;
   const [perHour, depth, breaches, decisions] = await Promise.all([
     db.execute<{ hour: string; reason: string; count: number }>(sql`

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, lookbackOf, parsePolicy, type Firing, type Policy, type SampleScores } from './index.ts';
 
@@ -148,6 +149,40 @@ rules:
     expect(fired(cooled, [frame(2, 0.9)], [{ ruleId: 'other', capturedAt: T0 + 2000 }])).toEqual(['burst']);
     expect(fired(cooled, [frame(2, 0.9)], [{ ruleId: 'burst', capturedAt: T0 + 4000 }])).toEqual(['burst']);
     expect(fired(cooled, [frame(2, 0.9)], [{ ruleId: 'burst', capturedAt: T0 + 6000 }])).toEqual(['burst']);
+  });
+
+  it('only ever withholds decisions: with prior firings, a subset of those without (so a caller may skip reading them when nothing fires)', () => {
+    const both = policy(`
+rules:
+  - id: burst
+    when: { analyzer: nsfw, labels: [Porn], min_score: 0.75 }
+    cooldown: 10s
+    actions: [{ type: review, priority: urgent }]
+  - id: run
+    when: { analyzer: nsfw, labels: [Porn, Sexy], min_score: 0.5, consecutive: 2 }
+    cooldown: 1m
+    actions: [{ type: review, priority: normal }]
+  - id: plain
+    when: { analyzer: nsfw, labels: [Sexy], min_score: 0.4 }
+    actions: [{ type: review, priority: low }]
+`);
+    let withheld = 0;
+    fc.assert(fc.property(
+      // scores in hundredths (fc.double keeps close to 0, where nothing fires)
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })), { minLength: 1, maxLength: 6 }),
+      // firings from 70 s before the target to 5 s after it (a cooldown holds for [target - cooldown, target))
+      fc.array(fc.record({ ruleId: fc.constantFrom('burst', 'run', 'plain', 'other'), before: fc.integer({ min: -5_000, max: 70_000 }) }), { minLength: 1, maxLength: 4 }),
+      (scores, ago) => {
+        const timeline = scores.map(([porn, sexy], i) => frame(i + 1, porn / 100, sexy / 100));
+        const firings = ago.map((f) => ({ ruleId: f.ruleId, capturedAt: timeline.at(-1)!.capturedAt - f.before }));
+        const without = fired(both, timeline, []);
+        const withFirings = fired(both, timeline, firings);
+        expect(withFirings.every((r) => without.includes(r))).toBe(true);
+        if (without.length === 0) expect(withFirings).toEqual([]);
+        if (withFirings.length < without.length) withheld++;
+      },
+    ), { numRuns: 500 });
+    expect(withheld).toBeGreaterThan(20); // the cooldowns were exercised, not only the trivial case
   });
 
   it('rules without a cooldown fire on every qualifying sample', () => {

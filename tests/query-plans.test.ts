@@ -5,15 +5,15 @@
  * their parameters through postgres.js's debug hook) is EXPLAINed, and no plan reads a whole large table (an EXPLAIN of
  * a DELETE runs nothing).
  *
- * Found this way: the duplicates of an analysed frame (`duplicatesOf`, once per analysed frame) and a user's recent chat
+ * Found this way: the duplicates of an analysed frame (now read by `samplesToReevaluate`, once per analysed frame) and a user's recent chat
  * messages (`userMessagesSince`, once per flagged or blocked message) had no index and scanned the largest tables.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import {
-  chatContext, deleteExpiredChatMessages, deleteSamples, duplicatesOf, getSample, highScoresSince, insertChatMessage, insertSample, lockExpiredSamples, markSampleSkipped, openCasePriorities,
-  recordSignals, ruleFirings, sampleTimeline, schema, settledSamplesAfter, userMessagesSince,
+  chatContext, deleteExpiredChatMessages, deleteSamples, getSample, getSampleForEvaluation, highScoresSince, insertChatMessage, insertSample, lockExpiredSamples, markSampleSkipped, openCasePriorities,
+  recordSignals, ruleFirings, sampleTimeline, samplesToReevaluate, schema, userMessagesSince,
 } from '../db/index.ts';
 import { createTestEnv, type TestEnv } from './harness.ts';
 
@@ -120,19 +120,23 @@ describe('hot-path queries on tables of production size', () => {
   it('per analysed frame: reading it, its signals, the timeline, later samples and its duplicates', async () => {
     const sample = (await getSample(env.ctx.db, ids.sample))!;
     expect(await wholeTableScans(() => getSample(db, ids.sample))).toEqual([]);
+    expect(await wholeTableScans(() => getSampleForEvaluation(db, ids.sample))).toEqual([]);
     expect(await wholeTableScans(() => sampleTimeline(db, ids.broadcast, 'frame', 180, 200))).toEqual([]);
-    expect(await wholeTableScans(() => settledSamplesAfter(db, ids.broadcast, 'frame', 200, 20))).toEqual([]);
-    expect(await wholeTableScans(() => duplicatesOf(db, ids.sample))).toEqual([]);
+    expect(await wholeTableScans(() => samplesToReevaluate(db, { ...sample, seq: 200 }, 20))).toEqual([]);
     expect(await wholeTableScans(() => recordSignals(db, sample, [{ analyzer: 'nsfw', label: 'hentai', score: 0.2, model: 'nsfwjs', modelVersion: '1', backend: 'onnxruntime' }]))).toEqual([]);
     expect(await wholeTableScans(() => ruleFirings(db, ids.broadcast, new Date(Date.now() - 3600_000)))).toEqual([]);
   });
 
-  it('finds the duplicates of a frame through the index, and they are the right ones', async () => {
-    const original = (await env.ctx.database.sql`select id from samples where broadcast_id = ${ids.broadcast} and seq = 2`)[0]!.id as string;
-    expect(await wholeTableScans(() => duplicatesOf(db, original))).toEqual([]);
-    const dups = await duplicatesOf(env.ctx.db, original);
+  it('finds the duplicates of a frame through the index, and they are the right ones, with the later settled samples', async () => {
+    const original = (await getSample(env.ctx.db, (await env.ctx.database.sql`select id from samples where broadcast_id = ${ids.broadcast} and seq = 2`)[0]!.id as string))!;
+    expect(await wholeTableScans(() => samplesToReevaluate(db, original, 0))).toEqual([]);
+    const dups = await samplesToReevaluate(env.ctx.db, original, 0);
     const [seq3] = await env.ctx.database.sql`select id from samples where broadcast_id = ${ids.broadcast} and seq = 3`;
     expect(dups).toEqual([seq3!.id]);
+    // and the settled samples after it (seq 3..6 here), in seq order, its duplicate (seq 3) once
+    const later = await samplesToReevaluate(env.ctx.db, original, 4);
+    const seqs = await env.ctx.database.sql`select id from samples where broadcast_id = ${ids.broadcast} and seq between 3 and 6 order by seq`;
+    expect(later).toEqual(seqs.map((r) => r.id));
   });
 
   it('per sample taken: its row, and a skipped one marked', async () => {

@@ -7,7 +7,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import {
-  duplicatesOf, getBroadcast, getSample, ruleFirings, sampleTimeline, settledSamplesAfter, transcriptsOf,
+  getSample, getSampleForEvaluation, ruleFirings, sampleTimeline, samplesToReevaluate, transcriptsOf,
   type Db, type SampleRow, type TimelineRow,
 } from '../../db/index.ts';
 import type { DecisionContext, Enforcer } from '../../moderation/index.ts';
@@ -85,15 +85,19 @@ async function describeSpeech(db: Db, decisions: Decision[], broadcastStartedAt:
 export function createEvaluateProcessor(deps: EvaluateDeps) {
   const { db, queues, enforcer, metrics, logger } = deps;
   return async function processEvaluation(job: Job<JobPayloads['evaluate-sample']>): Promise<void> {
-    const sample = await getSample(db, job.data.sampleId);
-    if (!sample) throw new UnrecoverableError(`no sample ${job.data.sampleId}`);
-    const broadcast = await getBroadcast(db, sample.broadcastId);
-    if (!broadcast) throw new UnrecoverableError(`no broadcast ${sample.broadcastId}`);
+    const found = await getSampleForEvaluation(db, job.data.sampleId);
+    if (!found) throw new UnrecoverableError(`no sample ${job.data.sampleId}`);
+    const { sample, broadcast } = found;
     const policy = deps.policy();
     const span = lookbackSamples(policy, sample.kind === 'audio' ? deps.audioStepMs : deps.sampleIntervalMs);
     const timeline = (await sampleTimeline(db, sample.broadcastId, sample.kind, Math.max(0, sample.seq - span), sample.seq)).map(toSampleScores);
-    const since = new Date(sample.capturedAt.getTime() - lookbackOf(policy).ms);
-    const decisions = evaluate({ policy, timeline, priorFirings: await ruleFirings(db, sample.broadcastId, since) });
+    // earlier firings only hold a rule back (cooldowns), never add a decision: most samples fire nothing, and for them
+    // the firings are not read at all
+    let decisions = evaluate({ policy, timeline, priorFirings: [] });
+    if (decisions.length) {
+      const since = new Date(sample.capturedAt.getTime() - lookbackOf(policy).ms);
+      decisions = evaluate({ policy, timeline, priorFirings: await ruleFirings(db, sample.broadcastId, since) });
+    }
     if (decisions.length) {
       const describe = sample.kind === 'audio' ? await describeSpeech(db, decisions, broadcast.startedAt) : undefined;
       const result = await enforcer.enforce(decisions, { broadcastId: broadcast.id, userId: broadcast.userId, sample: { id: sample.id, capturedAt: sample.capturedAt }, describe });
@@ -104,12 +108,9 @@ export function createEvaluateProcessor(deps: EvaluateDeps) {
       const analyzer = sample.kind === 'audio' ? 'speech' : 'nsfw';
       if (sample.analysedAt && sample.status === 'analysed') metrics.analysisLatency.observe({ analyzer }, (sample.analysedAt.getTime() - sample.capturedAt.getTime()) / 1000);
       // samples evaluated before this one was analysed (out-of-order completion, duplicates of it) are evaluated again
-      const later = new Set([
-        ...(sample.kind === 'frame' ? await duplicatesOf(db, sample.id) : []),
-        ...await settledSamplesAfter(db, sample.broadcastId, sample.kind, sample.seq, span),
-      ]);
+      const later = await samplesToReevaluate(db, sample, span);
       for (const id of later) await queues.add('evaluate-sample', { sampleId: id });
-      if (later.size) logger.debug({ sampleId: sample.id, reevaluated: later.size }, 'late sample: later samples evaluated again');
+      if (later.length) logger.debug({ sampleId: sample.id, reevaluated: later.length }, 'late sample: later samples evaluated again');
     }
   };
 }

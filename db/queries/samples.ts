@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../connect.ts';
 import { anyOf } from './arrays.ts';
-import { caseEvidence, samples, signals, transcripts } from '../schema.ts';
+import { broadcasts, caseEvidence, samples, signals, transcripts } from '../schema.ts';
 
 export type SampleRow = typeof samples.$inferSelect;
 
@@ -26,6 +26,16 @@ export async function insertSample(db: Tx, s: {
 export async function getSample(db: Tx, id: string): Promise<SampleRow | undefined> {
   const [row] = await db.select().from(samples).where(eq(samples.id, id)).limit(1);
   return row;
+}
+
+/**
+ * A sample with what its evaluation needs of its broadcast (owner, start), in one statement.
+ * @returns undefined when there is no such sample.
+ */
+export async function getSampleForEvaluation(db: Tx, id: string): Promise<{ sample: SampleRow; broadcast: { id: string; userId: string; startedAt: Date } } | undefined> {
+  const [row] = await db.select({ sample: samples, userId: broadcasts.userId, startedAt: broadcasts.startedAt })
+    .from(samples).innerJoin(broadcasts, eq(broadcasts.id, samples.broadcastId)).where(eq(samples.id, id)).limit(1);
+  return row && { sample: row.sample, broadcast: { id: row.sample.broadcastId, userId: row.userId, startedAt: row.startedAt } };
 }
 
 /** One label's score as an analyzer reports it. */
@@ -89,17 +99,22 @@ export async function sampleTimeline(db: Tx, broadcastId: string, kind: 'frame' 
   }));
 }
 
-/** Samples of one kind after `seq` (within `span`) that are settled, to re-evaluate when an earlier one completes late. */
-export async function settledSamplesAfter(db: Tx, broadcastId: string, kind: 'frame' | 'audio', seq: number, span: number): Promise<string[]> {
-  const rows = await db.select({ id: samples.id }).from(samples).where(and(
-    eq(samples.broadcastId, broadcastId), eq(samples.kind, kind), gt(samples.seq, seq), lte(samples.seq, seq + span),
-    inArray(samples.status, ['analysed', 'duplicate', 'failed']))).orderBy(asc(samples.seq));
-  return rows.map((r) => r.id);
-}
-
-/** Duplicates that point at a sample (evaluated again once their original is analysed). */
-export async function duplicatesOf(db: Tx, sampleId: string): Promise<string[]> {
-  const rows = await db.select({ id: samples.id }).from(samples).where(eq(samples.duplicateOf, sampleId));
+/**
+ * The samples to evaluate again once `sample` is settled: later samples of its broadcast and kind within `span` seqs
+ * that are settled (analysed, duplicate or failed; they were evaluated without it), and, for a frame, the
+ * duplicates that point at it. One statement (this runs once per analysed sample). @returns their ids, later
+ * samples in seq order first, each once.
+ */
+export async function samplesToReevaluate(db: Tx, sample: { id: string; broadcastId: string; kind: 'frame' | 'audio'; seq: number }, span: number): Promise<string[]> {
+  const rows = await db.execute<{ id: string }>(sql`
+    select id from (
+      select ${samples.id} as id, ${samples.seq} as seq from ${samples}
+      where ${samples.broadcastId} = ${sample.broadcastId} and ${samples.kind} = ${sample.kind}
+        and ${samples.seq} > ${sample.seq} and ${samples.seq} <= ${sample.seq + span}
+        and ${samples.status} in ('analysed', 'duplicate', 'failed')
+      union
+      select ${samples.id}, ${samples.seq} from ${samples} where ${samples.duplicateOf} = ${sample.id}
+    ) later order by seq`);
   return rows.map((r) => r.id);
 }
 

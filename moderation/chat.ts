@@ -12,11 +12,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { sql } from 'drizzle-orm';
 import type { Logger } from '../core/logger.ts';
 import { errorText, isDatabaseUnavailable } from '../core/errors.ts';
 import {
-  addEvidence, appendAction, chatContext, insertBan, insertChatMessage, openOrJoinCase, type Db, type Priority,
+  addEvidence, appendAction, chatContext, insertBan, insertChatMessage, insertChatMessageAsync, openOrJoinCase, type Db, type Priority,
 } from '../db/index.ts';
 import type { ChatVerdict, VerdictReason } from '../rules/index.ts';
 import { defaultSlaMinutes, enforcementChannel, type EnforcementMessage } from './enforcer.ts';
@@ -91,11 +90,18 @@ export class ChatModeration {
   /** The transaction of {@link record}; `fixed`: the id and time given while Postgres was away (a replay). */
   private async write(m: ChatMessageRecord, fixed?: { id: string; createdAt: Date }): Promise<{ id: string; createdAt: Date; caseId: string | null }> {
     const needsCase = m.verdict === 'hold' || (m.verdict === 'flag' && m.categories.includes('self_harm'));
+    const details = { categories: m.categories, matches: m.matches, reasons: m.reasons, policyVersion: m.policyVersion };
+    if (!needsCase && m.verdict !== 'block') {
+      // A delivered message with no moderation action need not wait for the WAL flush (the fsync was most of the
+      // send-to-receipt time), nor a transaction: one statement (db/queries/chat.ts). A crash could lose the last
+      // fraction of a second of such rows, never a block, a hold, a case or an action, which commit synchronously.
+      const row = await insertChatMessageAsync(this.deps.db, {
+        ...(fixed ? { id: fixed.id, createdAt: fixed.createdAt } : {}),
+        broadcastId: m.broadcastId, userId: m.userId, body: m.body, verdict: m.verdict, caseId: null, details,
+      });
+      return { id: row.id, createdAt: row.createdAt, caseId: null };
+    }
     return this.deps.db.transaction(async (tx) => {
-      // A delivered message with no moderation action need not wait for the WAL flush (the fsync was most of
-      // the send-to-receipt time): a crash could lose the last fraction of a second of such rows, never a
-      // block, a hold, a case or an action, which commit synchronously.
-      if (!needsCase && m.verdict !== 'block') await tx.execute(sql`set local synchronous_commit to off`);
       let caseId: string | null = null;
       const category = m.categories[0] ?? m.reasons.find((r) => r.source === 'room')?.term ?? 'room-term';
       if (needsCase) {
@@ -110,8 +116,7 @@ export class ChatModeration {
       }
       const row = await insertChatMessage(tx, {
         ...(fixed ? { id: fixed.id, createdAt: fixed.createdAt } : {}),
-        broadcastId: m.broadcastId, userId: m.userId, body: m.body, verdict: m.verdict, caseId,
-        details: { categories: m.categories, matches: m.matches, reasons: m.reasons, policyVersion: m.policyVersion },
+        broadcastId: m.broadcastId, userId: m.userId, body: m.body, verdict: m.verdict, caseId, details,
       });
       if (caseId) {
         const context = await chatContext(tx, m.broadcastId, row.createdAt, 11);

@@ -93,6 +93,24 @@ export async function insertChatMessage(db: Tx, m: ChatMessageInsert): Promise<{
   return row!;
 }
 
+/**
+ * Stores a chat message that needs nothing else written with it (no case, no action) in one statement whose commit
+ * does not wait for the WAL flush (`synchronous_commit` off for this statement's own transaction only, set with
+ * `set_config(…, true)` inside it): one round trip instead of four (begin, set local, insert, commit), and no fsync
+ * wait. A crash could lose the last fraction of a second of such rows (PostgreSQL docs, "Asynchronous Commit"),
+ * never one that carries a moderation action. `id` and `createdAt` are kept when given (a replay).
+ */
+export async function insertChatMessageAsync(db: Tx, m: ChatMessageInsert): Promise<{ id: string; createdAt: Date }> {
+  const rows = await db.execute<{ id: string; created_at: string }>(sql`
+    insert into ${chatMessages} (id, broadcast_id, user_id, body, verdict, case_id, details, created_at)
+    select coalesce(${m.id ?? null}::uuid, gen_random_uuid()), ${m.broadcastId}, ${m.userId ?? null}, ${m.body}, ${m.verdict},
+      ${m.caseId ?? null}::uuid, ${JSON.stringify(m.details ?? {})}::jsonb, coalesce(${m.createdAt?.toISOString() ?? null}::timestamptz, now())
+    from (select set_config('synchronous_commit', 'off', true)) async_commit
+    returning id, created_at`);
+  const row = rows[0]!;
+  return { id: row.id, createdAt: new Date(row.created_at) };
+}
+
 /** The last messages of a broadcast's chat before a time (context for a held message), oldest first. */
 export async function chatContext(db: Tx, broadcastId: string, before: Date, limit = 10) {
   const rows = await db.select({ id: chatMessages.id, userId: chatMessages.userId, body: chatMessages.body, verdict: chatMessages.verdict, createdAt: chatMessages.createdAt })

@@ -11,7 +11,6 @@ import os from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import { build } from 'esbuild';
 import { createApi } from '../../api/index.ts';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,9 +19,9 @@ import { sql } from 'drizzle-orm';
 import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedAccount } from '../../bin/seed.ts';
 import { totpCode } from '../../core/totp.ts';
+import { axeViolations } from './axe.ts';
 import { createTestEnv, type TestEnv } from '../harness.ts';
 
-const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shots = path.join(root, 'tests/artifacts/accounts');
 const CHROMIUM = '/usr/bin/chromium';
@@ -62,24 +61,13 @@ afterAll(async () => {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
-/** axe-core on the page: the serious and critical violations (id and the first offending element). */
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: require.resolve('axe-core') });
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[]; failureSummary?: string }[] }[] }> } }).axe;
-    return axe.run();
-  });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('; ')}`);
-}
-
 describe('staff two-factor sign-in in the review console', () => {
   for (const [size, viewport] of Object.entries(SIZES)) {
     it(`${size}: the first sign-in sets up TOTP from the page; the next needs password and code`, async () => {
       expect(existsSync(CHROMIUM)).toBe(true);
       const email = `e2e-staff-${size}@example.org`;
       const { userId } = await seedAccount(env.ctx.db, { email, password: PASSWORD, role: 'senior_moderator', handle: `e2e-staff-${size}` });
-      const context = await browser.newContext({ viewport, bypassCSP: true }); // axe-core is injected as an inline script
+      const context = await browser.newContext({ viewport });
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -88,7 +76,7 @@ describe('staff two-factor sign-in in the review console', () => {
       await page.getByTestId('login-email').waitFor();
       expect(await page.getByTestId('login-email').getAttribute('autocomplete')).toBe('username');
       expect(await page.getByTestId('login-password').getAttribute('autocomplete')).toBe('current-password');
-      expect(await axeProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
       await shot(page, `${size}-01-sign-in`);
 
       // the keyboard alone: type, Tab to the password, Enter submits
@@ -111,7 +99,7 @@ describe('staff two-factor sign-in in the review console', () => {
       expect(await codeField.getAttribute('inputmode')).toBe('numeric');
       expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('data-testid'))).toBe('enrol-code');
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-      expect(await axeProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
       await shot(page, `${size}-02-enrol`);
 
       // a wrong code first: refused, still on the set-up step
@@ -135,7 +123,7 @@ describe('staff two-factor sign-in in the review console', () => {
       await expect.poll(() => form.getAttribute('data-step'), { timeout: 10_000 }).toBe('totp');
       const totp = page.getByTestId('login-totp');
       expect(await totp.getAttribute('autocomplete')).toBe('one-time-code');
-      expect(await axeProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
       await shot(page, `${size}-04-code`);
       await totp.fill(totpCode(secret!, Date.now() + 30_000));
       await page.keyboard.press('Enter');
@@ -153,7 +141,7 @@ describe('the shared account components (web/common/account)', () => {
   for (const [size, viewport] of Object.entries(SIZES)) {
     it(`${size}: sign up with the guidelines, turn TOTP on, sign in on a second device with a code, revoke a device, reset the password`, async () => {
       const email = `ui-${size}@example.org`;
-      const one = await browser.newContext({ viewport, bypassCSP: true });
+      const one = await browser.newContext({ viewport });
       const page = await one.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -162,7 +150,7 @@ describe('the shared account components (web/common/account)', () => {
       await page.goto(`${fixtureUrl}#signup`);
       await page.getByTestId('signup-guidelines').getByRole('heading', { name: 'Community guidelines' }).waitFor();
       expect(await page.getByTestId('signup-password').getAttribute('autocomplete')).toBe('new-password');
-      expect(await axeProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
       await page.getByTestId('signup-email').fill(email);
       await page.getByTestId('signup-handle').fill(`ui_${size}`);
       await page.getByTestId('signup-password').fill(PASSWORD);
@@ -180,7 +168,7 @@ describe('the shared account components (web/common/account)', () => {
       const secret = (await page.getByTestId('totp-secret').getAttribute('data-secret'))!;
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
       expect(await page.getByTestId('totp-code').getAttribute('autocomplete')).toBe('one-time-code');
-      expect(await axeProblems(page)).toEqual([]);
+      expect(await axeViolations(page)).toEqual([]);
       await shot(page, `${size}-11-totp-setup`);
       await page.getByTestId('totp-code').fill(totpCode(secret));
       await page.getByTestId('totp-enable').click();
@@ -189,7 +177,7 @@ describe('the shared account components (web/common/account)', () => {
       expect(await page.getByTestId('session-row').count()).toBe(1);
 
       // a second device signs in: password, then a code (the next step's: the enabling one is used)
-      const two = await browser.newContext({ viewport, bypassCSP: true });
+      const two = await browser.newContext({ viewport });
       const second = await two.newPage();
       second.on('pageerror', (e) => errors.push(e.message));
       await second.goto(fixtureUrl);
@@ -197,13 +185,13 @@ describe('the shared account components (web/common/account)', () => {
       await second.getByTestId('signin-password').fill(PASSWORD);
       await second.getByTestId('signin-submit').click();
       await second.getByTestId('signin-totp').waitFor({ timeout: 10_000 });
-      expect(await axeProblems(second)).toEqual([]);
+      expect(await axeViolations(second)).toEqual([]);
       await shot(second, `${size}-12-signin-code`);
       await second.getByTestId('signin-totp').fill(totpCode(secret, Date.now() + 30_000));
       await second.keyboard.press('Enter');
       await second.getByTestId('session-row').nth(1).waitFor({ timeout: 10_000 });
       expect(await second.getByTestId('session-row').count()).toBe(2);
-      expect(await axeProblems(second)).toEqual([]);
+      expect(await axeViolations(second)).toEqual([]);
       await shot(second, `${size}-13-account`);
       // sign the first device out from the second
       await second.locator('[data-testid="session-row"][data-current="false"]').getByTestId('session-revoke').click();
@@ -216,7 +204,7 @@ describe('the shared account components (web/common/account)', () => {
       await second.getByTestId('reset-email').fill(email);
       await second.getByTestId('reset-request-submit').click();
       await second.getByTestId('reset-requested').waitFor();
-      expect(await axeProblems(second)).toEqual([]);
+      expect(await axeViolations(second)).toEqual([]);
       const [mail] = await env.ctx.db.execute<{ body: string }>(sql`select body from mail_outbox where to_address = ${email}`);
       const link = mail!.body.match(/\/studio\/reset\?token=(\S+)/)![1]!;
       await second.goto(`${fixtureUrl}#reset?token=${link}`);
@@ -228,7 +216,7 @@ describe('the shared account components (web/common/account)', () => {
       await second.getByTestId('reset-repeat').fill('my new passphrase here');
       await second.getByTestId('reset-confirm-submit').click();
       await second.getByTestId('reset-done').waitFor();
-      expect(await axeProblems(second)).toEqual([]);
+      expect(await axeViolations(second)).toEqual([]);
       await shot(second, `${size}-14-reset-done`);
       expect((await second.evaluate(async () => (await fetch('/api/me')).status))).toBe(401);
       await second.reload(); // the link again, in a fresh page: it works once
@@ -245,7 +233,7 @@ describe('the shared account components (web/common/account)', () => {
 
   it('a staff member signing in through SignInForm for the first time sets up TOTP there', async () => {
     await seedAccount(env.ctx.db, { email: 'ui-staff@example.org', password: PASSWORD, role: 'moderator', handle: 'ui-staff' });
-    const context = await browser.newContext({ viewport: SIZES.phone, bypassCSP: true });
+    const context = await browser.newContext({ viewport: SIZES.phone });
     const page = await context.newPage();
     await page.goto(fixtureUrl);
     await page.getByTestId('signin-email').fill('ui-staff@example.org');
@@ -253,7 +241,7 @@ describe('the shared account components (web/common/account)', () => {
     await page.getByTestId('signin-submit').click();
     await page.getByTestId('signin-enrol-code').waitFor({ timeout: 10_000 });
     const secret = (await page.getByTestId('totp-secret').getAttribute('data-secret'))!;
-    expect(await axeProblems(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'phone-15-staff-enrol');
     await page.getByTestId('signin-enrol-code').fill(totpCode(secret));
     await page.getByTestId('signin-submit').click();

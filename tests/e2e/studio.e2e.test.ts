@@ -9,7 +9,7 @@
 // Screenshots at 390×844 and 1366×768 go to tests/artifacts/studio/; axe-core checks every main studio page
 // (no serious or critical violations). Slow: run alone with `npm run test:e2e`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedAccount } from '../../bin/seed.ts';
 import { totpCode } from '../../core/totp.ts';
 import { buildDemoVideo, publishRtmp, type RtmpPublisher } from '../../bin/demo-media.ts';
+import { axeViolations } from './axe.ts';
 import { createTestEnv, waitFor, type TestEnv } from '../harness.ts';
 
 const require = createRequire(import.meta.url);
@@ -73,11 +74,7 @@ async function shootBoth(page: Page, name: string): Promise<void> {
 
 /** axe-core on the page as it is: no serious or critical violations, and no sideways scrolling at phone size. */
 async function accessible(page: Page, what: string): Promise<void> {
-  // evaluated rather than added as a script tag: the studio's CSP (rightly) refuses inline scripts
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
-  const result = await page.evaluate('axe.run(document, { resultTypes: ["violations"] })') as { violations: { id: string; impact: string | null; help: string; nodes: { target: string[]; html: string }[] }[] };
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${what}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 160)}`).join(', ')}`);
+  const bad = (await axeViolations(page)).map((v) => `${what}: ${v}`);
   expect(bad).toEqual([]);
   expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), `${what}: no sideways scrolling`).toBe(true);
 }

@@ -9,8 +9,7 @@
 // The same page is checked at phone size, and a minor is refused at the age gate. Screenshots at 390×844 and
 // 1366×768 go to tests/artifacts/watch/; axe-core must find no serious or critical violation. Slow:
 // `npm run test:e2e`.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -20,9 +19,9 @@ import { connectChat } from '../../ingest/chat/index.ts';
 import { startWarden, type WardenHandle } from '../../bin/runtime.ts';
 import { seedPerformer, seedSession } from '../../bin/seed.ts';
 import { buildDemoVideo, publishRtmp, type RtmpPublisher } from '../../bin/demo-media.ts';
+import { axeViolations } from './axe.ts';
 import { createTestEnv, waitFor, type TestEnv } from '../harness.ts';
 
-const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shots = path.join(root, 'tests/artifacts/watch');
 const CHROMIUM = '/usr/bin/chromium';
@@ -67,17 +66,6 @@ async function signedIn(token: string, viewport: { width: number; height: number
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   return { context, page, errors };
-}
-
-/**
- * Runs axe-core on the page; returns the serious and critical violations (id: nodes). axe is evaluated through
- * the DevTools protocol rather than added as a script tag: the page's CSP (script-src 'self') refuses inline
- * scripts, and the test keeps that CSP on so the player is checked under it.
- */
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(readFileSync(require.resolve('axe-core'), 'utf8'));
-  const result = await page.evaluate('axe.run(document, { resultTypes: ["violations"] })') as { violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] };
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** The player's state: currentTime (s), readyState, paused, and the caption cues it holds / shows (all zero before the player exists). */

@@ -10,7 +10,7 @@
  * clip opening on a photo the policy flags, so cases open), chat viewers in their own process posting 20 messages/s
  * in all, and the panic clients of bench/gates-panic-clients.ts (two moderators' alert streams, performers pressing)
  * in theirs. Steps up the streams (default 5, 10, 20, 40, 60, 80, 100, 120), each held for a warm-up (10 s: new taps start
- * and their first keyframes come ~4 s late; up to 30 s more while adaptive sampling, stretched by the burst of new taps,
+ * and their first keyframes come ~4 s late; up to 60 s more while adaptive sampling, stretched by the burst of new taps,
  * settles back) and a measurement (12 s), then 5 s more so the window's last frames can be analysed; stops after the
  * first step that fails (default) and measures once more halfway back to the last held step when they are over 10
  * apart, so a default run takes about 2–4 minutes. Steps are short: a longer hold (`--measure 60`) sees slower drifts.
@@ -333,9 +333,11 @@ export async function benchCapacity(opts: CapacityOptions = {}): Promise<Capacit
       }
       print(`capacity  ${n} streams: ${n < before ? `${before - n} stopped` : `${pub.accepted} more accepted, ${pub.refused} refused`}; warming up ${warmupS} s`);
       await new Promise((r) => setTimeout(r, warmupS * 1000));
-      // starting many taps at once is a burst the sampling may have stretched for: up to 30 s more to settle back (a
-      // step whose sampling does not come back to the base interval by then is not held)
-      const settleBy = performance.now() + 30_000;
+      // starting many taps at once is a burst the sampling may have stretched for: up to 60 s more to settle back (a
+      // step whose sampling does not come back to the base interval by then is not held). Coming back from the largest
+      // stretch (R² = 25 at the defaults) at ÷1.2 a reading takes 18 readings, 35 s: 30 s left a step that had stretched
+      // to ×18 at 7 s between samples with the analyzer already keeping up (1.67 of 2 cores busy)
+      const settleBy = performance.now() + 60_000;
       const longest = () => Math.max(base.tap.sampleIntervalMs, ...w.ingest!.sampling.state().map((x) => x.intervalMs));
       while (longest() > base.tap.sampleIntervalMs && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 500));
       // the measured window

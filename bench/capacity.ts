@@ -13,7 +13,7 @@
  * and their first keyframes come ~4 s late; up to 60 s more while adaptive sampling, stretched by the burst of new taps,
  * settles back) and a measurement (12 s), then 5 s more so the window's last frames can be analysed; stops after the
  * first step that fails (default) and measures once more halfway back to the last held step when they are over 10
- * apart, so a default run takes about 2–4 minutes. Steps are short: a longer hold (`--measure 60`) sees slower drifts.
+ * apart, so a default run takes about 3–8 minutes. Steps are short: a longer hold (`--measure 60`) sees slower drifts.
  *
  * Per step: frames captured in the window and capture → analysed p95 (from the database; a frame not analysed by then
  * counts as later than any), whether sampling stayed at the base interval (every broadcast's effective interval read

@@ -48,14 +48,21 @@ export type { TapExitInfo, TapFrame, TapMode, TapOptions } from './tap-types.ts'
 
 /** The in-process feed leaves tags out while ffmpeg's stdin holds more than this many unwritten bytes. */
 const FEED_MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
-/** The in-process feed writes the tags gathered over this long at once (a keyframe reaches ffmpeg at most this late). */
+/**
+ * The in-process feed writes the tags it gathered at once: a video keyframe at once (with what came before it), other
+ * video frames (interval mode) within this long, and audio and metadata within {@link FEED_AUDIO_FLUSH_MS}.
+ */
 const FEED_FLUSH_MS = 50;
+/** How long audio (and metadata) tags may wait in the feed for company: a second of AAC is about 47 tags. */
+const FEED_AUDIO_FLUSH_MS = 1000;
 /** A run counts as a quick failure when ffmpeg lived less than this. */
 const QUICK_FAILURE_MS = 30_000;
 /** Backoff ceiling between restarts. */
 const MAX_RESTART_DELAY_MS = 10_000;
 /** stop() and mode switches send SIGTERM, then SIGKILL after this long. */
 const KILL_GRACE_MS = 2_000;
+/** stop() of a fed tap: how long ffmpeg may take to finish what it was given (stdin at its end) before SIGTERM. */
+const FEED_END_GRACE_MS = 1_000;
 
 /**
  * Samples frames from one live broadcast with one ffmpeg child (see the module docs). Create it, call
@@ -69,6 +76,8 @@ export class StreamTap {
     Pick<TapOptions, 'onModeChange' | 'onExit' | 'realtime' | 'nice' | 'onShed' | 'source' | 'spawner'>;
   /** Stops the in-process feed of the current ffmpeg run (with a `source`). */
   private closeFeed: (() => void) | undefined;
+  /** Writes what the in-process feed has gathered for the current ffmpeg run (with a `source`). */
+  private flushFeed: (() => void) | undefined;
   /** The current run's feed filter (with a `source`): sampling before decoding, for H.264 in keyframes mode. */
   private feedFilter: KeyframeFeed | undefined;
   /** Feed bytes not written because ffmpeg's stdin was too far behind (with a `source`). */
@@ -199,6 +208,19 @@ export class StreamTap {
     this.frames.close();
     clearTimeout(this.restartTimer);
     this.stopPromise = (async () => {
+      const child = this.child;
+      if (child && this.flushFeed && child.stdin && !child.stdin.destroyed) {
+        // fed from here: the tags still gathered (up to a second of audio) go, then end of input, so ffmpeg decodes
+        // and writes out what it was given (what was said just before the end counts too) and exits by itself
+        this.flushFeed();
+        this.closeFeed?.();
+        this.closeFeed = undefined;
+        this.flushFeed = undefined;
+        child.stdin.end();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.childClosed, new Promise((r) => { timer = setTimeout(r, FEED_END_GRACE_MS); })]);
+        clearTimeout(timer);
+      }
       if (this.child) await this.killChild(this.child);
       await this.audio?.close();
       this.log.info({ frames: this.frames.emitted, restarts: this._restarts }, 'tap stopped');
@@ -273,10 +295,13 @@ export class StreamTap {
 
   /**
    * Writes the broadcast's FLV tags to this ffmpeg run's stdin (only what the mode needs) and reads the video packets'
-   * timing from them. Tags are gathered for {@link FEED_FLUSH_MS} and written together (one writev): a tag at a time
-   * costs a system call and an ffmpeg wake-up per audio frame, about fifty a second per broadcast. When ffmpeg falls
-   * more than {@link FEED_MAX_BACKLOG_BYTES} behind, a batch is left out (counted) until it catches up; ffmpeg's FLV
-   * demuxer reads on from the next whole tag.
+   * timing from them. Tags are gathered and written together (one writev), in their order: a video keyframe goes at
+   * once with everything gathered before it, other video frames within {@link FEED_FLUSH_MS}, audio and metadata
+   * within {@link FEED_AUDIO_FLUSH_MS}. A tag at a time costs a system call and an ffmpeg wake-up per audio frame,
+   * about fifty a second per broadcast; in keyframes mode a broadcast now wakes its ffmpeg about once a second for its
+   * audio and once per sampled keyframe, and a keyframe reaches ffmpeg no later than before. When ffmpeg falls more
+   * than {@link FEED_MAX_BACKLOG_BYTES} behind, a batch is left out (counted) until it catches up; ffmpeg's FLV demuxer
+   * reads on from the next whole tag. {@link StreamTap.stop} writes what is still gathered before ffmpeg is stopped.
    */
   private feed(child: ChildLike, source: TapSource): void {
     const stdin = child.stdin!;
@@ -284,11 +309,15 @@ export class StreamTap {
     let batch: Buffer[] = [];
     let batchBytes = 0;
     let timer: NodeJS.Timeout | undefined;
+    /** When the gathered batch is due (ms since the epoch; Infinity: nothing gathered). */
+    let dueAt = Number.POSITIVE_INFINITY;
     const filter = new KeyframeFeed(this._mode, this.opts.sampleIntervalMs, this.thinner.effectiveMs);
     this.feedFilter = filter;
     let noted = false;
     const flush = () => {
+      clearTimeout(timer);
       timer = undefined;
+      dueAt = Number.POSITIVE_INFINITY;
       const tags = batch;
       batch = [];
       const bytes = batchBytes;
@@ -316,11 +345,20 @@ export class StreamTap {
           this.log.warn({ note: filter.note }, 'tap samples after decoding');
         }
         if (!v.out) return;
-        if (v.packet?.key) this._keyframesFed++;
         batch.push(v.out);
         batchBytes += v.out.length;
-        timer ??= setTimeout(flush, FEED_FLUSH_MS);
+        if (v.packet?.key) {
+          this._keyframesFed++;
+          flush();
+          return;
+        }
+        const due = Date.now() + (v.packet ? FEED_FLUSH_MS : FEED_AUDIO_FLUSH_MS);
+        if (due >= dueAt) return;
+        dueAt = due;
+        clearTimeout(timer);
+        timer = setTimeout(flush, due - Date.now());
       });
+      this.flushFeed = flush;
       this.closeFeed = () => {
         clearTimeout(timer);
         batch = [];
@@ -414,6 +452,7 @@ export class StreamTap {
     this.child = undefined;
     this.closeFeed?.();
     this.closeFeed = undefined;
+    this.flushFeed = undefined;
     this.feedFilter = undefined;
     this.lastExit = { code, signal };
     this.audio?.runEnded();

@@ -14,7 +14,7 @@ import { StreamTap, classifyTag, type AudioChunk, type TapAudioOptions, type Tap
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath, runFfmpeg } from '../ingest/ffmpeg.ts';
 import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
-import { SpawnHelper } from '../core/commands.ts';
+import { IN_PROCESS, SpawnHelper, type ChildSpawner } from '../core/commands.ts';
 
 const MEDIA_DIR = join(tmpdir(), 'warden-media');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +64,7 @@ function replaySource(tags: { data: Buffer; ts: number }[], counters = { opens: 
 }
 
 /** A tap on `input` that records frames, mode changes, warnings and exit. */
-function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'>; source?: TapSource; spawner?: SpawnHelper } = {}) {
+function recordingTap(input: string, extra: { maxHeight?: number; audio?: Omit<TapAudioOptions, 'onChunk'>; source?: TapSource; spawner?: ChildSpawner } = {}) {
   const chunks: AudioChunk[] = [];
   const frames: TapFrame[] = [];
   const modes: { mode: TapMode; note: string; at: number }[] = [];
@@ -322,6 +322,38 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
     const reference = execFileSync(ffmpegPath(), ['-v', 'error', '-i', video, '-t', '11', '-ac', '1', '-ar', '16000', '-f', 's16le', 'pipe:1'], { maxBuffer: 1 << 24 });
     const heard = Buffer.concat(chunks.slice(0, 3).map((c, i) => (i === 0 ? c.pcm : c.pcm.subarray(32_000))));
     expect(correlation(envelope(heard), envelope(reference))).toBeGreaterThan(0.9);
+  });
+
+  it.concurrent('fed in-process with audio: ffmpeg is written about once a second and once per keyframe, and stop() right after the last tag still hears the end', async ({ expect }) => {
+    // 6.5 s: the last keyframe (6 s) was written at once, the half second of audio after it is still gathered at the end
+    const tags = (await flvTags(video)).filter((t, i) => i === 0 || t.ts <= 6500);
+    const total = tags.reduce((n, t) => n + t.data.length, 0);
+    const lastAudioMs = Math.max(...tags.filter((t, i) => i > 0 && t.data[0] === 8).map((t) => t.ts));
+    const source = replaySource(tags);
+    // each batch the feed writes is one cork … uncork on ffmpeg's stdin
+    const batches: number[] = [];
+    const spawner: ChildSpawner = {
+      spawn(cmd, args, o) {
+        const child = IN_PROCESS.spawn(cmd, args, o);
+        const stdin = child.stdin!;
+        const uncork = stdin.uncork.bind(stdin);
+        stdin.uncork = () => { batches.push(Date.now()); uncork(); };
+        return child;
+      },
+    };
+    const { tap, frames, chunks } = recordingTap(video, { source, spawner, audio: { chunkMs: 4000, overlapMs: 1000 } });
+    tap.start();
+    await waitFor(() => source.counters.bytes === total, 20_000, 'every tag replayed');
+    await tap.stop(); // at once: the feed still holds the last half second of audio
+    expect(frames.length).toBeGreaterThanOrEqual(3); // keyframes at 0, 2, 4, 6 s
+    expect(tap.keyframesFed).toBeGreaterThanOrEqual(4);
+    // 6.5 s of stream: an audio batch a second and a write per keyframe (a batch every 50 ms would be 130)
+    expect(batches.length).toBeGreaterThanOrEqual(6);
+    expect(batches.length).toBeLessThanOrEqual(15);
+    // every bit of audio fed was heard: the chunks (overlap taken out) reach the last audio tag
+    const heardMs = chunks.reduce((ms, c) => ms + c.durationMs - c.overlapMs, 0);
+    expect(heardMs).toBeGreaterThanOrEqual(lastAudioMs - 100);
+    expect(heardMs).toBeLessThanOrEqual(lastAudioMs + 200);
   });
 
   it.concurrent('runs on without audio when the stream has no audio track', async ({ expect }) => {

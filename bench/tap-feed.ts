@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { buildDemoVideo } from '../bin/demo-media.ts';
 import { runFfmpeg } from '../ingest/ffmpeg.ts';
 import { StreamTap, classifyTag, type TapSource } from '../ingest/tap.ts';
+import { splitFlvTags } from '../ingest/test-flv.ts';
 import { CpuSampler } from './cpu.ts';
 import { isMain } from './gates-common.ts';
 
@@ -64,13 +65,7 @@ async function clipTags(mediaDir: string): Promise<Tag[]> {
   await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
   const buf = await readFile(file);
   await rm(file, { force: true });
-  const tags: Tag[] = [{ data: buf.subarray(0, 13), ts: 0 }];
-  for (let off = 13; off + 11 <= buf.length;) {
-    const size = buf.readUIntBE(off + 1, 3);
-    tags.push({ data: buf.subarray(off, off + 11 + size + 4), ts: buf.readUIntBE(off + 4, 3) | (buf[off + 7]! << 24) });
-    off += 11 + size + 4;
-  }
-  return tags;
+  return splitFlvTags(buf);
 }
 
 /** A coded video keyframe (not a sequence header), as the feed itself reads it. */

@@ -1,7 +1,7 @@
 /**
- * Test fixture for the ingest tests: a real x264 + AAC stream (ffmpeg's test card and a sine tone) muxed as FLV by
- * ffmpeg, split into what node-media-server hands its FLV subscribers — the 13-byte file header, then one buffer per
- * tag (11-byte header, body, 4-byte previous tag size; Adobe FLV spec v10.1, E.3–E.4).
+ * Test fixture for the ingest tests and bench/tap-feed.ts: a real x264 + AAC stream (ffmpeg's test card and a sine
+ * tone) muxed as FLV by ffmpeg, split into what node-media-server hands its FLV subscribers — the 13-byte file
+ * header, then one buffer per tag (11-byte header, body, 4-byte previous tag size; Adobe FLV spec v10.1, E.3–E.4).
  */
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath } from './ffmpeg.ts';
@@ -16,10 +16,20 @@ export function x264FlvTags(seconds: number, x264Params: string): Buffer[] {
     '-c:v', 'libx264', '-preset', 'veryfast', '-x264-params', x264Params,
     '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', 'pipe:1',
   ], { maxBuffer: 1 << 26 });
-  const tags = [flv.subarray(0, 13)];
+  return splitFlvTags(flv).map((t) => t.data);
+}
+
+/**
+ * An FLV file split as node-media-server hands it to subscribers: the 13-byte file header (`ts` 0), then one buffer
+ * per tag (11-byte header, body, 4-byte previous tag size), subarrays of `flv`, each with its timestamp in ms (24 bits
+ * plus the 8-bit extension, E.4.1). A truncated last tag is left out.
+ */
+export function splitFlvTags(flv: Buffer): { data: Buffer; ts: number }[] {
+  const tags = [{ data: flv.subarray(0, 13), ts: 0 }];
   for (let off = 13; off + 11 <= flv.length;) {
     const size = flv.readUIntBE(off + 1, 3);
-    tags.push(flv.subarray(off, off + 11 + size + 4));
+    if (off + 11 + size + 4 > flv.length) break;
+    tags.push({ data: flv.subarray(off, off + 11 + size + 4), ts: flv.readUIntBE(off + 4, 3) | (flv[off + 7]! << 24) });
     off += 11 + size + 4;
   }
   return tags;

@@ -13,6 +13,7 @@ import { dHash, hammingDistance } from '../ingest/phash.ts';
 import { StreamTap, classifyTag, type AudioChunk, type TapAudioOptions, type TapFrame, type TapMode, type TapSource } from '../ingest/tap.ts';
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath, runFfmpeg } from '../ingest/ffmpeg.ts';
+import { splitFlvTags } from '../ingest/test-flv.ts';
 import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
 import { IN_PROCESS, SpawnHelper, type ChildSpawner } from '../core/commands.ts';
 
@@ -34,13 +35,7 @@ async function flvTags(mp4: string): Promise<{ data: Buffer; ts: number }[]> {
   await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
   const buf = readFileSync(file);
   rmSync(file, { force: true });
-  const out = [{ data: buf.subarray(0, 13), ts: 0 }];
-  for (let off = 13; off + 11 <= buf.length;) {
-    const size = buf.readUIntBE(off + 1, 3);
-    out.push({ data: buf.subarray(off, off + 11 + size + 4), ts: buf.readUIntBE(off + 4, 3) | (buf[off + 7]! << 24) });
-    off += 11 + size + 4;
-  }
-  return out;
+  return splitFlvTags(buf);
 }
 
 /** A source replaying FLV tags at their own pace, as node-media-server hands a live broadcast's tags to a tap. */

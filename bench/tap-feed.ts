@@ -11,16 +11,14 @@
  * analysis of the frames. Runnable alone: `npx tsx bench/tap-feed.ts [--taps 30] [--seconds 30]`; prints a line per
  * run and, last, one JSON object with the figures.
  */
-import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildDemoVideo } from '../bin/demo-media.ts';
-import { runFfmpeg } from '../ingest/ffmpeg.ts';
 import { StreamTap, classifyTag, type TapSource } from '../ingest/tap.ts';
-import { splitFlvTags } from '../ingest/test-flv.ts';
-import { CpuSampler } from './cpu.ts';
+import { flvTagsOf } from '../ingest/test-flv.ts';
+import { CpuSampler, wardenClassifier } from './cpu.ts';
 import { isMain } from './gates-common.ts';
 
 /** One FLV tag of the clip and its timestamp (ms). */
@@ -60,12 +58,7 @@ const CLIP_S = 16;
 
 /** The clip's FLV header and tags (remuxed with stream copy), split as node-media-server hands them to subscribers. */
 async function clipTags(mediaDir: string): Promise<Tag[]> {
-  const mp4 = await buildDemoVideo({ dir: mediaDir, seconds: CLIP_S, keyframeIntervalS: 2 });
-  const file = join(mediaDir, `tap-feed-${process.pid}.flv`);
-  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
-  const buf = await readFile(file);
-  await rm(file, { force: true });
-  return splitFlvTags(buf);
+  return flvTagsOf(await buildDemoVideo({ dir: mediaDir, seconds: CLIP_S, keyframeIntervalS: 2 }));
 }
 
 /** A coded video keyframe (not a sequence header), as the feed itself reads it. */
@@ -97,15 +90,17 @@ function looped(tags: Tag[], loops: number): { head: Tag[]; media: Tag[] } {
 class Replay {
   private readonly sinks = new Set<{ sink: (b: Buffer) => void; t0: number; i: number }>();
   private readonly timer: NodeJS.Timeout;
+  /** Where the keyframes of the clip's first pass are in `media`. */
+  private readonly keys: number[];
 
   constructor(private readonly clip: { head: Tag[]; media: Tag[] }) {
+    this.keys = clip.media.flatMap((t, i) => (isVideoKeyframe(t) && t.ts < CLIP_S * 1000 ? [i] : []));
     this.timer = setInterval(() => this.tick(), 10);
   }
 
   /** A source starting at the `k`-th keyframe of the clip. */
   source(k: number): TapSource {
-    const keys = this.clip.media.flatMap((t, i) => (isVideoKeyframe(t) && t.ts < CLIP_S * 1000 ? [i] : []));
-    const start = keys[k % keys.length]!;
+    const start = this.keys[k % this.keys.length]!;
     return {
       open: (sink) => {
         for (const t of this.clip.head) sink(t.data);
@@ -140,7 +135,8 @@ async function run(clip: Tag[], o: Required<Omit<BenchTapFeedOptions, 'mediaDir'
     ...(audio ? { audio: { onChunk: () => { chunks++; } } } : {}),
     onFrame: () => { frames++; },
   }));
-  const sampler = new CpuSampler((pid, cmd) => (pid === process.pid ? 'feed' : /ffmpeg/.test(cmd) && /image2pipe/.test(cmd) ? 'taps' : null)).start();
+  // this process is the `warden` group (the feed's side of the serving process), the taps are ffmpeg writing image2pipe
+  const sampler = new CpuSampler(wardenClassifier({ warden: process.pid })).start();
   try {
     for (const t of taps) t.start();
     await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -149,7 +145,7 @@ async function run(clip: Tag[], o: Required<Omit<BenchTapFeedOptions, 'mediaDir'
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
     const w = sampler.window();
     const tapsCores = w.groups.taps ?? 0;
-    const feedCores = w.groups.feed ?? 0;
+    const feedCores = w.groups.warden ?? 0;
     const r: TapFeedRun = {
       audio, taps: o.taps, seconds: w.seconds, tapsCores, feedCores, machineCores: w.machineBusy,
       perTapPercent: Math.round(((tapsCores + feedCores) / o.taps) * 10000) / 100, frames: frames - f0, chunks: chunks - c0,

@@ -4,7 +4,8 @@
  * header, then one buffer per tag (11-byte header, body, 4-byte previous tag size; Adobe FLV spec v10.1, E.3–E.4).
  */
 import { execFileSync } from 'node:child_process';
-import { ffmpegPath } from './ffmpeg.ts';
+import { readFile, rm } from 'node:fs/promises';
+import { ffmpegPath, runFfmpeg } from './ffmpeg.ts';
 
 /**
  * `seconds` of 320×180 at 30 fps with `x264Params` (say, a keyframe every second and B-frames), AAC audio.
@@ -33,4 +34,15 @@ export function splitFlvTags(flv: Buffer): { data: Buffer; ts: number }[] {
     off += 11 + size + 4;
   }
   return tags;
+}
+
+/** An MP4 remuxed to FLV (stream copy, through a file of its own: concurrent callers remux the same clip), split. */
+export async function flvTagsOf(mp4: string): Promise<{ data: Buffer; ts: number }[]> {
+  const file = `${mp4}.${process.pid}.${Math.random().toString(36).slice(2)}.flv`;
+  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
+  try {
+    return splitFlvTags(await readFile(file));
+  } finally {
+    await rm(file, { force: true });
+  }
 }

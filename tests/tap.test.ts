@@ -3,7 +3,7 @@
  * FLV tags at their own pace, as node-media-server hands a live broadcast to the tap in-process.
  * RTMP end to end is the e2e tests'; here the input is a file.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,7 +13,7 @@ import { dHash, hammingDistance } from '../ingest/phash.ts';
 import { StreamTap, classifyTag, type AudioChunk, type TapAudioOptions, type TapFrame, type TapMode, type TapSource } from '../ingest/tap.ts';
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath, runFfmpeg } from '../ingest/ffmpeg.ts';
-import { splitFlvTags } from '../ingest/test-flv.ts';
+import { flvTagsOf } from '../ingest/test-flv.ts';
 import { buildDemoVideo, samplePhotos } from '../bin/demo-media.ts';
 import { IN_PROCESS, SpawnHelper, type ChildSpawner } from '../core/commands.ts';
 
@@ -26,16 +26,6 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(50);
   }
-}
-
-/** An MP4 remuxed to FLV (stream copy) and split into its header and tags, with each tag's timestamp (ms). */
-async function flvTags(mp4: string): Promise<{ data: Buffer; ts: number }[]> {
-  // a file of its own: concurrent tests remux the same clip
-  const file = `${mp4}.${process.pid}.${Math.random().toString(36).slice(2)}.flv`;
-  await runFfmpeg(['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', mp4, '-c', 'copy', '-f', 'flv', file]);
-  const buf = readFileSync(file);
-  rmSync(file, { force: true });
-  return splitFlvTags(buf);
 }
 
 /** A source replaying FLV tags at their own pace, as node-media-server hands a live broadcast's tags to a tap. */
@@ -172,7 +162,7 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
   });
 
   it.concurrent('reads the keyframes and timing of FLV tags: only keyframes, headers and audio go to ffmpeg', async ({ expect }) => {
-    const tags = await flvTags(video);
+    const tags = await flvTagsOf(video);
     const total = tags.reduce((n, t) => n + t.data.length, 0);
     const verdicts = tags.map((t) => classifyTag(t.data, 'keyframes'));
     const packets = verdicts.flatMap((v) => (v.packet ? [v.packet] : []));
@@ -191,8 +181,8 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
   });
 
   it.concurrent('fed in-process from FLV tags: one keyframe per interval, and the fallback when keyframes are 8 s apart', async ({ expect }) => {
-    const fed = recordingTap(video, { maxHeight: 360, source: replaySource(await flvTags(video)) });
-    const sparseSource = replaySource(await flvTags(sparse));
+    const fed = recordingTap(video, { maxHeight: 360, source: replaySource(await flvTagsOf(video)) });
+    const sparseSource = replaySource(await flvTagsOf(sparse));
     const slow = recordingTap(sparse, { source: sparseSource });
     fed.tap.start();
     slow.tap.start();
@@ -218,7 +208,7 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
   it.concurrent('fed in-process: each keyframe comes out as it is fed (B-pyramid stream), and a stretched interval decodes fewer', async ({ expect }) => {
     // the clip is x264 veryfast with B-pyramid: its SPS says 2 pictures may be reordered, which held each keyframe
     // back until two more had been decoded (4 s at this 2 s GOP); the feed rewrites that for its keyframes-only stream
-    const source = replaySource(await flvTags(video));
+    const source = replaySource(await flvTagsOf(video));
     const fed = recordingTap(video, { maxHeight: 360, source });
     fed.tap.start();
     await waitFor(() => fed.frames.length >= 3, 10_000, 'three frames');
@@ -271,7 +261,7 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
   it.concurrent('started by the spawn helper, its pipes handed over: fed in-process, frames and audio as before; killed, it restarts', async ({ expect }) => {
     const spawner = new SpawnHelper();
     try {
-      const fed = recordingTap(video, { maxHeight: 360, source: replaySource(await flvTags(video)), spawner, audio: { chunkMs: 4000, overlapMs: 1000 } });
+      const fed = recordingTap(video, { maxHeight: 360, source: replaySource(await flvTagsOf(video)), spawner, audio: { chunkMs: 4000, overlapMs: 1000 } });
       fed.tap.start();
       await waitFor(() => fed.frames.length >= 2 && fed.chunks.length >= 1, 15_000, 'frames and an audio chunk');
       expect(fed.tap.sampledBeforeDecoding).toBe(true);
@@ -321,7 +311,7 @@ describe('StreamTap on a real-time 720p30 H.264 stream', () => {
 
   it.concurrent('fed in-process with audio: ffmpeg is written about once a second and once per keyframe, and stop() right after the last tag still hears the end', async ({ expect }) => {
     // 6.5 s: the last keyframe (6 s) was written at once, the half second of audio after it is still gathered at the end
-    const tags = (await flvTags(video)).filter((t, i) => i === 0 || t.ts <= 6500);
+    const tags = (await flvTagsOf(video)).filter((t, i) => i === 0 || t.ts <= 6500);
     const total = tags.reduce((n, t) => n + t.data.length, 0);
     const lastAudioMs = Math.max(...tags.filter((t, i) => i > 0 && t.data[0] === 8).map((t) => t.ts));
     const source = replaySource(tags);
